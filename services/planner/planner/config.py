@@ -1,0 +1,41 @@
+"""planner's settings, from the environment, with the defaults documented in the README."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8002
+    database_url: str = "sqlite:///data/planner.db"
+    amqp_url: str = DEFAULT_AMQP_URL
+    broker_namespace: str = "backtrack"
+    log_level: str = "INFO"
+    http_threads: int = 8
+    traininglog_url: str = "http://127.0.0.1:8001"
+    prefetch: int = 100
+    delivery_limit: int = 5
+    relay_batch_size: int = 200
+    relay_poll_interval_s: float = 0.5
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = Environment(os.environ if environ is None else environ, "planner")
+        return cls(
+            host=env.text("HOST", cls.host),
+            port=env.integer("PORT", cls.port, minimum=1),
+            database_url=env.text("DATABASE_URL", env.sqlite_default("planner.db"), shared=True),
+            amqp_url=env.text("AMQP_URL", DEFAULT_AMQP_URL, shared=True),
+            broker_namespace=env.text("BROKER_NAMESPACE", cls.broker_namespace, shared=True),
+            log_level=env.text("LOG_LEVEL", cls.log_level, shared=True),
+            http_threads=env.integer("HTTP_THREADS", cls.http_threads, minimum=1),
+            traininglog_url=env.text("TRAININGLOG_URL", cls.traininglog_url),
+            prefetch=env.integer("PREFETCH", cls.prefetch, minimum=1),
+            delivery_limit=env.integer("DELIVERY_LIMIT", cls.delivery_limit, minimum=1),
+            relay_batch_size=env.integer("RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1),
+            relay_poll_interval_s=env.number("RELAY_POLL_INTERVAL_S", cls.relay_poll_interval_s),
+        )

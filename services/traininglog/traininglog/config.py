@@ -1,0 +1,43 @@
+"""traininglog's settings, from the environment, with the defaults documented in the README."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8001
+    database_url: str = "sqlite:///data/traininglog.db"
+    amqp_url: str = DEFAULT_AMQP_URL
+    broker_namespace: str = "backtrack"
+    log_level: str = "INFO"
+    http_threads: int = 8
+    max_batch_events: int = 500
+    max_body_bytes: int = 2 * 1024 * 1024
+    page_limit_max: int = 1000
+    relay_batch_size: int = 200
+    relay_poll_interval_s: float = 0.5
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = Environment(os.environ if environ is None else environ, "traininglog")
+        return cls(
+            host=env.text("HOST", cls.host),
+            port=env.integer("PORT", cls.port, minimum=1),
+            database_url=env.text(
+                "DATABASE_URL", env.sqlite_default("traininglog.db"), shared=True
+            ),
+            amqp_url=env.text("AMQP_URL", DEFAULT_AMQP_URL, shared=True),
+            broker_namespace=env.text("BROKER_NAMESPACE", cls.broker_namespace, shared=True),
+            log_level=env.text("LOG_LEVEL", cls.log_level, shared=True),
+            http_threads=env.integer("HTTP_THREADS", cls.http_threads, minimum=1),
+            max_batch_events=env.integer("MAX_BATCH_EVENTS", cls.max_batch_events, minimum=1),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024),
+            page_limit_max=env.integer("PAGE_LIMIT_MAX", cls.page_limit_max, minimum=1),
+            relay_batch_size=env.integer("RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1),
+            relay_poll_interval_s=env.number("RELAY_POLL_INTERVAL_S", cls.relay_poll_interval_s),
+        )

@@ -1,0 +1,1 @@
+"""Code both Backtrack services import: event contracts, the envelope, broker topology, pika helpers."""

@@ -1,0 +1,87 @@
+"""The envelope every event travels in, from the client's POST to the planner's consumer."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+
+from backtrack_shared import catalogue
+from backtrack_shared.contracts.registry import EVENT_TYPES, payload_schema
+
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+# A device clock may run a little ahead; further than this is a wrong clock or a wrong date.
+MAX_FUTURE_SKEW = timedelta(hours=24)
+
+
+class SourceSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(catalogue.SOURCE_KINDS))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    # A wearable's own id and version of a record it may re-sync with corrections.
+    record_id = fields.String(validate=validate.Length(min=1, max=256))
+    record_version = fields.Integer(strict=True, validate=validate.Range(min=0))
+
+
+class EnvelopeSchema(Schema):
+    """What a client sends. The payload is checked against the schema of its type and version."""
+
+    event_id = fields.UUID(required=True, metadata={"description": "Client-chosen; retries reuse it."})
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    schema_version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    user_id = fields.String(required=True, validate=validate.Regexp(USER_ID_PATTERN))
+    occurred_at = fields.AwareDateTime(
+        required=True,
+        format="iso",
+        metadata={"description": "RFC 3339 with an offset: when it happened on the device."},
+    )
+    source = fields.Nested(SourceSchema, required=True)
+    payload = fields.Dict(
+        required=True,
+        metadata={"description": "Shaped by `type` and `schema_version`: see the *Payload schemas."},
+    )
+
+    @post_load
+    def _load_payload(self, data: dict[str, Any], **_: object) -> dict[str, Any]:
+        schema = payload_schema(data["type"], data["schema_version"])
+        if schema is None:
+            raise ValidationError(
+                f"Version {data['schema_version']} of {data['type']} is not known.",
+                field_name="schema_version",
+            )
+        try:
+            data["payload"] = schema().load(data["payload"])
+        except ValidationError as err:
+            raise ValidationError(err.messages, field_name="payload") from err
+        data["event_id"] = str(data["event_id"])
+        return data
+
+
+class NewEventSchema(EnvelopeSchema):
+    """An envelope arriving now: its occurred_at may not lie far in the future."""
+
+    @validates("occurred_at")
+    def _not_far_in_future(self, value: datetime, **_: object) -> None:
+        if value - datetime.now(UTC) > MAX_FUTURE_SKEW:
+            raise ValidationError("Lies more than 24 hours in the future.")
+
+
+class StoredEnvelopeSchema(EnvelopeSchema):
+    """An envelope as the store hands it out: with its server time and its place in the log."""
+
+    recorded_at = fields.AwareDateTime(required=True, format="iso")
+    stream_version = fields.Integer(required=True, metadata={"description": "Per user, gapless."})
+    position = fields.Integer(required=True, metadata={"description": "Global, monotonic."})
+
+
+def canonical_body(envelope: dict[str, Any]) -> str:
+    """The client-supplied part of a loaded envelope as canonical JSON: equal bodies, equal text."""
+    body = {
+        "event_id": envelope["event_id"],
+        "type": envelope["type"],
+        "schema_version": envelope["schema_version"],
+        "user_id": envelope["user_id"],
+        "occurred_at": envelope["occurred_at"].isoformat(),
+        "source": envelope["source"],
+        "payload": envelope["payload"],
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

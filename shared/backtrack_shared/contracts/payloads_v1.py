@@ -1,0 +1,85 @@
+"""Schema version 1 of every event payload. Fields may be added in a new version, never renamed."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backtrack_shared import catalogue
+
+_SLUG = validate.OneOf(catalogue.EXERCISES)
+_SHORT_TEXT = validate.Length(min=1, max=128)
+
+
+class SetSchema(Schema):
+    reps = fields.Integer(validate=validate.Range(min=0, max=500))
+    load_kg = fields.Float(validate=validate.Range(min=0, max=1000))
+    hold_s = fields.Float(validate=validate.Range(min=0, max=3600))
+    duration_min = fields.Float(validate=validate.Range(min=0, max=600))
+
+    @validates_schema
+    def _not_empty(self, data: dict, **_: object) -> None:
+        if not data:
+            raise ValidationError("A set needs at least one of reps, load_kg, hold_s, duration_min.")
+
+
+class ExerciseEntrySchema(Schema):
+    exercise = fields.String(required=True, validate=_SLUG)
+    kind = fields.String(required=True, validate=validate.OneOf(catalogue.EXERCISE_KINDS))
+    sets = fields.List(fields.Nested(SetSchema), load_default=list, validate=validate.Length(max=50))
+    completed = fields.Boolean(required=True)
+    stopped_for_pain = fields.Boolean(load_default=False)
+    rpe = fields.Float(validate=validate.Range(min=0, max=10))
+
+
+class WorkoutLoggedV1(Schema):
+    session_id = fields.String(required=True, validate=_SHORT_TEXT)
+    duration_min = fields.Float(validate=validate.Range(min=0, max=600))
+    exercises = fields.List(
+        fields.Nested(ExerciseEntrySchema), required=True, validate=validate.Length(min=1, max=50)
+    )
+
+
+class PainReportedV1(Schema):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10))
+    timing = fields.String(required=True, validate=validate.OneOf(catalogue.PAIN_TIMINGS))
+    location = fields.String(required=True, validate=_SHORT_TEXT)
+    session_id = fields.String(validate=_SHORT_TEXT)
+    exercise = fields.String(validate=_SLUG)
+    lasting_hours = fields.Float(validate=validate.Range(min=0, max=24 * 30))
+    # Present when the user declares a flare-up: the kind of work they attribute it to.
+    flare_up_cause = fields.String(validate=validate.OneOf((*catalogue.EXERCISE_KINDS, "other")))
+    red_flags = fields.List(
+        fields.String(validate=validate.OneOf(catalogue.RED_FLAGS)), load_default=list
+    )
+
+
+class BaselineAssessedV1(Schema):
+    walk_min = fields.Float(validate=validate.Range(min=0, max=600))
+    plank_s = fields.Float(validate=validate.Range(min=0, max=600))
+    pain_at_rest = fields.Integer(strict=True, validate=validate.Range(min=0, max=10))
+    flexibility = fields.String(validate=validate.OneOf(catalogue.FLEXIBILITY_LEVELS))
+    contraindications = fields.List(fields.String(validate=_SHORT_TEXT), load_default=list)
+    time_zone = fields.String(validate=_SHORT_TEXT)
+
+
+class GoalSetV1(Schema):
+    goal_id = fields.String(required=True, validate=_SHORT_TEXT)
+    metric = fields.String(required=True, validate=validate.OneOf(catalogue.GOAL_METRICS))
+    target = fields.Float(required=True, validate=validate.Range(min=0, max=100_000))
+    period = fields.String(required=True, validate=validate.OneOf(catalogue.GOAL_PERIODS))
+    exercise = fields.String(validate=_SLUG)
+    description = fields.String(validate=validate.Length(max=500))
+
+
+class RecoveryLoggedV1(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(catalogue.RECOVERY_KINDS))
+    duration_min = fields.Float(validate=validate.Range(min=0, max=24 * 60))
+    note = fields.String(validate=validate.Length(max=500))
+
+
+class ClearanceRecordedV1(Schema):
+    clinician = fields.String(required=True, validate=_SHORT_TEXT)
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(catalogue.CLEARANCE_SCOPES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    note = fields.String(validate=validate.Length(max=500))

@@ -1,0 +1,42 @@
+"""Which schema validates which (type, schema_version), and how old versions are read as new ones.
+
+Stored events are never rewritten: an event of an older version is upcast when it is read.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from marshmallow import Schema
+
+from backtrack_shared.contracts import payloads_v1
+
+_SCHEMAS: Mapping[tuple[str, int], type[Schema]] = {
+    ("workout.logged", 1): payloads_v1.WorkoutLoggedV1,
+    ("pain.reported", 1): payloads_v1.PainReportedV1,
+    ("baseline.assessed", 1): payloads_v1.BaselineAssessedV1,
+    ("goal.set", 1): payloads_v1.GoalSetV1,
+    ("recovery.logged", 1): payloads_v1.RecoveryLoggedV1,
+    ("clearance.recorded", 1): payloads_v1.ClearanceRecordedV1,
+}
+
+EVENT_TYPES: tuple[str, ...] = tuple(sorted({event_type for event_type, _ in _SCHEMAS}))
+LATEST_VERSIONS: Mapping[str, int] = {
+    event_type: max(v for t, v in _SCHEMAS if t == event_type) for event_type in EVENT_TYPES
+}
+
+Payload = dict[str, Any]
+# (type, from_version) -> function giving the payload of version from_version + 1.
+_UPCASTERS: Mapping[tuple[str, int], Callable[[Payload], Payload]] = {}
+
+
+def payload_schema(event_type: str, schema_version: int) -> type[Schema] | None:
+    return _SCHEMAS.get((event_type, schema_version))
+
+
+def upcast(event_type: str, schema_version: int, payload: Payload) -> tuple[int, Payload]:
+    """Return the payload as the latest version of its type reads it."""
+    version = schema_version
+    while (event_type, version) in _UPCASTERS:
+        payload = _UPCASTERS[(event_type, version)](payload)
+        version += 1
+    return version, payload

@@ -1,0 +1,223 @@
+"""pika helpers: a publisher with publisher confirms and a consumer with manual acks.
+
+pika is not thread-safe: each object here owns its connection and is used from one thread only.
+pika never reconnects by itself, so both reconnect with back-off after a connection error.
+"""
+
+import enum
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+import pika.exceptions
+import structlog
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+
+from backtrack_shared.topology import Topology
+
+log = structlog.get_logger(__name__)
+
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    pika.exceptions.AMQPError,
+    ConnectionError,
+    OSError,
+)
+
+
+def connection_parameters(amqp_url: str, *, connection_name: str) -> pika.URLParameters:
+    params = pika.URLParameters(amqp_url)
+    params.heartbeat = 30
+    params.blocked_connection_timeout = 60
+    params.socket_timeout = 5
+    params.connection_attempts = 1
+    params.client_properties = {"connection_name": connection_name}
+    return params
+
+
+def broker_reachable(amqp_url: str) -> bool:
+    """Open and close one connection: the readiness probe's view of the broker."""
+    try:
+        connection = pika.BlockingConnection(connection_parameters(amqp_url, connection_name="probe"))
+    except CONNECTION_ERRORS:
+        return False
+    try:
+        connection.close()
+    except CONNECTION_ERRORS:
+        pass
+    return True
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    routing_key: str
+    body: bytes
+    message_id: str
+    headers: dict[str, Any] = field(default_factory=dict)
+
+    def properties(self) -> BasicProperties:
+        return BasicProperties(
+            content_type="application/json",
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=self.message_id,
+            type=self.routing_key,
+            headers=self.headers,
+        )
+
+
+class PikaConfirmedPublisher:
+    """Publishes persistent, mandatory messages and returns only once the broker confirmed them.
+
+    The topology is declared on connect, so an unroutable message (no queue bound) is returned
+    by the broker and raises here instead of vanishing.
+    """
+
+    def __init__(self, amqp_url: str, topology: Topology, *, connection_name: str) -> None:
+        self._params = connection_parameters(amqp_url, connection_name=connection_name)
+        self._topology = topology
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+
+    def _ensure_channel(self) -> BlockingChannel:
+        if self._channel is None or not self._channel.is_open:
+            self.close()
+            self._connection = pika.BlockingConnection(self._params)
+            self._channel = self._connection.channel()
+            self._topology.declare(self._channel)
+            self._channel.confirm_delivery()
+        return self._channel
+
+    def publish(self, exchange: str, messages: Iterable[OutgoingMessage]) -> int:
+        """Publish in order; raise on the first nack, return or connection error."""
+        channel = self._ensure_channel()
+        published = 0
+        for message in messages:
+            channel.basic_publish(
+                exchange=exchange,
+                routing_key=message.routing_key,
+                body=message.body,
+                properties=message.properties(),
+                mandatory=True,
+            )
+            published += 1
+        return published
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except CONNECTION_ERRORS:
+                pass
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    body: bytes
+    routing_key: str
+    message_id: str | None
+    headers: dict[str, Any]
+    redelivered: bool
+
+
+class Disposition(enum.Enum):
+    ACK = "ack"
+    RETRY = "retry"  # back to the queue; the quorum queue counts it towards the delivery limit
+    DEAD_LETTER = "dead_letter"
+
+
+class PikaConsumer:
+    """Consumes one queue with manual acks and a bounded prefetch until stop() is called."""
+
+    def __init__(
+        self,
+        amqp_url: str,
+        topology: Topology,
+        queue: str,
+        handle: Callable[[IncomingMessage], Disposition],
+        *,
+        prefetch: int = 100,
+        connection_name: str,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._params = connection_parameters(amqp_url, connection_name=connection_name)
+        self._topology = topology
+        self._queue = queue
+        self._handle = handle
+        self._prefetch = prefetch
+        self._max_backoff_s = max_backoff_s
+        self._stopping = threading.Event()
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+        self.connected = threading.Event()
+
+    def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                self._consume()
+                backoff = 0.2
+            except CONNECTION_ERRORS as exc:
+                self.connected.clear()
+                log.warning("consumer.disconnected", error=repr(exc), retry_in_s=backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+        self.connected.clear()
+
+    def _consume(self) -> None:
+        self._connection = pika.BlockingConnection(self._params)
+        try:
+            self._channel = channel = self._connection.channel()
+            self._topology.declare(channel)
+            channel.basic_qos(prefetch_count=self._prefetch)
+            channel.basic_consume(self._queue, self._on_message)
+            self.connected.set()
+            log.info("consumer.started", queue=self._queue, prefetch=self._prefetch)
+            if not self._stopping.is_set():
+                channel.start_consuming()
+        finally:
+            self.connected.clear()
+            connection, self._connection, self._channel = self._connection, None, None
+            if connection.is_open:
+                try:
+                    connection.close()
+                except CONNECTION_ERRORS:
+                    pass
+
+    def _on_message(
+        self,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
+    ) -> None:
+        message = IncomingMessage(
+            body=body,
+            routing_key=method.routing_key,
+            message_id=properties.message_id,
+            headers=dict(properties.headers or {}),
+            redelivered=bool(method.redelivered),
+        )
+        try:
+            disposition = self._handle(message)
+        except Exception:
+            log.exception("consumer.handler_failed", message_id=message.message_id)
+            disposition = Disposition.RETRY
+        if disposition is Disposition.ACK:
+            channel.basic_ack(method.delivery_tag)
+        else:
+            requeue = disposition is Disposition.RETRY
+            channel.basic_nack(method.delivery_tag, requeue=requeue)
+
+    def stop(self) -> None:
+        """Thread-safe: finish the message in hand, then close."""
+        self._stopping.set()
+        connection, channel = self._connection, self._channel
+        if connection is not None and channel is not None:
+            try:
+                connection.add_callback_threadsafe(channel.stop_consuming)
+            except CONNECTION_ERRORS:
+                pass
+

@@ -1,0 +1,63 @@
+"""The RabbitMQ topology both services rely on, declared idempotently by whichever starts first.
+
+traininglog publishes every stored event to a durable topic exchange, routing key = event type.
+The planner reads them from a quorum queue with a single active consumer (one user's events stay
+in order) and a delivery limit, past which a message is dead-lettered so the others keep flowing.
+The planner publishes routine changes to its own topic exchange for apps to subscribe to.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pika.adapters.blocking_connection import BlockingChannel
+
+ROUTINE_UPDATED = "routine.updated"
+
+
+@dataclass(frozen=True)
+class Topology:
+    namespace: str = "backtrack"
+    # Quorum queues count deliveries; RabbitMQ 3.10 has no default limit, 4.x defaults to 20.
+    delivery_limit: int = 5
+
+    @property
+    def events_exchange(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def routines_exchange(self) -> str:
+        return f"{self.namespace}.routines"
+
+    @property
+    def planner_queue(self) -> str:
+        return f"{self.namespace}.planner.events"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.namespace}.planner.dead-letter"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.namespace}.planner.events.dead"
+
+    def planner_queue_arguments(self) -> dict[str, Any]:
+        return {
+            "x-queue-type": "quorum",
+            "x-single-active-consumer": True,
+            "x-delivery-limit": self.delivery_limit,
+            "x-dead-letter-exchange": self.dead_letter_exchange,
+        }
+
+    def declare(self, channel: BlockingChannel) -> None:
+        """Declare every exchange, queue and binding; safe to repeat."""
+        channel.exchange_declare(self.events_exchange, exchange_type="topic", durable=True)
+        channel.exchange_declare(self.routines_exchange, exchange_type="topic", durable=True)
+        channel.exchange_declare(self.dead_letter_exchange, exchange_type="fanout", durable=True)
+        channel.queue_declare(
+            self.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        channel.queue_bind(self.dead_letter_queue, self.dead_letter_exchange)
+        channel.queue_declare(
+            self.planner_queue, durable=True, arguments=self.planner_queue_arguments()
+        )
+        channel.queue_bind(self.planner_queue, self.events_exchange, routing_key="#")
