@@ -1,0 +1,42 @@
+# Backtrack: `make run` runs both services on this machine, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test test-unit test-integration test-e2e lint clean
+
+$(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e shared -e services/traininglog -e services/planner -r requirements-dev.txt
+	touch $@
+
+install: $(INSTALLED)
+
+# Both services, their outbox relays and the planner's consumer, against RabbitMQ on localhost
+# and SQLite files under data/. Ctrl-C stops everything.
+run: install
+	@trap 'kill 0' INT TERM; \
+	$(BIN)/traininglog serve & \
+	$(BIN)/planner serve & \
+	wait
+
+test: install
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+test-integration: install
+	$(BIN)/pytest tests/integration
+
+test-e2e: install
+	$(BIN)/pytest tests/e2e
+
+lint: install
+	$(BIN)/ruff check shared services tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

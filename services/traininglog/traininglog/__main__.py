@@ -1,0 +1,3 @@
+from traininglog.cli import main
+
+main()

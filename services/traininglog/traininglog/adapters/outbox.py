@@ -1,0 +1,51 @@
+"""The event outbox as the relay sees it: pending messages in position order, then mark sent."""
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, delete, func, select
+
+from backtrack_shared.db import WRITE
+from backtrack_shared.rabbit import OutgoingMessage
+from backtrack_shared.relay import PendingMessage
+from traininglog.adapters.event_store import stored_envelope
+from traininglog.adapters.tables import event_outbox, events
+
+
+class SqlAlchemyEventOutbox:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def pending(self, limit: int) -> list[PendingMessage]:
+        query = (
+            select(events)
+            .join(event_outbox, event_outbox.c.position == events.c.position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [
+            PendingMessage(
+                outbox_id=row["position"],
+                message=OutgoingMessage(
+                    routing_key=row["type"],
+                    body=json.dumps(stored_envelope(row), separators=(",", ":")).encode(),
+                    message_id=row["event_id"],
+                    headers={
+                        "user_id": row["user_id"],
+                        "stream_version": row["stream_version"],
+                        "position": row["position"],
+                    },
+                ),
+            )
+            for row in rows
+        ]
+
+    def mark_published(self, outbox_ids: Sequence[int]) -> None:
+        with self._engine.connect().execution_options(**WRITE) as connection, connection.begin():
+            connection.execute(delete(event_outbox).where(event_outbox.c.position.in_(outbox_ids)))
+
+    def backlog(self) -> int:
+        with self._engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(event_outbox)).scalar_one()

@@ -1,0 +1,43 @@
+"""traininglog's tables. The event store is append-only: rows are inserted, never updated."""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-assigned rowid.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("user_id", String(64), nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    # The client's envelope as canonical JSON: schema versions never reach the SQL.
+    Column("body", Text, nullable=False),
+    UniqueConstraint("user_id", "stream_version", name="uq_events_user_stream_version"),
+)
+
+# One row per stored event not yet confirmed by the broker; written in the event's transaction.
+event_outbox = Table(
+    "event_outbox",
+    metadata,
+    Column("position", Position, ForeignKey("events.position"), primary_key=True),
+)

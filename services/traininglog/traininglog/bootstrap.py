@@ -1,0 +1,56 @@
+"""The composition root: builds traininglog's parts from its settings, and nothing else does."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
+from backtrack_shared.rabbit import PikaConfirmedPublisher, broker_reachable
+from backtrack_shared.relay import OutboxRelay
+from backtrack_shared.topology import Topology
+from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
+from traininglog.adapters.outbox import SqlAlchemyEventOutbox
+from traininglog.config import Settings
+from traininglog.entrypoints.http import create_app
+from traininglog.metrics import OUTBOX_BACKLOG
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class TrainingLog:
+    settings: Settings
+    engine: Engine
+    app: Flask
+    relay: OutboxRelay
+
+
+def migrate(engine: Engine) -> None:
+    upgrade_to_head(engine, MIGRATIONS)
+
+
+def bootstrap(settings: Settings) -> TrainingLog:
+    engine = create_database_engine(settings.database_url)
+    topology = Topology(settings.broker_namespace)
+    outbox = SqlAlchemyEventOutbox(engine)
+    relay = OutboxRelay(
+        outbox,
+        PikaConfirmedPublisher(settings.amqp_url, topology, connection_name="traininglog-relay"),
+        topology.events_exchange,
+        batch_size=settings.relay_batch_size,
+        poll_interval_s=settings.relay_poll_interval_s,
+    )
+    OUTBOX_BACKLOG.set_function(outbox.backlog)
+    app = create_app(
+        settings,
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),
+        reader=SqlAlchemyEventReader(engine),
+        readiness_checks={
+            "database": lambda: database_reachable(engine),
+            "broker": lambda: broker_reachable(settings.amqp_url),
+        },
+        on_recorded=relay.wake,
+    )
+    return TrainingLog(settings, engine, app, relay)

@@ -1,0 +1,1 @@
+"""traininglog's rules for appending to the log: idempotency and gapless stream versions."""

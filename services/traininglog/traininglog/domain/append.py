@@ -1,0 +1,71 @@
+"""Deciding what an append does, given what the store already holds. Pure: no I/O.
+
+An event id is the client's idempotency key: the same id with the same body is answered as the
+first time and stored once; the same id with another body is a conflict. New events get the next
+versions of their user's stream, in the order they were given.
+"""
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    event_id: str
+    user_id: str
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    body: str  # canonical JSON of what the client sent
+    body_hash: str
+
+
+@dataclass(frozen=True)
+class StoredRef:
+    event_id: str
+    user_id: str
+    stream_version: int
+    position: int
+    body_hash: str
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class Decision:
+    event: NewEvent
+    outcome: Outcome
+    stream_version: int | None  # the version to write (STORED) or already written (DUPLICATE)
+    existing: StoredRef | None = None
+
+
+def decide_append(
+    new_events: Sequence[NewEvent],
+    already_stored: Mapping[str, StoredRef],
+    stream_heads: Mapping[str, int],
+) -> list[Decision]:
+    """One decision per new event, in order. Repeats inside one batch count as retries too."""
+    heads = dict(stream_heads)
+    accepted: dict[str, tuple[str, int]] = {}  # event_id -> (body_hash, stream_version)
+    decisions = []
+    for event in new_events:
+        stored = already_stored.get(event.event_id)
+        if stored is not None:
+            outcome = Outcome.DUPLICATE if stored.body_hash == event.body_hash else Outcome.CONFLICT
+            decisions.append(Decision(event, outcome, stored.stream_version, stored))
+        elif event.event_id in accepted:
+            body_hash, version = accepted[event.event_id]
+            outcome = Outcome.DUPLICATE if body_hash == event.body_hash else Outcome.CONFLICT
+            decisions.append(Decision(event, outcome, version))
+        else:
+            version = heads.get(event.user_id, 0) + 1
+            heads[event.user_id] = version
+            accepted[event.event_id] = (event.body_hash, version)
+            decisions.append(Decision(event, Outcome.STORED, version))
+    return decisions

@@ -1,0 +1,61 @@
+"""The shapes of traininglog's HTTP answers and query strings, for validation and the OpenAPI document."""
+
+from marshmallow import Schema, fields, validate
+
+from backtrack_shared.contracts import StoredEnvelopeSchema
+
+
+class ReceiptSchema(Schema):
+    event_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    stream_version = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+
+
+class BatchRequestSchema(Schema):
+    events = fields.List(
+        fields.Raw(),
+        required=True,
+        metadata={"description": "Envelopes, as for POST /v1/events; each is validated on its own."},
+    )
+
+
+class BatchItemSchema(Schema):
+    index = fields.Integer(required=True)
+    event_id = fields.String(allow_none=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(("stored", "duplicate", "conflict", "rejected"))
+    )
+    stream_version = fields.Integer(allow_none=True)
+    position = fields.Integer(allow_none=True)
+    errors = fields.Dict(metadata={"description": "Field-level reasons, for rejected and conflict."})
+
+
+class BatchResponseSchema(Schema):
+    results = fields.List(fields.Nested(BatchItemSchema), required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class StreamQuerySchema(Schema):
+    after_version = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class StreamPageSchema(Schema):
+    user_id = fields.String(required=True)
+    events = fields.List(fields.Nested(StoredEnvelopeSchema), required=True)
+    next_after_version = fields.Integer(
+        allow_none=True, metadata={"description": "Pass as after_version for the next page; null at the end."}
+    )
+
+
+class FeedQuerySchema(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class FeedPageSchema(Schema):
+    events = fields.List(fields.Nested(StoredEnvelopeSchema), required=True)
+    next_after = fields.Integer(
+        required=True, metadata={"description": "The last position in this page: pass as `after`."}
+    )

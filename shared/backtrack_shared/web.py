@@ -1,0 +1,101 @@
+"""What every Backtrack HTTP service has: an OpenAPI document built from the validating schemas,
+JSON errors, health and readiness probes, Prometheus metrics and a log line per request."""
+
+import time
+from collections.abc import Callable, Mapping
+
+import structlog
+from flask import Flask, Response, g, request
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+log = structlog.get_logger(__name__)
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+ReadinessCheck = Callable[[], bool]
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class ReadinessSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "ok or unavailable"})
+    checks = fields.Dict(
+        keys=fields.String(), values=fields.String(), required=True,
+        metadata={"description": "Each dependency: ok or unavailable."},
+    )
+
+
+def create_api(app: Flask, *, title: str, version: str, description: str) -> Api:
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION=version,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"info": {"description": description}},
+    )
+    api = Api(app)
+    _install_request_logging(app)
+    return api
+
+
+def _install_request_logging(app: Flask) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        structlog.contextvars.clear_contextvars()
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
+        HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(request.method, endpoint).observe(elapsed)
+        log.info(
+            "http.request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=round(elapsed * 1000, 2),
+        )
+        return response
+
+
+def ops_blueprint(checks: Mapping[str, ReadinessCheck]) -> Blueprint:
+    """/healthz (the process answers), /readyz (its dependencies answer) and /metrics."""
+    blp = Blueprint("ops", __name__, description="Health, readiness and metrics")
+
+    @blp.route("/healthz")
+    @blp.response(200, HealthSchema)
+    def healthz() -> dict[str, str]:
+        """Liveness: the process is up and answering."""
+        return {"status": "ok"}
+
+    @blp.route("/readyz")
+    @blp.response(200, ReadinessSchema)
+    @blp.alt_response(503, schema=ReadinessSchema, description="A dependency does not answer")
+    def readyz() -> tuple[dict[str, object], int]:
+        """Readiness: the database and the broker answer."""
+        results = {name: "ok" if check() else "unavailable" for name, check in checks.items()}
+        ready = all(result == "ok" for result in results.values())
+        return {"status": "ok" if ready else "unavailable", "checks": results}, 200 if ready else 503
+
+    @blp.route("/metrics")
+    @blp.doc(responses={200: {"description": "Prometheus text exposition format"}})
+    def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    return blp
