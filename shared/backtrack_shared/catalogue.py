@@ -51,6 +51,13 @@ GOAL_METRICS: tuple[str, ...] = (
 )
 GOAL_PERIODS: tuple[str, ...] = ("week", "month")
 
-RECOVERY_KINDS: tuple[str, ...] = ("rest_day", "light_walk", "foam_rolling", "massage", "cold", "heat")
+RECOVERY_KINDS: tuple[str, ...] = (
+    "rest_day",
+    "light_walk",
+    "foam_rolling",
+    "massage",
+    "cold",
+    "heat",
+)
 
 CLEARANCE_SCOPES: tuple[str, ...] = ("high_impact", "running", "core", "loaded_twisting")

@@ -5,8 +5,10 @@ handling is switched off so that a writing transaction can start with BEGIN IMME
 the write lock up front, so "read then write" inside one transaction is serialized.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
@@ -63,3 +65,40 @@ def upgrade_to_head(engine: Engine, migrations_dir: Path) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def as_utc(value: datetime) -> datetime:
+    """Everything is stored in UTC; SQLite hands datetimes back naive."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class UnitOfWork:
+    """One writing transaction, rolled back on leaving unless commit() was called.
+
+    Subclasses attach their repositories to the connection in `_attach`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _attach(self, connection: Connection) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._connection = self._engine.connect().execution_options(**WRITE)
+        self._transaction = self._connection.begin()
+        self._attach(self._connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        self._connection.close()
+
+    def commit(self) -> None:
+        self._transaction.commit()

@@ -4,6 +4,7 @@ pika is not thread-safe: each object here owns its connection and is used from o
 pika never reconnects by itself, so both reconnect with back-off after a connection error.
 """
 
+import contextlib
 import enum
 import threading
 from collections.abc import Callable, Iterable
@@ -40,13 +41,13 @@ def connection_parameters(amqp_url: str, *, connection_name: str) -> pika.URLPar
 def broker_reachable(amqp_url: str) -> bool:
     """Open and close one connection: the readiness probe's view of the broker."""
     try:
-        connection = pika.BlockingConnection(connection_parameters(amqp_url, connection_name="probe"))
+        connection = pika.BlockingConnection(
+            connection_parameters(amqp_url, connection_name="probe")
+        )
     except CONNECTION_ERRORS:
         return False
-    try:
+    with contextlib.suppress(*CONNECTION_ERRORS):
         connection.close()
-    except CONNECTION_ERRORS:
-        pass
     return True
 
 
@@ -107,10 +108,8 @@ class PikaConfirmedPublisher:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.close()
-            except CONNECTION_ERRORS:
-                pass
 
 
 @dataclass(frozen=True)
@@ -181,10 +180,8 @@ class PikaConsumer:
             self.connected.clear()
             connection, self._connection, self._channel = self._connection, None, None
             if connection.is_open:
-                try:
+                with contextlib.suppress(*CONNECTION_ERRORS):
                     connection.close()
-                except CONNECTION_ERRORS:
-                    pass
 
     def _on_message(
         self,
@@ -216,8 +213,5 @@ class PikaConsumer:
         self._stopping.set()
         connection, channel = self._connection, self._channel
         if connection is not None and channel is not None:
-            try:
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.add_callback_threadsafe(channel.stop_consuming)
-            except CONNECTION_ERRORS:
-                pass
-

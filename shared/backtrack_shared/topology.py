@@ -18,6 +18,7 @@ ROUTINE_UPDATED = "routine.updated"
 class Topology:
     namespace: str = "backtrack"
     # Quorum queues count deliveries; RabbitMQ 3.10 has no default limit, 4.x defaults to 20.
+    # Fixed, not a setting: every declarer must pass the same arguments or the broker refuses.
     delivery_limit: int = 5
 
     @property

@@ -32,7 +32,9 @@ class HealthSchema(Schema):
 class ReadinessSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok or unavailable"})
     checks = fields.Dict(
-        keys=fields.String(), values=fields.String(), required=True,
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
         metadata={"description": "Each dependency: ok or unavailable."},
     )
 
@@ -90,7 +92,10 @@ def ops_blueprint(checks: Mapping[str, ReadinessCheck]) -> Blueprint:
         """Readiness: the database and the broker answer."""
         results = {name: "ok" if check() else "unavailable" for name, check in checks.items()}
         ready = all(result == "ok" for result in results.values())
-        return {"status": "ok" if ready else "unavailable", "checks": results}, 200 if ready else 503
+        return {
+            "status": "ok" if ready else "unavailable",
+            "checks": results,
+        }, 200 if ready else 503
 
     @blp.route("/metrics")
     @blp.doc(responses={200: {"description": "Prometheus text exposition format"}})

@@ -158,10 +158,14 @@ def init_sql_objects() -> tuple[dict[str, str], dict[str, str]]:
     """(roles -> password, databases -> owner) created by deploy/postgres/init.sql."""
     sql = INIT_SQL.read_text()
     roles = dict(
-        re.findall(r"CREATE\s+(?:ROLE|USER)\s+(\w+)\s+[^;]*?PASSWORD\s+'([^']*)'", sql, re.I)
+        re.findall(
+            r"CREATE\s+(?:ROLE|USER)\s+(\w+)\s+[^;]*?PASSWORD\s+'([^']*)'", sql, re.IGNORECASE
+        )
     )
     databases = {}
-    for name, owner in re.findall(r"CREATE\s+DATABASE\s+(\w+)(?:\s+OWNER\s+(\w+))?", sql, re.I):
+    for name, owner in re.findall(
+        r"CREATE\s+DATABASE\s+(\w+)(?:\s+OWNER\s+(\w+))?", sql, re.IGNORECASE
+    ):
         databases[name] = owner
     return roles, databases
 
@@ -188,9 +192,7 @@ class RecordingChannel:
 def declared_topology(compose: dict[str, Any]) -> RecordingChannel:
     planner = settings_of(compose, "planner")
     channel = RecordingChannel()
-    Topology(namespace=planner.broker_namespace, delivery_limit=planner.delivery_limit).declare(
-        channel
-    )
+    Topology(namespace=planner.broker_namespace).declare(channel)
     return channel
 
 
@@ -320,14 +322,14 @@ def test_rabbitmq_files_are_mounted_and_consistent(compose):
         r"/etc/rabbitmq/conf\.d/[^/]+\.conf", conf_targets[0]
     )
 
-    conf = dict(
-        (key.strip(), value.strip())
+    conf = {
+        key.strip(): value.strip()
         for key, _, value in (
             line.partition("=")
             for line in RABBITMQ_CONF.read_text().splitlines()
             if line.strip() and not line.lstrip().startswith("#")
         )
-    )
+    }
     definitions_path = conf.get("load_definitions") or conf.get("definitions.local.path")
     assert definitions_path, "rabbitmq.conf does not load a definitions file"
     assert mounts[definitions_path] == DEFINITIONS_FILE.resolve()
@@ -369,7 +371,9 @@ def test_definitions_match_what_the_services_declare(compose, definitions):
     vhosts = {v["name"] for v in definitions["vhosts"]}
 
     exchanges = {
-        e["name"]: (e["type"], e["durable"]) for e in definitions["exchanges"] if e["vhost"] in vhosts
+        e["name"]: (e["type"], e["durable"])
+        for e in definitions["exchanges"]
+        if e["vhost"] in vhosts
     }
     assert exchanges == declared.exchanges
     for exchange in definitions["exchanges"]:
@@ -396,12 +400,12 @@ def test_definitions_match_what_the_services_declare(compose, definitions):
 
 
 def test_delivery_limit_agrees_across_services(compose, definitions):
-    """traininglog declares the planner queue with the Topology default; the planner with its
-    setting. They and the definitions must agree, or whichever declares second is refused."""
+    """Both services declare the planner queue from Topology; the definitions must agree with it,
+    or whichever declares second is refused with PRECONDITION_FAILED."""
     topology = Topology()
     queues = {q["name"]: q for q in definitions["queues"]}
     limit = queues[topology.planner_queue]["arguments"]["x-delivery-limit"]
-    assert limit == topology.delivery_limit == settings_of(compose, "planner").delivery_limit
+    assert limit == topology.delivery_limit
 
 
 def test_definitions_make_the_broker_usable(definitions):
@@ -458,6 +462,27 @@ def test_dockerfile_installs_shared_then_the_service(compose, name):
         assert (ROOT / source).exists(), f"COPY {source}: not in the build context"
     other = {"traininglog", "planner"} - {name}
     assert not any(s.startswith(f"services/{o}") for s in sources for o in other)
+
+
+@pytest.mark.parametrize("name", sorted(APP_SETTINGS))
+def test_dockerfile_installs_the_pinned_versions(compose, name):
+    """Every pip install in the image honours constraints.txt, like `make install` does."""
+    if not (ROOT / "constraints.txt").exists():
+        pytest.skip("no constraints.txt")
+    build = service(compose, name)["build"]
+    stages = dockerfile_stages(dockerfile_of(compose, name))
+    chain = stage_chain(stages, build.get("target") or list(stages)[-1])
+    copied = {
+        words[-1]: words[0]
+        for words in (args.split() for args in instructions(chain, "COPY"))
+        if not words[0].startswith("--")
+    }
+    installs = [cmd for cmd in instructions(chain, "RUN") if "pip install" in cmd]
+    assert installs
+    for command in installs:
+        match = re.search(r"(?:-c|--constraint)[ =](\S+)", command)
+        assert match, f"{name}: unpinned install: {command}"
+        assert copied.get(match.group(1)) == "constraints.txt", f"{name}: {match.group(1)}"
 
 
 @pytest.mark.parametrize("name", sorted(APP_SETTINGS))

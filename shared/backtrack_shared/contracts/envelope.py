@@ -25,7 +25,9 @@ class SourceSchema(Schema):
 class EnvelopeSchema(Schema):
     """What a client sends. The payload is checked against the schema of its type and version."""
 
-    event_id = fields.UUID(required=True, metadata={"description": "Client-chosen; retries reuse it."})
+    event_id = fields.UUID(
+        required=True, metadata={"description": "Client-chosen; retries reuse it."}
+    )
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
     schema_version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
     user_id = fields.String(required=True, validate=validate.Regexp(USER_ID_PATTERN))
@@ -37,7 +39,9 @@ class EnvelopeSchema(Schema):
     source = fields.Nested(SourceSchema, required=True)
     payload = fields.Dict(
         required=True,
-        metadata={"description": "Shaped by `type` and `schema_version`: see the *Payload schemas."},
+        metadata={
+            "description": "Shaped by `type` and `schema_version`: see the *Payload schemas."
+        },
     )
 
     @post_load

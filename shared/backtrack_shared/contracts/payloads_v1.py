@@ -17,13 +17,17 @@ class SetSchema(Schema):
     @validates_schema
     def _not_empty(self, data: dict, **_: object) -> None:
         if not data:
-            raise ValidationError("A set needs at least one of reps, load_kg, hold_s, duration_min.")
+            raise ValidationError(
+                "A set needs at least one of reps, load_kg, hold_s, duration_min."
+            )
 
 
 class ExerciseEntrySchema(Schema):
     exercise = fields.String(required=True, validate=_SLUG)
     kind = fields.String(required=True, validate=validate.OneOf(catalogue.EXERCISE_KINDS))
-    sets = fields.List(fields.Nested(SetSchema), load_default=list, validate=validate.Length(max=50))
+    sets = fields.List(
+        fields.Nested(SetSchema), load_default=list, validate=validate.Length(max=50)
+    )
     completed = fields.Boolean(required=True)
     stopped_for_pain = fields.Boolean(load_default=False)
     rpe = fields.Float(validate=validate.Range(min=0, max=10))

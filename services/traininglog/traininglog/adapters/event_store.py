@@ -8,13 +8,12 @@ position order. On SQLite, BEGIN IMMEDIATE serializes writers the same way.
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, text
 
-from backtrack_shared.db import WRITE, is_postgresql
+from backtrack_shared.db import UnitOfWork, as_utc, is_postgresql
 from traininglog.adapters.tables import event_outbox, events
 from traininglog.domain.append import NewEvent, StoredRef
 
@@ -27,14 +26,9 @@ class RowToAppend:
     stream_version: int
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def stored_envelope(row: RowMapping) -> dict[str, Any]:
     envelope: dict[str, Any] = json.loads(row["body"])
-    envelope["recorded_at"] = _aware(row["recorded_at"]).isoformat()
+    envelope["recorded_at"] = as_utc(row["recorded_at"]).isoformat()
     envelope["stream_version"] = row["stream_version"]
     envelope["position"] = row["position"]
     return envelope
@@ -102,32 +96,11 @@ class SqlAlchemyEventStore:
         return positions
 
 
-class SqlAlchemyUnitOfWork:
-    """One writing transaction: rolled back on leaving unless commit() was called."""
-
+class SqlAlchemyUnitOfWork(UnitOfWork):
     events: SqlAlchemyEventStore
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def __enter__(self) -> Self:
-        self._connection = self._engine.connect().execution_options(**WRITE)
-        self._transaction = self._connection.begin()
-        self.events = SqlAlchemyEventStore(self._connection)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._transaction.is_active:
-            self._transaction.rollback()
-        self._connection.close()
-
-    def commit(self) -> None:
-        self._transaction.commit()
+    def _attach(self, connection: Connection) -> None:
+        self.events = SqlAlchemyEventStore(connection)
 
 
 class SqlAlchemyEventReader:

@@ -31,7 +31,9 @@ def events_blueprint(
     @blp.route("/events", methods=["POST"])
     @blp.arguments(NewEventSchema, description="One event envelope.")
     @blp.response(201, schemas.ReceiptSchema, description="Stored.")
-    @blp.alt_response(200, schema=schemas.ReceiptSchema, description="Already stored: the same answer.")
+    @blp.alt_response(
+        200, schema=schemas.ReceiptSchema, description="Already stored: the same answer."
+    )
     @blp.alt_response(409, description="The event_id is taken by a different body.")
     def post_event(envelope: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Record one event. Retrying with the same event_id is safe."""
@@ -59,7 +61,9 @@ def events_blueprint(
             abort(
                 413,
                 message=f"At most {settings.max_batch_events} events per batch.",
-                errors={"json": {"events": [f"At most {settings.max_batch_events} events per batch."]}},
+                errors={
+                    "json": {"events": [f"At most {settings.max_batch_events} events per batch."]}
+                },
             )
         results: list[dict[str, Any] | None] = [None] * len(items)
         valid: list[tuple[int, dict[str, Any]]] = []
@@ -71,21 +75,28 @@ def events_blueprint(
                 EVENTS_REJECTED.inc()
                 event_id = item.get("event_id") if isinstance(item, dict) else None
                 event_id = event_id if isinstance(event_id, str) else None
-                results[index] = {"index": index, "event_id": event_id, "status": "rejected",
-                                  "errors": err.messages}
+                results[index] = {
+                    "index": index,
+                    "event_id": event_id,
+                    "status": "rejected",
+                    "errors": err.messages,
+                }
         receipts = record_events(unit_of_work, [envelope for _, envelope in valid]) if valid else []
         for (index, _), receipt in zip(valid, receipts, strict=True):
-            result: dict[str, Any] = {"index": index, "status": receipt.outcome.value,
-                                      **receipt.as_response()}
+            result: dict[str, Any] = {
+                "index": index,
+                "status": receipt.outcome.value,
+                **receipt.as_response(),
+            }
             if receipt.outcome is Outcome.CONFLICT:
                 result["errors"] = {"event_id": [CONFLICT_REASON]}
             results[index] = result
         if any(r.outcome is Outcome.STORED for r in receipts):
             on_recorded()
-        counts = {status: 0 for status in ("stored", "duplicate", "conflict", "rejected")}
-        for result in results:
-            assert result is not None
-            counts[result["status"]] += 1
+        counts = dict.fromkeys(("stored", "duplicate", "conflict", "rejected"), 0)
+        for answered in results:
+            assert answered is not None  # every index is either rejected or has a receipt
+            counts[answered["status"]] += 1
         return {"results": results, "counts": counts}
 
     @blp.route("/users/<string:user_id>/events")

@@ -16,7 +16,9 @@ class BatchRequestSchema(Schema):
     events = fields.List(
         fields.Raw(),
         required=True,
-        metadata={"description": "Envelopes, as for POST /v1/events; each is validated on its own."},
+        metadata={
+            "description": "Envelopes, as for POST /v1/events; each is validated on its own."
+        },
     )
 
 
@@ -28,7 +30,9 @@ class BatchItemSchema(Schema):
     )
     stream_version = fields.Integer(allow_none=True)
     position = fields.Integer(allow_none=True)
-    errors = fields.Dict(metadata={"description": "Field-level reasons, for rejected and conflict."})
+    errors = fields.Dict(
+        metadata={"description": "Field-level reasons, for rejected and conflict."}
+    )
 
 
 class BatchResponseSchema(Schema):
@@ -45,7 +49,8 @@ class StreamPageSchema(Schema):
     user_id = fields.String(required=True)
     events = fields.List(fields.Nested(StoredEnvelopeSchema), required=True)
     next_after_version = fields.Integer(
-        allow_none=True, metadata={"description": "Pass as after_version for the next page; null at the end."}
+        allow_none=True,
+        metadata={"description": "Pass as after_version for the next page; null at the end."},
     )
 
 

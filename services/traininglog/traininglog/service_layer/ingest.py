@@ -82,7 +82,9 @@ def record_events(
         else:  # a repeat of an event stored earlier in this very batch
             position = stored_positions.get(event.event_id)
         receipts.append(
-            Receipt(decision.outcome, event.event_id, event.user_id, decision.stream_version, position)
+            Receipt(
+                decision.outcome, event.event_id, event.user_id, decision.stream_version, position
+            )
         )
         EVENTS_RECORDED.labels(decision.outcome.value).inc()
         log.info(

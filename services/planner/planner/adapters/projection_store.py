@@ -1,0 +1,227 @@
+"""The planner's store on SQLAlchemy Core: applied events, routine versions and the outbox,
+all written in one transaction per applied event, so a redelivered message changes nothing."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
+
+from backtrack_shared.contracts import upcast
+from backtrack_shared.db import WRITE, UnitOfWork, as_utc
+from backtrack_shared.rabbit import OutgoingMessage
+from backtrack_shared.relay import PendingMessage
+from planner.adapters.tables import (
+    planner_events,
+    planner_outbox,
+    planner_routine_versions,
+    planner_users,
+)
+from planner.domain import LoggedEvent
+
+
+def logged_event(envelope: dict[str, Any]) -> LoggedEvent:
+    """A stored envelope as the rules read it: the payload upcast to the latest version."""
+    _, payload = upcast(envelope["type"], envelope["schema_version"], envelope["payload"])
+    return LoggedEvent(
+        event_id=envelope["event_id"],
+        type=envelope["type"],
+        user_id=envelope["user_id"],
+        occurred_at=datetime.fromisoformat(envelope["occurred_at"]),
+        stream_version=envelope["stream_version"],
+        position=envelope["position"],
+        source=envelope["source"],
+        payload=payload,
+    )
+
+
+@dataclass(frozen=True)
+class RoutineVersion:
+    user_id: str
+    version: int
+    rules_version: str
+    as_of: datetime
+    applied_position: int
+    caused_by: list[str]
+    changes: list[dict[str, Any]]
+    routine: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "RoutineVersion":
+        return cls(
+            user_id=row["user_id"],
+            version=row["version"],
+            rules_version=row["rules_version"],
+            as_of=as_utc(row["as_of"]),
+            applied_position=row["applied_position"],
+            caused_by=json.loads(row["caused_by"]),
+            changes=json.loads(row["changes"]),
+            routine=json.loads(row["routine"]),
+        )
+
+
+@dataclass(frozen=True)
+class UserState:
+    user_id: str
+    applied_position: int
+    routine_version: int
+
+
+class SqlAlchemyProjectionStore:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def has_event(self, event_id: str) -> bool:
+        query = select(planner_events.c.event_id).where(planner_events.c.event_id == event_id)
+        return self._connection.execute(query).first() is not None
+
+    def add_event(self, envelope: dict[str, Any], occurred_at: datetime) -> None:
+        self._connection.execute(
+            insert(planner_events).values(
+                event_id=envelope["event_id"],
+                user_id=envelope["user_id"],
+                occurred_at=occurred_at.astimezone(UTC),
+                stream_version=envelope["stream_version"],
+                position=envelope["position"],
+                body=json.dumps(envelope, separators=(",", ":"), sort_keys=True),
+            )
+        )
+
+    def history(self, user_id: str) -> list[LoggedEvent]:
+        query = (
+            select(planner_events.c.body)
+            .where(planner_events.c.user_id == user_id)
+            .order_by(planner_events.c.occurred_at, planner_events.c.stream_version)
+        )
+        return [logged_event(json.loads(body)) for (body,) in self._connection.execute(query)]
+
+    def user(self, user_id: str) -> UserState | None:
+        row = (
+            self._connection.execute(
+                select(planner_users).where(planner_users.c.user_id == user_id)
+            )
+            .mappings()
+            .first()
+        )
+        return UserState(**row) if row else None
+
+    def save_user(self, state: UserState, *, is_new: bool) -> None:
+        values = {
+            "applied_position": state.applied_position,
+            "routine_version": state.routine_version,
+        }
+        if is_new:
+            self._connection.execute(insert(planner_users).values(user_id=state.user_id, **values))
+        else:
+            self._connection.execute(
+                update(planner_users)
+                .where(planner_users.c.user_id == state.user_id)
+                .values(**values)
+            )
+
+    def routine_version(self, user_id: str, version: int) -> RoutineVersion | None:
+        row = (
+            self._connection.execute(
+                select(planner_routine_versions).where(
+                    planner_routine_versions.c.user_id == user_id,
+                    planner_routine_versions.c.version == version,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return RoutineVersion.from_row(row) if row else None
+
+    def add_routine_version(self, version: RoutineVersion) -> None:
+        self._connection.execute(
+            insert(planner_routine_versions).values(
+                user_id=version.user_id,
+                version=version.version,
+                rules_version=version.rules_version,
+                as_of=version.as_of.astimezone(UTC),
+                applied_position=version.applied_position,
+                caused_by=json.dumps(version.caused_by),
+                changes=json.dumps(version.changes, sort_keys=True),
+                routine=json.dumps(version.routine, sort_keys=True),
+            )
+        )
+
+    def add_to_outbox(self, message: OutgoingMessage) -> None:
+        self._connection.execute(
+            insert(planner_outbox).values(
+                routing_key=message.routing_key,
+                message_id=message.message_id,
+                body=message.body.decode(),
+            )
+        )
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    store: SqlAlchemyProjectionStore
+
+    def _attach(self, connection: Connection) -> None:
+        self.store = SqlAlchemyProjectionStore(connection)
+
+
+class SqlAlchemyPlannerReader:
+    """Reads for the HTTP API."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def current(self, user_id: str) -> tuple[UserState, RoutineVersion] | None:
+        with self._engine.connect() as connection:
+            store = SqlAlchemyProjectionStore(connection)
+            state = store.user(user_id)
+            if state is None or state.routine_version == 0:
+                return None
+            version = store.routine_version(user_id, state.routine_version)
+        return (state, version) if version else None
+
+    def history(self, user_id: str) -> list[RoutineVersion]:
+        query = (
+            select(planner_routine_versions)
+            .where(planner_routine_versions.c.user_id == user_id)
+            .order_by(planner_routine_versions.c.version)
+        )
+        with self._engine.connect() as connection:
+            return [RoutineVersion.from_row(row) for row in connection.execute(query).mappings()]
+
+    def events(self, user_id: str) -> list[LoggedEvent]:
+        with self._engine.connect() as connection:
+            return SqlAlchemyProjectionStore(connection).history(user_id)
+
+    def applied_count(self) -> int:
+        with self._engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(planner_events)).scalar_one()
+
+
+class SqlAlchemyRoutineOutbox:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def pending(self, limit: int) -> list[PendingMessage]:
+        query = select(planner_outbox).order_by(planner_outbox.c.id).limit(limit)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [
+            PendingMessage(
+                outbox_id=row["id"],
+                message=OutgoingMessage(
+                    routing_key=row["routing_key"],
+                    body=row["body"].encode(),
+                    message_id=row["message_id"],
+                ),
+            )
+            for row in rows
+        ]
+
+    def mark_published(self, outbox_ids: Sequence[int]) -> None:
+        with self._engine.connect().execution_options(**WRITE) as connection, connection.begin():
+            connection.execute(delete(planner_outbox).where(planner_outbox.c.id.in_(outbox_ids)))
+
+    def backlog(self) -> int:
+        with self._engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(planner_outbox)).scalar_one()

@@ -1,0 +1,67 @@
+"""planner's tables: derived, disposable, rebuildable from traininglog's feed. Never traininglog's."""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+# Every event applied, once: the primary key is the deduplication of redelivered messages.
+planner_events = Table(
+    "planner_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("position", Position, nullable=False),
+    Column("body", Text, nullable=False),  # the stored envelope as traininglog published it
+)
+Index(
+    "ix_planner_events_history",
+    planner_events.c.user_id,
+    planner_events.c.occurred_at,
+    planner_events.c.stream_version,
+)
+
+planner_users = Table(
+    "planner_users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("applied_position", Position, nullable=False),
+    Column("routine_version", Integer, nullable=False),
+)
+
+planner_routine_versions = Table(
+    "planner_routine_versions",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("rules_version", String(32), nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("applied_position", Position, nullable=False),
+    Column("caused_by", Text, nullable=False),  # JSON list of event ids
+    Column("changes", Text, nullable=False),  # JSON list of prescription changes
+    Column("routine", Text, nullable=False),  # JSON of the routine the rules derived
+    PrimaryKeyConstraint("user_id", "version"),
+)
+
+planner_outbox = Table(
+    "planner_outbox",
+    metadata,
+    Column("id", Position, primary_key=True, autoincrement=True),
+    Column("routing_key", String(64), nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+)

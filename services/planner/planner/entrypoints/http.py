@@ -1,0 +1,91 @@
+"""The planner's HTTP API: the routine now (or as of an instant), and its history with reasons."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Blueprint, abort
+
+from backtrack_shared.web import create_api, ops_blueprint
+from planner.adapters.projection_store import SqlAlchemyPlannerReader
+from planner.domain import derive_routine
+from planner.entrypoints import schemas
+
+_USER_ID = "<string:user_id>"
+
+
+def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
+    blp = Blueprint("routine", __name__, url_prefix="/v1", description="Routines and their reasons")
+
+    @blp.route(f"/users/{_USER_ID}/routine")
+    @blp.arguments(schemas.RoutineQuerySchema, location="query")
+    @blp.alt_response(200, schema=schemas.RoutineSchema, success=True)
+    @blp.alt_response(404, description="No event of this user has been applied yet.")
+    def get_routine(query: dict[str, datetime], user_id: str) -> dict[str, Any]:
+        """The current routine: every prescription's dose and its last change, with the rule and
+        the events that made it. With `as_of`, the routine the rules give for the events up to then."""
+        current = reader.current(user_id)
+        if current is None:
+            abort(
+                404,
+                message=f"No routine for user {user_id!r}: none of their events is applied yet.",
+            )
+        state, version = current
+        if "as_of" in query:
+            as_of = query["as_of"]
+            history = [e for e in reader.events(user_id) if e.occurred_at <= as_of]
+            routine = derive_routine(history, as_of).to_dict()
+            applied = max((e.position for e in history), default=0)
+            return {
+                **routine,
+                "user_id": user_id,
+                "version": None,
+                "applied_position": applied,
+                "as_of": as_of.isoformat(),
+            }
+        return {
+            **version.routine,
+            "user_id": user_id,
+            "version": version.version,
+            "applied_position": state.applied_position,
+            "as_of": version.as_of.isoformat(),
+        }
+
+    @blp.route(f"/users/{_USER_ID}/routine/history")
+    @blp.alt_response(200, schema=schemas.RoutineHistorySchema, success=True)
+    def get_routine_history(user_id: str) -> dict[str, Any]:
+        """Every routine version, oldest first, with its changes, causes and rules version."""
+        versions = reader.history(user_id)
+        return {
+            "user_id": user_id,
+            "versions": [
+                {
+                    "version": v.version,
+                    "rules_version": v.rules_version,
+                    "as_of": v.as_of.isoformat(),
+                    "applied_position": v.applied_position,
+                    "caused_by": v.caused_by,
+                    "changes": v.changes,
+                    "routine": v.routine,
+                }
+                for v in versions
+            ],
+        }
+
+    return blp
+
+
+def create_app(
+    *, reader: SqlAlchemyPlannerReader, readiness_checks: dict[str, Callable[[], bool]]
+) -> Flask:
+    app = Flask("planner")
+    api = create_api(
+        app,
+        title="planner",
+        version="1",
+        description="Backtrack's planner: the progressed routine for each user, and why.",
+    )
+    api.register_blueprint(ops_blueprint(readiness_checks))
+    api.register_blueprint(routine_blueprint(reader))
+    return app

@@ -1,0 +1,60 @@
+"""The shapes of the planner's HTTP answers, for the OpenAPI document."""
+
+from marshmallow import Schema, fields
+
+
+class LastChangeSchema(Schema):
+    rule = fields.String(required=True, metadata={"description": "The DOMAIN.md rule id, e.g. P1"})
+    reason = fields.String(required=True)
+    caused_by = fields.List(fields.String(), required=True)
+    at = fields.String(required=True, metadata={"description": "RFC 3339"})
+
+
+class PrescriptionSchema(Schema):
+    exercise = fields.String(required=True)
+    kind = fields.String(required=True)
+    dose = fields.Dict(required=True)
+    variation_level = fields.Integer(required=True)
+    last_change = fields.Nested(LastChangeSchema, required=True)
+
+
+class BlockSchema(Schema):
+    block = fields.String(required=True)
+    prescriptions = fields.List(fields.Nested(PrescriptionSchema), required=True)
+
+
+class RoutineSchema(Schema):
+    user_id = fields.String(required=True)
+    version = fields.Integer(allow_none=True, metadata={"description": "null for an as_of view"})
+    rules_version = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "active or paused"})
+    pause_reason = fields.String(allow_none=True)
+    applied_position = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Highest traininglog feed position of this user's events reflected."
+        },
+    )
+    as_of = fields.String(required=True)
+    blocks = fields.List(fields.Nested(BlockSchema), required=True)
+
+
+class RoutineQuerySchema(Schema):
+    as_of = fields.AwareDateTime(
+        format="iso", metadata={"description": "RFC 3339 instant: the routine as it stood then."}
+    )
+
+
+class RoutineVersionSchema(Schema):
+    version = fields.Integer(required=True)
+    rules_version = fields.String(required=True)
+    as_of = fields.String(required=True)
+    applied_position = fields.Integer(required=True)
+    caused_by = fields.List(fields.String(), required=True)
+    changes = fields.List(fields.Dict(), required=True)
+    routine = fields.Dict(required=True)
+
+
+class RoutineHistorySchema(Schema):
+    user_id = fields.String(required=True)
+    versions = fields.List(fields.Nested(RoutineVersionSchema), required=True)

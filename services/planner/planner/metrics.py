@@ -1,0 +1,17 @@
+"""planner's Prometheus metrics."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_APPLIED = Counter(
+    "planner_events_total", "Events consumed, by what applying them did", ["outcome"]
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "planner_events_dead_lettered_total", "Messages that could not be read as an event"
+)
+ROUTINE_VERSIONS = Counter("planner_routine_versions_total", "New routine versions stored")
+APPLY_SECONDS = Histogram(
+    "planner_apply_seconds",
+    "Time to apply one event, from receipt to commit",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+OUTBOX_BACKLOG = Gauge("planner_outbox_backlog", "Routine updates not yet confirmed by the broker")

@@ -1,0 +1,46 @@
+"""Running a service process: the WSGI server in the main thread, background workers beside it,
+and a clean stop of everything on SIGTERM or Ctrl-C."""
+
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import FrameType
+
+import structlog
+import waitress
+from flask import Flask
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Worker:
+    name: str
+    run: Callable[[], None]
+    stop: Callable[[], None]
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def serve(app: Flask, *, host: str, port: int, threads: int, workers: Sequence[Worker]) -> None:
+    started = [threading.Thread(target=w.run, name=w.name, daemon=True) for w in workers]
+    for thread in started:
+        thread.start()
+    server = waitress.create_server(app, host=host, port=port, threads=threads)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    log.info(
+        "service.started", service=app.name, host=host, port=port, workers=[w.name for w in workers]
+    )
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("service.stopping", service=app.name)
+    finally:
+        server.close()
+        for worker in workers:
+            worker.stop()
+        for thread in started:
+            thread.join(timeout=10)
