@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 import pika.exceptions
+import pytest
 
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import OutboxRelay, PendingMessage
@@ -49,8 +50,6 @@ def test_relays_in_outbox_order_and_marks_what_was_confirmed():
 def test_a_failed_publish_leaves_the_batch_pending():
     outbox, publisher = FakeOutbox(3), FakePublisher(fail=True)
     relay = OutboxRelay(outbox, publisher, "events")
-    try:
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
         relay.relay_once()
-    except pika.exceptions.AMQPConnectionError:
-        pass
     assert sorted(outbox.rows) == [1, 2, 3]

@@ -1,0 +1,39 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+import planner
+import traininglog
+from backtrack_shared.db import create_database_engine, upgrade_to_head
+
+# Both services' tables in one database: they never share a table, nor an Alembic version table.
+MIGRATIONS = [Path(package.__file__).parent / "migrations" for package in (traininglog, planner)]
+
+
+def migrated(url: str) -> Engine:
+    engine = create_database_engine(url)
+    for migrations in MIGRATIONS:
+        upgrade_to_head(engine, migrations)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = migrated(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = migrated(f"sqlite:///{tmp_path / 'backtrack.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Every test using this runs on both backends: one contract, two stores."""
+    return request.getfixturevalue(f"{request.param}_engine")  # type: ignore[no-any-return]
