@@ -1,0 +1,87 @@
+"""Small builders for LoggedEvent histories in tests."""
+
+import itertools
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from planner.domain import LoggedEvent
+
+TZ = timezone(timedelta(hours=2))
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)  # a Monday, 09:00 local
+
+
+class History:
+    def __init__(self, user: str = "u1", start: datetime = T0) -> None:
+        self.user = user
+        self.start = start
+        self.events: list[LoggedEvent] = []
+        self._versions = itertools.count(1)
+
+    def at(self, day: float, hour: float = 0) -> datetime:
+        return self.start + timedelta(days=day, hours=hour)
+
+    def add(self, type_: str, payload: dict[str, Any], when: datetime, source: dict[str, Any] | None = None,
+            event_id: str | None = None) -> LoggedEvent:
+        v = next(self._versions)
+        ev = LoggedEvent(
+            event_id=event_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.user}/{v}")),
+            type=type_,
+            user_id=self.user,
+            occurred_at=when,
+            stream_version=v,
+            position=1000 + v,
+            source=source or {"kind": "app", "name": "app"},
+            payload=payload,
+        )
+        self.events.append(ev)
+        return ev
+
+    def baseline(self, day: float = 0, **payload: Any) -> LoggedEvent:
+        return self.add("baseline.assessed", payload, self.at(day))
+
+    def workout(self, day: float, exercises: list[dict[str, Any]], session_id: str | None = None,
+                duration_min: float | None = None, hour: float = 1, **kw: Any) -> LoggedEvent:
+        payload: dict[str, Any] = {"session_id": session_id or f"s-{day}", "exercises": exercises}
+        if duration_min is not None:
+            payload["duration_min"] = duration_min
+        return self.add("workout.logged", payload, self.at(day, hour), **kw)
+
+    def pain(self, day: float, score: int, timing: str, hour: float = 2, **payload: Any) -> LoggedEvent:
+        body: dict[str, Any] = {"score": score, "timing": timing, "location": "lower back", "red_flags": []}
+        body.update(payload)
+        return self.add("pain.reported", body, self.at(day, hour))
+
+
+def entry(exercise: str, kind: str, sets: list[dict[str, Any]] | None = None, completed: bool = True,
+          **kw: Any) -> dict[str, Any]:
+    return {"exercise": exercise, "kind": kind, "sets": sets or [], "completed": completed,
+            "stopped_for_pain": kw.pop("stopped_for_pain", False), **kw}
+
+
+def full_session(routine: Any, rpe: float = 4) -> list[dict[str, Any]]:
+    """A session doing exactly what the routine prescribes."""
+    kinds = {"warmup": "warmup", "stretching": "stretch", "strength": "strength", "core": "core",
+             "cardio": "cardio", "cooldown": "cooldown"}
+    out = []
+    for block in routine.blocks:
+        for p in block.prescriptions:
+            d = p.dose
+            sets = []
+            for _ in range(d.sets or 1):
+                s: dict[str, Any] = {}
+                if d.hold_s is not None:
+                    s["hold_s"] = d.hold_s
+                if d.reps is not None:
+                    s["reps"] = d.reps
+                if d.load_kg is not None:
+                    s["load_kg"] = d.load_kg
+                if d.duration_min is not None:
+                    s["duration_min"] = d.duration_min
+                if d.interval is not None:
+                    s["duration_min"] = (d.interval.hard_min + d.interval.easy_min) * d.interval.rounds
+                sets.append(s)
+            if not any(sets[0].values()) if sets else True:
+                sets = []
+            out.append(entry(p.exercise, kinds[block.block], sets, rpe=rpe))
+    return out
