@@ -1,0 +1,74 @@
+"""Applying events in the planner's own store: once each, a new routine version only on change."""
+
+import json
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from backtrack_shared.contracts import NewEventSchema, canonical_body
+from planner.adapters.projection_store import (
+    SqlAlchemyPlannerReader,
+    SqlAlchemyRoutineOutbox,
+    SqlAlchemyUnitOfWork,
+)
+from planner.adapters.tables import planner_events
+from planner.domain import RULES_VERSION
+from planner.service_layer.apply import Applied, apply_event
+from tests.factories import baseline, new_user_id, pain
+
+pytestmark = pytest.mark.integration
+
+
+def stored(document: dict, *, stream_version: int, position: int) -> dict:
+    """The envelope as traininglog publishes it."""
+    envelope = json.loads(canonical_body(NewEventSchema().load(document)))
+    return {**envelope, "recorded_at": "2026-09-01T09:00:00+00:00",
+            "stream_version": stream_version, "position": position}
+
+
+def apply(engine: Engine, envelope: dict) -> Applied:
+    return apply_event(lambda: SqlAlchemyUnitOfWork(engine), envelope).outcome
+
+
+def test_a_baseline_makes_version_one_and_announces_it(engine: Engine):
+    user = new_user_id()
+    first = stored(baseline(user), stream_version=1, position=10)
+    assert apply(engine, first) is Applied.ROUTINE_CHANGED
+    reader = SqlAlchemyPlannerReader(engine)
+    state, version = reader.current(user)  # type: ignore[misc]
+    assert (version.version, state.applied_position, version.rules_version) == (1, 10, RULES_VERSION)
+    assert version.caused_by == [first["event_id"]]
+    assert version.routine["status"] == "active"
+    announced = [
+        json.loads(p.message.body) for p in SqlAlchemyRoutineOutbox(engine).pending(100_000)
+        if p.message.message_id == f"{user}:routine:1"
+    ]
+    assert [m["routine"] for m in announced] == [version.routine]
+
+
+def test_a_redelivered_event_is_applied_once(engine: Engine):
+    user = new_user_id()
+    envelope = stored(baseline(user), stream_version=1, position=3)
+    assert [apply(engine, envelope) for _ in range(3)] == [
+        Applied.ROUTINE_CHANGED, Applied.DUPLICATE, Applied.DUPLICATE
+    ]
+    with engine.connect() as connection:
+        count = connection.execute(
+            select(func.count()).select_from(planner_events).where(planner_events.c.user_id == user)
+        ).scalar_one()
+    assert count == 1
+    assert len(SqlAlchemyPlannerReader(engine).history(user)) == 1
+
+
+def test_every_applied_event_moves_the_applied_position_and_versions_only_follow_changes(
+    engine: Engine,
+):
+    user = new_user_id()
+    apply(engine, stored(baseline(user), stream_version=1, position=20))
+    outcome = apply(engine, stored(pain(user, score=1, timing="rest", day=1),
+                                   stream_version=2, position=21))
+    reader = SqlAlchemyPlannerReader(engine)
+    state, version = reader.current(user)  # type: ignore[misc]
+    assert state.applied_position == 21
+    expected_versions = 2 if outcome is Applied.ROUTINE_CHANGED else 1
+    assert version.version == expected_versions == len(reader.history(user))
