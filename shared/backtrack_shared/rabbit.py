@@ -69,13 +69,17 @@ class OutgoingMessage:
 
 
 class PikaConfirmedPublisher:
-    """Publishes persistent, mandatory messages and returns only once the broker confirmed them.
+    """Publishes persistent messages and returns only once the broker confirmed them.
 
-    The topology is declared on connect, so an unroutable message (no queue bound) is returned
-    by the broker and raises here instead of vanishing.
+    The topology is declared on connect. With `mandatory` (events: the planner's queue must get
+    them), a message no queue is bound for is returned by the broker and raises here instead of
+    vanishing; without it (routine updates: whoever subscribes), it is dropped by the broker.
     """
 
-    def __init__(self, amqp_url: str, topology: Topology, *, connection_name: str) -> None:
+    def __init__(
+        self, amqp_url: str, topology: Topology, *, connection_name: str, mandatory: bool = True
+    ) -> None:
+        self._mandatory = mandatory
         self._params = connection_parameters(amqp_url, connection_name=connection_name)
         self._topology = topology
         self._connection: pika.BlockingConnection | None = None
@@ -100,7 +104,7 @@ class PikaConfirmedPublisher:
                 routing_key=message.routing_key,
                 body=message.body,
                 properties=message.properties(),
-                mandatory=True,
+                mandatory=self._mandatory,
             )
             published += 1
         return published

@@ -44,7 +44,9 @@ def bootstrap(settings: Settings) -> Planner:
     outbox = SqlAlchemyRoutineOutbox(engine)
     relay = OutboxRelay(
         outbox,
-        PikaConfirmedPublisher(settings.amqp_url, topology, connection_name="planner-relay"),
+        PikaConfirmedPublisher(
+            settings.amqp_url, topology, connection_name="planner-relay", mandatory=False
+        ),
         topology.routines_exchange,
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,

@@ -8,4 +8,12 @@ from planner.domain.history import LoggedEvent
 from planner.domain.routine import Change, Dose, Prescription, Routine
 from planner.domain.rules_table import RULES_VERSION
 
-__all__ = ["RULES_VERSION", "Change", "Dose", "LoggedEvent", "Prescription", "Routine", "derive_routine"]
+__all__ = [
+    "RULES_VERSION",
+    "Change",
+    "Dose",
+    "LoggedEvent",
+    "Prescription",
+    "Routine",
+    "derive_routine",
+]

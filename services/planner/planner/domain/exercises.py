@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 from planner.domain import rules_table as t
 
-BLOCKS: tuple[str, ...] = ("warmup", "stretching", "strength", "core", "cardio", "cooldown", "recovery")
+BLOCKS: tuple[str, ...] = (
+    "warmup",
+    "stretching",
+    "strength",
+    "core",
+    "cardio",
+    "cooldown",
+    "recovery",
+)
 
 # The kinds a workout entry names, and the block each fills.
 KIND_BLOCK: dict[str, str] = {
@@ -60,37 +68,85 @@ EXERCISES: dict[str, Exercise] = {
         Exercise("standing_side_bend", "stretching", _STRETCH_LADDER, "hold"),
         Exercise("cat_cow", "stretching", _STRETCH_LADDER, "hold"),
         Exercise("cobra", "stretching", _STRETCH_LADDER, "hold"),
-        Exercise("plank", "core", _v("plank from the knees", "full plank", "plank lifting one foot"), "hold"),
-        Exercise("superman", "core", _v("superman, arms only then legs only", "full superman",
-                                        "superman with a 3-second hold"), "reps"),
-        Exercise("bicycle_crunch", "core", _v("slow bicycle crunch", "bicycle crunch"), "reps",
-                 loaded_twist=True),
-        Exercise("ball_squeeze", "strength", _v("ball squeeze between the knees",
-                                                "ball squeeze with a 5-second hold"), "reps"),
-        Exercise("side_lying_hip_abduction", "strength", _v("side-lying hip abduction",
-                                                            "side-lying hip abduction with a band"), "reps"),
-        Exercise("squat", "strength", (
-            Variation("sit-to-stand from a chair"),
-            Variation("body-weight squat"),
-            Variation("squat holding a light weight", t.P2_FIRST_LOAD_KG),
-        ), "reps"),
-        Exercise("calf_raise", "strength", (
-            Variation("body-weight calf raise"),
-            Variation("calf raise holding a light weight", t.P2_FIRST_LOAD_KG),
-        ), "reps"),
-        Exercise("lunge", "strength", (
-            Variation("supported split squat"),
-            Variation("lunge holding a light weight", t.P2_FIRST_LOAD_KG),
-        ), "reps"),
-        Exercise("chest_press", "strength", (
-            Variation("chest press with a light band"),
-            Variation("chest press with light dumbbells", t.P2_FIRST_LOAD_KG),
-        ), "reps"),
+        Exercise(
+            "plank",
+            "core",
+            _v("plank from the knees", "full plank", "plank lifting one foot"),
+            "hold",
+        ),
+        Exercise(
+            "superman",
+            "core",
+            _v(
+                "superman, arms only then legs only",
+                "full superman",
+                "superman with a 3-second hold",
+            ),
+            "reps",
+        ),
+        Exercise(
+            "bicycle_crunch",
+            "core",
+            _v("slow bicycle crunch", "bicycle crunch"),
+            "reps",
+            loaded_twist=True,
+        ),
+        Exercise(
+            "ball_squeeze",
+            "strength",
+            _v("ball squeeze between the knees", "ball squeeze with a 5-second hold"),
+            "reps",
+        ),
+        Exercise(
+            "side_lying_hip_abduction",
+            "strength",
+            _v("side-lying hip abduction", "side-lying hip abduction with a band"),
+            "reps",
+        ),
+        Exercise(
+            "squat",
+            "strength",
+            (
+                Variation("sit-to-stand from a chair"),
+                Variation("body-weight squat"),
+                Variation("squat holding a light weight", t.P2_FIRST_LOAD_KG),
+            ),
+            "reps",
+        ),
+        Exercise(
+            "calf_raise",
+            "strength",
+            (
+                Variation("body-weight calf raise"),
+                Variation("calf raise holding a light weight", t.P2_FIRST_LOAD_KG),
+            ),
+            "reps",
+        ),
+        Exercise(
+            "lunge",
+            "strength",
+            (
+                Variation("supported split squat"),
+                Variation("lunge holding a light weight", t.P2_FIRST_LOAD_KG),
+            ),
+            "reps",
+        ),
+        Exercise(
+            "chest_press",
+            "strength",
+            (
+                Variation("chest press with a light band"),
+                Variation("chest press with light dumbbells", t.P2_FIRST_LOAD_KG),
+            ),
+            "reps",
+        ),
         Exercise("walking", "cardio", _v("walking"), "minutes"),
         Exercise("swimming", "cardio", _v("easy swimming"), "minutes"),
         Exercise("steady_run", "cardio", _v("easy steady running"), "minutes", running=True),
         Exercise("intervals", "cardio", _v("low-intensity intervals"), "interval", running=True),
-        Exercise("hill_sprints", "cardio", _v("hill sprints"), "interval", high_impact=True, running=True),
+        Exercise(
+            "hill_sprints", "cardio", _v("hill sprints"), "interval", high_impact=True, running=True
+        ),
         Exercise("plyometrics", "strength", _v("low plyometric hops"), "reps", high_impact=True),
     )
 }
@@ -118,9 +174,18 @@ WARMUP_EXERCISE = "walking"  # "walk or jog on the spot or do dynamic stretches"
 COOLDOWN_EXERCISE = "seated_hamstring_stretch"  # "light stretches such as hamstring"
 
 FORM_CUES: dict[str, tuple[str, ...]] = {
-    "stretching": ("Breathe deeply from your abdomen.", "Stay within what is comfortable, no sharp pain."),
-    "strength": ("Exhale while lifting, inhale on the way back.", "Keep minimal pressure on your lower back."),
-    "core": ("Engage your abdominal muscles.", "Move through the range comfortably before adding sets."),
+    "stretching": (
+        "Breathe deeply from your abdomen.",
+        "Stay within what is comfortable, no sharp pain.",
+    ),
+    "strength": (
+        "Exhale while lifting, inhale on the way back.",
+        "Keep minimal pressure on your lower back.",
+    ),
+    "core": (
+        "Engage your abdominal muscles.",
+        "Move through the range comfortably before adding sets.",
+    ),
     "cardio": ("Head up, eyes forward, shoulders relaxed.",),
     "warmup": ("Walk or march on the spot, arm circles, shoulder shrugs.",),
     "cooldown": ("Light stretches: hamstrings and shoulders.",),

@@ -15,8 +15,10 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     blocks: list[Block] = []
     if not paused:  # R6: exercise is never prescribed around a red flag
         for name in BLOCKS:
-            rxs = sorted((tr.rx for (block, _), tr in state.tracks.items() if block == name),
-                         key=lambda rx: _ORDER[rx.exercise])
+            rxs = sorted(
+                (tr.rx for (block, _), tr in state.tracks.items() if block == name),
+                key=lambda rx: _ORDER[rx.exercise],
+            )
             if rxs:
                 blocks.append(Block(name, tuple(rxs)))
     return Routine(
@@ -29,7 +31,9 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         based_on={
             "events": None if state.last_event is None else _count(state),
             "last_event_id": None if state.last_event is None else state.last_event.event_id,
-            "last_event_at": None if state.last_event is None else state.last_event.occurred_at.isoformat(),
+            "last_event_at": None
+            if state.last_event is None
+            else state.last_event.occurred_at.isoformat(),
         },
     )
 

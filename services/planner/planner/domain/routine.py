@@ -93,7 +93,12 @@ class Change:
         return out
 
     def brief(self) -> JSON:
-        return {"rule": self.rule, "reason": self.reason, "caused_by": list(self.caused_by), "at": rfc3339(self.at)}
+        return {
+            "rule": self.rule,
+            "reason": self.reason,
+            "caused_by": list(self.caused_by),
+            "at": rfc3339(self.at),
+        }
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,9 @@ class Prescription:
     cues: tuple[str, ...] = ()
     hold: Hold | None = None
 
-    def with_dose(self, dose: Dose, change: Change, level: int | None = None, variation: str | None = None
-                  ) -> "Prescription":
+    def with_dose(
+        self, dose: Dose, change: Change, level: int | None = None, variation: str | None = None
+    ) -> "Prescription":
         return replace(
             self,
             dose=dose,
@@ -159,7 +165,12 @@ class Advice:
     caused_by: tuple[str, ...] = ()
 
     def to_dict(self) -> JSON:
-        return {"rule": self.rule, "severity": self.severity, "text": self.text, "caused_by": list(self.caused_by)}
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "text": self.text,
+            "caused_by": list(self.caused_by),
+        }
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,7 @@ class Routine:
         return None
 
     def to_dict(self, recent: int | None = None) -> JSON:
-        shown = self.changes[-(recent or RECENT_CHANGES_SHOWN):] if self.changes else ()
+        shown = self.changes[-(recent or RECENT_CHANGES_SHOWN) :] if self.changes else ()
         return {
             "rules_version": self.rules_version,
             "status": self.status,

@@ -89,41 +89,86 @@ class State:
 
     # --- recording changes -------------------------------------------------------------
 
-    def change(self, track: Track, rule: str, reason: str, causes: tuple[str, ...], at: datetime,
-               dose: Dose, level: int, direction: str) -> None:
+    def change(
+        self,
+        track: Track,
+        rule: str,
+        reason: str,
+        causes: tuple[str, ...],
+        at: datetime,
+        dose: Dose,
+        level: int,
+        direction: str,
+    ) -> None:
         ex = track.ex
-        change = Change(rule, reason, causes, at, track.rx.block, track.rx.exercise, direction,
-                        before=track.rx.dose, after=dose)
+        change = Change(
+            rule,
+            reason,
+            causes,
+            at,
+            track.rx.block,
+            track.rx.exercise,
+            direction,
+            before=track.rx.dose,
+            after=dose,
+        )
         track.rx = track.rx.with_dose(dose, change, level, ex.ladder[level].name)
         track.clean_sessions = []
         self.changes.append(change)
 
-    def add(self, ex: Exercise, block: str, kind: str, dose: Dose, level: int, rule: str, reason: str,
-            causes: tuple[str, ...], at: datetime) -> Track:
+    def add(
+        self,
+        ex: Exercise,
+        block: str,
+        kind: str,
+        dose: Dose,
+        level: int,
+        rule: str,
+        reason: str,
+        causes: tuple[str, ...],
+        at: datetime,
+    ) -> Track:
         change = Change(rule, reason, causes, at, block, ex.slug, "add", before=None, after=dose)
-        rx = Prescription(ex.slug, kind, block, dose, level, ex.ladder[level].name, change,
-                          FORM_CUES.get(block, ()))
+        rx = Prescription(
+            ex.slug,
+            kind,
+            block,
+            dose,
+            level,
+            ex.ladder[level].name,
+            change,
+            FORM_CUES.get(block, ()),
+        )
         track = Track(rx)
         self.tracks[(block, ex.slug)] = track
         self.held_out.pop((block, ex.slug), None)
         self.changes.append(change)
         return track
 
-    def hold_out(self, key: Key, rule: str, reason: str, causes: tuple[str, ...], at: datetime) -> None:
+    def hold_out(
+        self, key: Key, rule: str, reason: str, causes: tuple[str, ...], at: datetime
+    ) -> None:
         track = self.tracks.pop(key, None)
         if track is None:
             return
         self.held_out[key] = HeldOut(key[1], key[0], rule, reason, causes)
-        self.changes.append(Change(rule, reason, causes, at, key[0], key[1], "remove", before=track.rx.dose))
+        self.changes.append(
+            Change(rule, reason, causes, at, key[0], key[1], "remove", before=track.rx.dose)
+        )
 
-    def note(self, rule: str, reason: str, causes: tuple[str, ...], at: datetime, direction: str) -> None:
+    def note(
+        self, rule: str, reason: str, causes: tuple[str, ...], at: datetime, direction: str
+    ) -> None:
         self.changes.append(Change(rule, reason, causes, at, direction=direction))
 
     # --- reading the history -------------------------------------------------------------
 
-    def pain_between(self, start: datetime, end: datetime, timings: tuple[str, ...] | None = None
-                     ) -> list[PainPoint]:
-        return [p for p in self.pain if start <= p.at < end and (timings is None or p.timing in timings)]
+    def pain_between(
+        self, start: datetime, end: datetime, timings: tuple[str, ...] | None = None
+    ) -> list[PainPoint]:
+        return [
+            p for p in self.pain if start <= p.at < end and (timings is None or p.timing in timings)
+        ]
 
     def days_since_start(self, at: datetime) -> float:
         if self.started_at is None:
@@ -131,7 +176,9 @@ class State:
         return (at - self.started_at) / timedelta(days=1)
 
     def cleared(self, scope: str, after: datetime | None = None) -> bool:
-        return any(scope in scopes and (after is None or at >= after) for at, scopes, _ in self.clearances)
+        return any(
+            scope in scopes and (after is None or at >= after) for at, scopes, _ in self.clearances
+        )
 
     def flares_since(self, start: datetime) -> list[tuple[datetime, str, str]]:
         return [f for f in self.flares if f[0] >= start]

@@ -20,26 +20,56 @@ from planner.domain.routine import Dose, HeldOut
 from planner.domain.state import State
 
 
-def s1_baseline(state: State, causes: tuple[str, ...], at: datetime, baseline: Mapping[str, Any] | None) -> None:
+def s1_baseline(
+    state: State, causes: tuple[str, ...], at: datetime, baseline: Mapping[str, Any] | None
+) -> None:
     """S1: the first routine, from the baseline when there is one, else the most conservative doses."""
     state.tracks.clear()
     state.held_out.clear()
     contraindicated = {str(c) for c in (baseline or {}).get("contraindications", ())}
-    why = ("From your baseline assessment: a conservative start."
-           if baseline is not None else
-           "No baseline assessment yet: the most conservative starting doses.")
+    why = (
+        "From your baseline assessment: a conservative start."
+        if baseline is not None
+        else "No baseline assessment yet: the most conservative starting doses."
+    )
     plans: list[tuple[str, str, Dose, int]] = []
     for slug in STARTING_STRETCHES:
-        plans.append((slug, "stretching", Dose(hold_s=t.P1_HOLD_START_S, sets=t.P1_STRETCH_SETS,
-                                               sessions_per_week=t.P4_SESSIONS_PER_WEEK), 0))
+        plans.append(
+            (
+                slug,
+                "stretching",
+                Dose(
+                    hold_s=t.P1_HOLD_START_S,
+                    sets=t.P1_STRETCH_SETS,
+                    sessions_per_week=t.P4_SESSIONS_PER_WEEK,
+                ),
+                0,
+            )
+        )
     for slug in STARTING_STRENGTH:
-        plans.append((slug, "strength", Dose(sets=t.P2_SETS_START, reps=t.P2_REPS_MIN,
-                                             sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK), 0))
+        plans.append(
+            (
+                slug,
+                "strength",
+                Dose(
+                    sets=t.P2_SETS_START,
+                    reps=t.P2_REPS_MIN,
+                    sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK,
+                ),
+                0,
+            )
+        )
     for slug in STARTING_CORE:
         plans.append((slug, "core", _core_start(slug, baseline), _core_level(slug, baseline)))
     for slug in STARTING_CARDIO:
-        plans.append((slug, "cardio", Dose(duration_min=_walk_start(baseline),
-                                           sessions_per_week=t.P4_SESSIONS_PER_WEEK), 0))
+        plans.append(
+            (
+                slug,
+                "cardio",
+                Dose(duration_min=_walk_start(baseline), sessions_per_week=t.P4_SESSIONS_PER_WEEK),
+                0,
+            )
+        )
     for slug, block, dose, level in plans:
         if slug in contraindicated:
             state.held_out[(block, slug)] = _held(slug, block, causes)
@@ -49,7 +79,9 @@ def s1_baseline(state: State, causes: tuple[str, ...], at: datetime, baseline: M
 
 
 def _held(slug: str, block: str, causes: tuple[str, ...]) -> HeldOut:
-    return HeldOut(slug, block, "S1", "Left out: your assessment lists it as a contraindication.", causes)
+    return HeldOut(
+        slug, block, "S1", "Left out: your assessment lists it as a contraindication.", causes
+    )
 
 
 def _kind(block: str) -> str:
@@ -58,8 +90,14 @@ def _kind(block: str) -> str:
 
 def _core_start(slug: str, baseline: Mapping[str, Any] | None) -> Dose:
     if EXERCISES[slug].measure == "hold":
-        return Dose(hold_s=t.P3_PLANK_START_S, sets=t.P3_SETS_START, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK)
-    return Dose(sets=t.P3_SETS_START, reps=t.P3_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK)
+        return Dose(
+            hold_s=t.P3_PLANK_START_S,
+            sets=t.P3_SETS_START,
+            sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK,
+        )
+    return Dose(
+        sets=t.P3_SETS_START, reps=t.P3_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
+    )
 
 
 def _core_level(slug: str, baseline: Mapping[str, Any] | None) -> int:
@@ -93,12 +131,28 @@ def s2_low_impact_first(state: State, slug: str, at: datetime) -> bool:
 def s3_warmup_cooldown(state: State, causes: tuple[str, ...], at: datetime) -> None:
     """S3: every session starts with >= 10 min of warm-up and ends with a 5-10 min cool-down."""
     if ("warmup", WARMUP_EXERCISE) not in state.tracks:
-        state.add(EXERCISES[WARMUP_EXERCISE], "warmup", "warmup",
-                  Dose(duration_min=t.S3_WARMUP_MIN), 0, "S3",
-                  f"Every session starts with at least {t.S3_WARMUP_MIN} minutes of easy walking or "
-                  "marching on the spot, arm circles and shoulder shrugs.", causes, at)
+        state.add(
+            EXERCISES[WARMUP_EXERCISE],
+            "warmup",
+            "warmup",
+            Dose(duration_min=t.S3_WARMUP_MIN),
+            0,
+            "S3",
+            f"Every session starts with at least {t.S3_WARMUP_MIN} minutes of easy walking or "
+            "marching on the spot, arm circles and shoulder shrugs.",
+            causes,
+            at,
+        )
     if ("cooldown", COOLDOWN_EXERCISE) not in state.tracks:
-        state.add(EXERCISES[COOLDOWN_EXERCISE], "cooldown", "cooldown",
-                  Dose(duration_min=t.S3_COOLDOWN_MIN), 0, "S3",
-                  f"Every session ends with {t.S3_COOLDOWN_MIN}-{t.S3_COOLDOWN_MAX} minutes of light "
-                  "stretches, such as hamstring and shoulder stretches.", causes, at)
+        state.add(
+            EXERCISES[COOLDOWN_EXERCISE],
+            "cooldown",
+            "cooldown",
+            Dose(duration_min=t.S3_COOLDOWN_MIN),
+            0,
+            "S3",
+            f"Every session ends with {t.S3_COOLDOWN_MIN}-{t.S3_COOLDOWN_MAX} minutes of light "
+            "stretches, such as hamstring and shoulder stretches.",
+            causes,
+            at,
+        )

@@ -1,0 +1,121 @@
+"""Both services as real processes, on a PostgreSQL database and a broker namespace of their own."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from sqlalchemy.engine import make_url
+
+from backtrack_shared.topology import Topology
+from tests.conftest import delete_topology
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+
+@dataclass
+class System:
+    traininglog: Service
+    planner: Service
+    topology: Topology
+    database_url: str
+    amqp_url: str
+
+
+def wait_ready(service: Service, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited:\n{service.logs()}")
+        try:
+            if requests.get(f"{service.url}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{service.name} not ready in {timeout_s}s:\n{service.logs()}")
+
+
+@pytest.fixture(scope="module")
+def e2e_database(postgres_url: str) -> Iterator[str]:
+    """A database of this module's own, dropped afterwards: no other test's rows in the feed."""
+    url = make_url(postgres_url)
+    name = f"e2e_{uuid.uuid4().hex[:10]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start(name: str, environ: dict[str, str], port: int, log_dir: Path) -> Service:
+    log_path = log_dir / f"{name}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", name, "serve"],
+        env=environ,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    return Service(name, f"http://127.0.0.1:{port}", process, log_path)
+
+
+def stop(service: Service) -> None:
+    service.process.terminate()
+    try:
+        service.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        service.process.kill()
+        service.process.wait()
+
+
+@pytest.fixture(scope="module")
+def system(
+    e2e_database: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    topology = Topology(namespace=f"e2e-{uuid.uuid4().hex[:10]}")
+    log_dir = tmp_path_factory.mktemp("logs")
+    traininglog_port, planner_port = free_port(), free_port()
+    environ = {
+        **os.environ,
+        "DATABASE_URL": e2e_database,
+        "AMQP_URL": amqp_url,
+        "BROKER_NAMESPACE": topology.namespace,
+        "TRAININGLOG_PORT": str(traininglog_port),
+        "PLANNER_PORT": str(planner_port),
+        "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{traininglog_port}",
+        "LOG_LEVEL": "INFO",
+    }
+    traininglog = start("traininglog", environ, traininglog_port, log_dir)
+    wait_ready(traininglog)  # it migrates first; the planner then migrates its own tables
+    planner = start("planner", environ, planner_port, log_dir)
+    try:
+        wait_ready(planner)
+        yield System(traininglog, planner, topology, e2e_database, amqp_url)
+    finally:
+        stop(planner)
+        stop(traininglog)
+        delete_topology(amqp_url, topology)
