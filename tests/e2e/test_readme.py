@@ -1,0 +1,59 @@
+"""The README's curl examples, run exactly as written against the running services."""
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import System
+
+pytestmark = pytest.mark.e2e
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def curl_commands() -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), re.S)
+    commands: list[str] = []
+    for block in blocks:
+        for command in re.split(r"\n(?=curl )", block.strip()):
+            if command.startswith("curl "):
+                commands.append(command)
+    return commands
+
+
+def run(command: str, system: System) -> dict:
+    ports = {"localhost:8001": system.traininglog.url, "localhost:8002": system.planner.url}
+    for written, actual in ports.items():
+        command = command.replace(written, actual.removeprefix("http://"))
+    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True)
+    return json.loads(output.stdout)  # type: ignore[no-any-return]
+
+
+def test_the_readme_examples_work_as_written(system: System):
+    commands = curl_commands()
+    assert len(commands) == 7
+    post_one, post_batch, stream, feed, routine, history, bad = commands
+
+    stored = run(post_one, system)
+    assert stored["user_id"] == "ana" and stored["stream_version"] == 1
+    assert run(post_one, system) == stored  # the same request again: the same answer
+
+    batch = run(post_batch, system)
+    assert batch["counts"] == {"stored": 2, "duplicate": 0, "conflict": 0, "rejected": 0}
+    assert [e["stream_version"] for e in run(stream, system)["events"]] == [1, 2, 3]
+    assert len(run(feed, system)["events"]) >= 3
+
+    last_position = batch["results"][-1]["position"]
+    deadline = time.monotonic() + 20
+    answer = run(routine, system)
+    while answer.get("applied_position", 0) < last_position and time.monotonic() < deadline:
+        time.sleep(0.2)
+        answer = run(routine, system)
+    assert answer["user_id"] == "ana" and answer["applied_position"] == last_position
+    assert run(history, system)["versions"]
+
+    assert run(bad, system)["errors"] == {"json": {"occurred_at": ["Not a valid aware datetime."]}}
