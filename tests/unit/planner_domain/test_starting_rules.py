@@ -3,6 +3,7 @@
 import json
 
 from domain_builders import T0, History
+
 from planner.domain import RULES_VERSION, derive_routine
 from planner.domain.rules_table import NUMBERS, RULES
 
