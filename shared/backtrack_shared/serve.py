@@ -22,6 +22,9 @@ class Worker:
 
 
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    # One stop is enough: a second signal must not interrupt the clean-up of the first.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
