@@ -85,3 +85,17 @@ def full_session(routine: Any, rpe: float = 4) -> list[dict[str, Any]]:
                 sets = []
             out.append(entry(p.exercise, kinds[block.block], sets, rpe=rpe))
     return out
+
+
+def follow_plan(h: History, weeks: int, days: tuple[int, ...] = (0, 2, 4), rpe: float = 4,
+                start_week: int = 0) -> None:
+    """The user does exactly what the routine prescribes on the given weekdays."""
+    from planner.domain import derive_routine
+
+    for week in range(start_week, start_week + weeks):
+        for d in days:
+            day = week * 7 + d
+            routine = derive_routine(h.events, h.at(day, 0.5))
+            if routine.status != "active":
+                continue
+            h.workout(day, full_session(routine, rpe), duration_min=45)
