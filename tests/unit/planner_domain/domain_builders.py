@@ -99,3 +99,21 @@ def follow_plan(h: History, weeks: int, days: tuple[int, ...] = (0, 2, 4), rpe: 
             if routine.status != "active":
                 continue
             h.workout(day, full_session(routine, rpe), duration_min=45)
+
+
+def session(h: History, day: float, rpe: float = 4, only: tuple[str, ...] | None = None,
+            **entry_overrides: Any) -> LoggedEvent:
+    """Log the session the routine prescribes on `day` (optionally only some exercises)."""
+    from planner.domain import derive_routine
+
+    routine = derive_routine(h.events, h.at(day, 0.5))
+    entries = [e for e in full_session(routine, rpe) if only is None or e["exercise"] in only]
+    for e in entries:
+        e.update(entry_overrides.get(e["exercise"], {}))
+    return h.workout(day, entries, duration_min=45)
+
+
+def rx(h: History, block: str, exercise: str, day: float = 400):
+    from planner.domain import derive_routine
+
+    return derive_routine(h.events, h.at(day)).prescription(exercise, block)

@@ -74,7 +74,7 @@ def progress_after_session(state: State, session: Session) -> None:
         if p5_counts_as_clean(session, track):
             track.clean_sessions.append(session.event.event_id)
             track.frozen_clean_needed = max(0, track.frozen_clean_needed - 1)
-        elif key in session.disqualified or session.entries[key].get("stopped_for_pain"):
+        else:  # "2 completed sessions at the current dose" means two in a row
             track.clean_sessions = []
         hold = p5_pace_of_progress(state, track, at)
         if hold is not None:
