@@ -21,8 +21,14 @@ class History:
     def at(self, day: float, hour: float = 0) -> datetime:
         return self.start + timedelta(days=day, hours=hour)
 
-    def add(self, type_: str, payload: dict[str, Any], when: datetime, source: dict[str, Any] | None = None,
-            event_id: str | None = None) -> LoggedEvent:
+    def add(
+        self,
+        type_: str,
+        payload: dict[str, Any],
+        when: datetime,
+        source: dict[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> LoggedEvent:
         v = next(self._versions)
         ev = LoggedEvent(
             event_id=event_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.user}/{v}")),
@@ -40,29 +46,60 @@ class History:
     def baseline(self, day: float = 0, **payload: Any) -> LoggedEvent:
         return self.add("baseline.assessed", payload, self.at(day))
 
-    def workout(self, day: float, exercises: list[dict[str, Any]], session_id: str | None = None,
-                duration_min: float | None = None, hour: float = 1, **kw: Any) -> LoggedEvent:
+    def workout(
+        self,
+        day: float,
+        exercises: list[dict[str, Any]],
+        session_id: str | None = None,
+        duration_min: float | None = None,
+        hour: float = 1,
+        **kw: Any,
+    ) -> LoggedEvent:
         payload: dict[str, Any] = {"session_id": session_id or f"s-{day}", "exercises": exercises}
         if duration_min is not None:
             payload["duration_min"] = duration_min
         return self.add("workout.logged", payload, self.at(day, hour), **kw)
 
-    def pain(self, day: float, score: int, timing: str, hour: float = 2, **payload: Any) -> LoggedEvent:
-        body: dict[str, Any] = {"score": score, "timing": timing, "location": "lower back", "red_flags": []}
+    def pain(
+        self, day: float, score: int, timing: str, hour: float = 2, **payload: Any
+    ) -> LoggedEvent:
+        body: dict[str, Any] = {
+            "score": score,
+            "timing": timing,
+            "location": "lower back",
+            "red_flags": [],
+        }
         body.update(payload)
         return self.add("pain.reported", body, self.at(day, hour))
 
 
-def entry(exercise: str, kind: str, sets: list[dict[str, Any]] | None = None, completed: bool = True,
-          **kw: Any) -> dict[str, Any]:
-    return {"exercise": exercise, "kind": kind, "sets": sets or [], "completed": completed,
-            "stopped_for_pain": kw.pop("stopped_for_pain", False), **kw}
+def entry(
+    exercise: str,
+    kind: str,
+    sets: list[dict[str, Any]] | None = None,
+    completed: bool = True,
+    **kw: Any,
+) -> dict[str, Any]:
+    return {
+        "exercise": exercise,
+        "kind": kind,
+        "sets": sets or [],
+        "completed": completed,
+        "stopped_for_pain": kw.pop("stopped_for_pain", False),
+        **kw,
+    }
 
 
 def full_session(routine: Any, rpe: float = 4) -> list[dict[str, Any]]:
     """A session doing exactly what the routine prescribes."""
-    kinds = {"warmup": "warmup", "stretching": "stretch", "strength": "strength", "core": "core",
-             "cardio": "cardio", "cooldown": "cooldown"}
+    kinds = {
+        "warmup": "warmup",
+        "stretching": "stretch",
+        "strength": "strength",
+        "core": "core",
+        "cardio": "cardio",
+        "cooldown": "cooldown",
+    }
     out = []
     for block in routine.blocks:
         for p in block.prescriptions:
@@ -79,9 +116,49 @@ def full_session(routine: Any, rpe: float = 4) -> list[dict[str, Any]]:
                 if d.duration_min is not None:
                     s["duration_min"] = d.duration_min
                 if d.interval is not None:
-                    s["duration_min"] = (d.interval.hard_min + d.interval.easy_min) * d.interval.rounds
+                    s["duration_min"] = (
+                        d.interval.hard_min + d.interval.easy_min
+                    ) * d.interval.rounds
                 sets.append(s)
             if not any(sets[0].values()) if sets else True:
                 sets = []
             out.append(entry(p.exercise, kinds[block.block], sets, rpe=rpe))
     return out
+
+
+def follow_plan(
+    h: History, weeks: int, days: tuple[int, ...] = (0, 2, 4), rpe: float = 4, start_week: int = 0
+) -> None:
+    """The user does exactly what the routine prescribes on the given weekdays."""
+    from planner.domain import derive_routine
+
+    for week in range(start_week, start_week + weeks):
+        for d in days:
+            day = week * 7 + d
+            routine = derive_routine(h.events, h.at(day, 0.5))
+            if routine.status != "active":
+                continue
+            h.workout(day, full_session(routine, rpe), duration_min=45)
+
+
+def session(
+    h: History,
+    day: float,
+    rpe: float = 4,
+    only: tuple[str, ...] | None = None,
+    **entry_overrides: Any,
+) -> LoggedEvent:
+    """Log the session the routine prescribes on `day` (optionally only some exercises)."""
+    from planner.domain import derive_routine
+
+    routine = derive_routine(h.events, h.at(day, 0.5))
+    entries = [e for e in full_session(routine, rpe) if only is None or e["exercise"] in only]
+    for e in entries:
+        e.update(entry_overrides.get(e["exercise"], {}))
+    return h.workout(day, entries, duration_min=45)
+
+
+def rx(h: History, block: str, exercise: str, day: float = 400):
+    from planner.domain import derive_routine
+
+    return derive_routine(h.events, h.at(day)).prescription(exercise, block)

@@ -34,7 +34,9 @@ def test_s1_baseline_sets_first_routine_citing_the_baseline_event():
 
 def test_s1_without_baseline_any_event_gives_the_most_conservative_routine():
     h = History()
-    g = h.add("goal.set", {"goal_id": "g", "metric": "walk_min", "target": 20, "period": "month"}, h.at(0))
+    g = h.add(
+        "goal.set", {"goal_id": "g", "metric": "walk_min", "target": 20, "period": "month"}, h.at(0)
+    )
     r = derive_routine(h.events, h.at(1))
     assert _rx(r, "cardio", "walking").dose.duration_min == 5
     assert _rx(r, "core", "plank").variation_level == 0
@@ -70,7 +72,14 @@ def test_s2_no_high_impact_running_or_loaded_twisting_at_the_start():
     h.baseline(walk_min=60, plank_s=120, pain_at_rest=0)
     r = derive_routine(h.events, h.at(1))
     slugs = {p.exercise for b in r.blocks for p in b.prescriptions}
-    assert not slugs & {"hill_sprints", "plyometrics", "steady_run", "intervals", "bicycle_crunch", "lunge"}
+    assert not slugs & {
+        "hill_sprints",
+        "plyometrics",
+        "steady_run",
+        "intervals",
+        "bicycle_crunch",
+        "lunge",
+    }
     assert "sitting_spinal_rotation" in slugs  # D1: a gentle, unloaded rotation stays
 
 

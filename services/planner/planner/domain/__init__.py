@@ -5,6 +5,7 @@ Pure and deterministic: no I/O, no clock (the instant is an argument), no shared
 
 from planner.domain.engine import derive_routine
 from planner.domain.history import LoggedEvent
+from planner.domain.progress import progress
 from planner.domain.routine import Change, Dose, Prescription, Routine
 from planner.domain.rules_table import RULES_VERSION
 
@@ -16,4 +17,5 @@ __all__ = [
     "Prescription",
     "Routine",
     "derive_routine",
+    "progress",
 ]

@@ -190,3 +190,13 @@ FORM_CUES: dict[str, tuple[str, ...]] = {
     "warmup": ("Walk or march on the spot, arm circles, shoulder shrugs.",),
     "cooldown": ("Light stretches: hamstrings and shoulders.",),
 }
+
+# B2: cauda equina signs are an emergency; the rest are urgent. Codes as in the shared catalogue.
+RED_FLAG_TIERS: dict[str, str] = {
+    "saddle_numbness": "emergency",
+    "bladder_bowel_change": "emergency",
+    "progressive_leg_weakness": "emergency",
+    "fever": "urgent",
+    "major_trauma": "urgent",
+    "unexplained_weight_loss": "urgent",
+}

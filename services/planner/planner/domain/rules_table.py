@@ -94,11 +94,31 @@ RULES: Final[dict[str, Rule]] = {
             "running and high impact",
             "As you get stronger, add more difficult exercises like hill sprints, plyometrics.",
         ),
+        Rule(
+            "D3",
+            "stop wording",
+            "Stop if you feel pain: the zones decide; the seed's words are shown in red.",
+        ),
         Rule("D4", "ease back is one step down", "Ease back slightly in the following session."),
+        Rule(
+            "D5",
+            "rest day",
+            "Full rest; light aerobic work on off-days does not count as training.",
+        ),
         Rule(
             "D6",
             "flare-up",
             "A declared flare, or 24-hour pain at or above the usual level + 2 points.",
+        ),
+        Rule(
+            "D7",
+            "local calendar",
+            "Consecutive days, weekly, next morning: the offset of occurred_at.",
+        ),
+        Rule(
+            "D8",
+            "training load",
+            "Session effort (RPE 0-10) x minutes; the ratio only after 28 days.",
         ),
         Rule(
             "B1",
@@ -314,4 +334,9 @@ B4_MAX_RATIO: Final = _n("B4_MAX_RATIO", 1.5, "B4", "never above 1.5")
 # Presentation
 RECENT_CHANGES_SHOWN: Final = _n(
     "RECENT_CHANGES_SHOWN", 12, "G1", "what the planner must be able to say", default=True
+)
+
+# Which session a pain report belongs to when it names none
+PAIN_SESSION_WINDOW_HOURS: Final = _n(
+    "PAIN_SESSION_WINDOW_HOURS", 6, "R1", "listen to your body during the session", default=True
 )

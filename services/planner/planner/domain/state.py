@@ -86,6 +86,9 @@ class State:
     last_event: LoggedEvent | None = None
     steps_this_event: int = 0
     event_count: int = 0
+    parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
+    core_flare: tuple[datetime, tuple[str, ...]] | None = None
+    deload_base: dict[Key, Prescription] = field(default_factory=dict)
 
     # --- recording changes -------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""B3: a lighter week after every 5 weeks of uninterrupted progression.
+
+The week starts with the first event on or after its due day and ends with the first event
+7 days later, so every change it makes is caused by (and dated by) a logged event.
+"""
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from math import floor
+
+from planner.domain import rules_table as t
+from planner.domain.history import LoggedEvent
+from planner.domain.routine import Dose, Hold
+from planner.domain.rules.pain_rules import NOT_PROGRESSED
+from planner.domain.state import State
+from planner.domain.timeline import local_date
+
+
+def deload_due(state: State) -> date | None:
+    if state.epoch_start is None:
+        return None
+    return local_date(state.epoch_start) + timedelta(weeks=t.B3_WEEKS_BEFORE_DELOAD)
+
+
+def lighter(dose: Dose, block: str) -> Dose:
+    if block in ("strength", "core") and (dose.sets or 1) > 1:
+        return replace(dose, sets=(dose.sets or 1) - 1)
+    if block == "cardio" and dose.duration_min is not None:
+        unit = Fraction(str(t.P4_MINUTE_STEP))
+        cut = (
+            floor(
+                Fraction(str(dose.duration_min)) * Fraction(str(t.B3_DELOAD_CARDIO_FACTOR)) / unit
+            )
+            * unit
+        )
+        return replace(dose, duration_min=float(max(Fraction(str(t.P4_BOUT_MIN)), cut)))
+    return dose
+
+
+def b3_deload_week(state: State, event: LoggedEvent) -> None:
+    """Start or end the lighter week as the calendar reaches it."""
+    today = local_date(event.occurred_at)
+    causes = (event.event_id,)
+    at = event.occurred_at
+    if state.deload_from is not None:
+        if today >= state.deload_from + timedelta(days=7):
+            _end(state, causes, at)
+        return
+    due = deload_due(state)
+    if state.paused is not None or state.steps_in_epoch == 0 or due is None or today < due:
+        return
+    state.deload_from = today
+    state.deload_causes = causes
+    for key in sorted(state.tracks):
+        track = state.tracks[key]
+        if key[0] in NOT_PROGRESSED:
+            continue
+        new = lighter(track.rx.dose, key[0])
+        if new == track.rx.dose:
+            continue
+        state.deload_base[key] = track.rx
+        state.change(
+            track,
+            "B3",
+            f"Five weeks of steady progress: a lighter week until {today + timedelta(days=7)}.",
+            causes,
+            at,
+            new,
+            track.rx.variation_level,
+            "deload",
+        )
+        track.hold = Hold("B3", "A lighter week: nothing progresses until it is over.")
+    state.note("B3", "A lighter (deload) week starts.", causes, at, "deload")
+
+
+def _end(state: State, causes: tuple[str, ...], at: datetime) -> None:
+    for key in sorted(state.deload_base):
+        base = state.deload_base[key]
+        track = state.tracks.get(key)
+        # Restore only what the deload itself set: a pain rule's later ease-back stands.
+        if track is not None and track.rx.last_change.direction == "deload":
+            state.change(
+                track,
+                "B3",
+                "The lighter week is over: back to your usual dose.",
+                causes,
+                at,
+                base.dose,
+                base.variation_level,
+                "restore",
+            )
+            track.hold = None
+    state.deload_base.clear()
+    state.deload_from = None
+    state.epoch_start = at
+    state.steps_in_epoch = 0
+    state.note("B3", "The lighter week is over.", causes, at, "restore")
