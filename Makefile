@@ -17,10 +17,7 @@ install: $(INSTALLED)
 # Both services, their outbox relays and the planner's consumer, against RabbitMQ on localhost
 # and SQLite files under data/. Ctrl-C stops everything.
 run: install
-	@trap 'trap - INT TERM; kill 0' INT TERM; \
-	$(BIN)/traininglog serve & \
-	$(BIN)/planner serve & \
-	wait
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --no-prefix -f Procfile
 
 test: install
 	$(BIN)/pytest

@@ -33,7 +33,9 @@ def serve(app: Flask, *, host: str, port: int, threads: int, workers: Sequence[W
     for thread in started:
         thread.start()
     server = waitress.create_server(app, host=host, port=port, threads=threads)
+    # Set both explicitly: a process started in the background of a script inherits SIGINT ignored.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     log.info(
         "service.started", service=app.name, host=host, port=port, workers=[w.name for w in workers]
     )
