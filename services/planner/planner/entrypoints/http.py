@@ -9,7 +9,7 @@ from flask_smorest import Blueprint, abort
 
 from backtrack_shared.web import create_api, ops_blueprint
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
-from planner.domain import derive_routine
+from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
 
 _USER_ID = "<string:user_id>"
@@ -51,6 +51,18 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
             "applied_position": state.applied_position,
             "as_of": version.as_of.isoformat(),
         }
+
+    @blp.route(f"/users/{_USER_ID}/progress")
+    @blp.alt_response(200, schema=schemas.ProgressSchema, success=True)
+    @blp.alt_response(404, description="No event of this user has been applied yet.")
+    def get_progress(user_id: str) -> dict[str, Any]:
+        """Per local week: pain trend, sessions, minutes and training load; the acute:chronic
+        workload ratio; progress against each goal."""
+        history = reader.events(user_id)
+        if not history:
+            abort(404, message=f"No events of user {user_id!r} are applied yet.")
+        as_of = max(event.occurred_at for event in history)
+        return {**progress(history, as_of), "user_id": user_id, "as_of": as_of.isoformat()}
 
     @blp.route(f"/users/{_USER_ID}/routine/history")
     @blp.alt_response(200, schema=schemas.RoutineHistorySchema, success=True)

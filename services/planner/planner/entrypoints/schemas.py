@@ -39,6 +39,24 @@ class RoutineSchema(Schema):
     blocks = fields.List(fields.Nested(BlockSchema), required=True)
 
 
+class ProgressSchema(Schema):
+    user_id = fields.String(required=True)
+    rules_version = fields.String(required=True)
+    as_of = fields.String(required=True)
+    weeks = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "Per local ISO week: pain mean/max/reports, sessions, minutes, load."
+        },
+    )
+    acute_chronic = fields.Raw(
+        allow_none=True,
+        metadata={"description": "7-day vs 28-day load; null before 28 days of data."},
+    )
+    goals = fields.List(fields.Dict(), required=True)
+
+
 class RoutineQuerySchema(Schema):
     as_of = fields.AwareDateTime(
         format="iso", metadata={"description": "RFC 3339 instant: the routine as it stood then."}
