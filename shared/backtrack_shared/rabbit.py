@@ -152,6 +152,8 @@ class PikaConsumer:
         self._prefetch = prefetch
         self._max_backoff_s = max_backoff_s
         self._stopping = threading.Event()
+        self._resumed = threading.Event()
+        self._resumed.set()
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
         self.connected = threading.Event()
@@ -159,6 +161,9 @@ class PikaConsumer:
     def run(self) -> None:
         backoff = 0.2
         while not self._stopping.is_set():
+            if not self._resumed.is_set():
+                self._resumed.wait(0.5)
+                continue
             try:
                 self._consume()
                 backoff = 0.2
@@ -212,9 +217,22 @@ class PikaConsumer:
             requeue = disposition is Disposition.RETRY
             channel.basic_nack(method.delivery_tag, requeue=requeue)
 
+    def pause(self) -> None:
+        """Thread-safe: finish the message in hand and disconnect until resume(). Messages the
+        consumer held unacknowledged go back to the queue."""
+        self._resumed.clear()
+        self._stop_consuming()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
     def stop(self) -> None:
         """Thread-safe: finish the message in hand, then close."""
         self._stopping.set()
+        self._resumed.set()
+        self._stop_consuming()
+
+    def _stop_consuming(self) -> None:
         connection, channel = self._connection, self._channel
         if connection is not None and channel is not None:
             with contextlib.suppress(*CONNECTION_ERRORS):

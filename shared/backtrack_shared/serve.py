@@ -21,6 +21,30 @@ class Worker:
     stop: Callable[[], None]
 
 
+class PeriodicWorker:
+    """Runs `task` now and then every `interval_s` until stopped; a failure is logged, not fatal."""
+
+    def __init__(self, name: str, task: Callable[[], object], interval_s: float) -> None:
+        self.name = name
+        self._task = task
+        self._interval_s = interval_s
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._task()
+            except Exception:
+                log.exception("worker.failed", worker=self.name)
+            self._stopping.wait(self._interval_s)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def worker(self) -> Worker:
+        return Worker(self.name, self.run, self.stop)
+
+
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
     # One stop is enough: a second signal must not interrupt the clean-up of the first.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

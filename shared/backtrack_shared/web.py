@@ -7,8 +7,12 @@ from collections.abc import Callable, Mapping
 import structlog
 from flask import Flask, Response, g, request
 from flask_smorest import Api, Blueprint
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from werkzeug.routing import BaseConverter
+
+from backtrack_shared.contracts.envelope import USER_ID_PATTERN
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +27,27 @@ HTTP_LATENCY = Histogram(
 )
 
 ReadinessCheck = Callable[[], bool]
+
+# The body of every error answer (4xx and 5xx): {"code", "status", "message"?, "errors"?}. Pass it
+# as `schema=` to `alt_response` when documenting an error status.
+ERROR_SCHEMA = ErrorSchema
+
+
+class UserIdConverter(BaseConverter):
+    """A `<user_id:...>` path segment: what an envelope's user_id may be. Anything else matches no
+    route and answers 404, so it never reaches a database (a NUL byte would break PostgreSQL)."""
+
+    regex = USER_ID_PATTERN.removeprefix("^").removesuffix("$")
+
+
+def _user_id_parameter_schema(_: BaseConverter) -> dict[str, object]:
+    return {"type": "string", "pattern": USER_ID_PATTERN}
+
+
+class _Api(Api):
+    # No catch-all "default" response: every status an operation answers is documented on it with
+    # its body, so a client (and the contract tests) can tell a documented answer from a surprise.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 class HealthSchema(Schema):
@@ -48,7 +73,9 @@ def create_api(app: Flask, *, title: str, version: str, description: str) -> Api
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"info": {"description": description}},
     )
-    api = Api(app)
+    app.url_map.converters["user_id"] = UserIdConverter
+    api = _Api(app)
+    api.register_converter(UserIdConverter, _user_id_parameter_schema)
     _install_request_logging(app)
     return api
 

@@ -1,5 +1,6 @@
 """The composition root: builds the planner's parts from its settings, and nothing else does."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ from sqlalchemy import Engine
 from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
 from backtrack_shared.rabbit import PikaConfirmedPublisher, PikaConsumer, broker_reachable
 from backtrack_shared.relay import OutboxRelay
+from backtrack_shared.serve import PeriodicWorker, Worker
 from backtrack_shared.topology import Topology
+from planner.adapters.feed_client import HttpTrainingLogFeed
 from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,
     SqlAlchemyRoutineOutbox,
@@ -21,6 +24,8 @@ from planner.entrypoints.consumer import message_handler
 from planner.entrypoints.http import create_app
 from planner.metrics import OUTBOX_BACKLOG
 from planner.service_layer.apply import ApplyResult, apply_event
+from planner.service_layer.catch_up import catch_up, fill_gap, rebuild_user
+from planner.service_layer.rebuild_job import RebuildJob
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,6 +37,16 @@ class Planner:
     app: Flask
     consumer: PikaConsumer
     relay: OutboxRelay
+    catch_up: PeriodicWorker
+    unit_of_work: Callable[[], SqlAlchemyUnitOfWork]
+    feed: HttpTrainingLogFeed
+
+    def workers(self) -> list[Worker]:
+        return [
+            Worker("event-consumer", self.consumer.run, self.consumer.stop),
+            Worker("outbox-relay", self.relay.run, self.relay.stop),
+            self.catch_up.worker(),
+        ]
 
 
 def migrate(engine: Engine) -> None:
@@ -53,10 +68,26 @@ def bootstrap(settings: Settings) -> Planner:
     )
     OUTBOX_BACKLOG.set_function(outbox.backlog)
 
+    def unit_of_work() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    feed = HttpTrainingLogFeed(settings.traininglog_url)
+
     def apply(envelope: dict[str, Any]) -> ApplyResult:
-        result = apply_event(lambda: SqlAlchemyUnitOfWork(engine), envelope)
+        fill_gap(unit_of_work, feed, envelope)
+        result = apply_event(unit_of_work, envelope)
         relay.wake()
         return result
+
+    def catch_up_now() -> int:
+        read = catch_up(unit_of_work, feed)
+        relay.wake()
+        return read
+
+    def rebuild_one(user_id: str) -> tuple[int, int | None]:
+        read = rebuild_user(unit_of_work, feed, user_id)
+        current = reader.current(user_id)
+        return read, current[1].version if current else None
 
     consumer = PikaConsumer(
         settings.amqp_url,
@@ -66,12 +97,16 @@ def bootstrap(settings: Settings) -> Planner:
         prefetch=settings.prefetch,
         connection_name="planner-consumer",
     )
+    reader = SqlAlchemyPlannerReader(engine)
     app = create_app(
-        reader=SqlAlchemyPlannerReader(engine),
+        reader=reader,
         readiness_checks={
             "database": lambda: database_reachable(engine),
             "broker": lambda: broker_reachable(settings.amqp_url),
             "consumer": consumer.connected.is_set,
         },
+        rebuild_job=RebuildJob(unit_of_work, feed, consumer),
+        rebuild_user=rebuild_one,
     )
-    return Planner(settings, engine, app, consumer, relay)
+    catch_up_worker = PeriodicWorker("feed-catch-up", catch_up_now, settings.catch_up_interval_s)
+    return Planner(settings, engine, app, consumer, relay, catch_up_worker, unit_of_work, feed)

@@ -1,19 +1,51 @@
-"""`planner serve` runs the HTTP API, the event consumer and the routine outbox relay;
-`planner migrate` only migrates."""
+"""`planner serve` runs the HTTP API, the event consumer, the routine outbox relay and the
+feed catch-up; `planner rebuild` rebuilds projections from traininglog's feed; `planner migrate`
+only migrates."""
 
 import argparse
 
+from tqdm import tqdm
+
 from backtrack_shared.logs import configure_logging
-from backtrack_shared.serve import Worker, serve
-from planner.bootstrap import bootstrap, migrate
+from backtrack_shared.serve import serve
+from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings
+from planner.service_layer.catch_up import REBUILD, rebuild, rebuild_user
+
+
+def run_rebuild(service: Planner, user_id: str | None) -> None:
+    if user_id is not None:
+        read = rebuild_user(service.unit_of_work, service.feed, user_id)
+        print(f"rebuilt {user_id}: {read} events")
+        return
+    with service.unit_of_work() as uow:
+        resumed_from = uow.store.checkpoint(REBUILD) or 0
+    head = service.feed.head()
+    # Positions may skip numbers, so the total is an upper bound and the ETA a slight overestimate.
+    with tqdm(total=max(head - resumed_from, 0), unit="event", desc="rebuild") as bar:
+        if resumed_from:
+            bar.write(f"resuming an interrupted rebuild after position {resumed_from}")
+        last = [resumed_from]
+
+        def advance(_read: int, position: int) -> None:
+            bar.update(position - last[0])
+            last[0] = position
+
+        read = rebuild(service.unit_of_work, service.feed, on_page=advance)
+    print(f"rebuilt every projection from {read} events, up to position {last[0]}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="migrate, then run the HTTP API, consumer and relay")
+    commands.add_parser("serve", help="migrate, then run the API, consumer, relay and catch-up")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    rebuild_parser = commands.add_parser(
+        "rebuild",
+        help="rebuild projections from traininglog's feed (stop the planner service first, "
+        "or use its admin endpoint, which pauses its consumer)",
+    )
+    rebuild_parser.add_argument("--user", help="rebuild this user only")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     configure_logging("planner", settings.log_level)
@@ -25,11 +57,10 @@ def main(argv: list[str] | None = None) -> None:
             host=settings.host,
             port=settings.port,
             threads=settings.http_threads,
-            workers=[
-                Worker("event-consumer", service.consumer.run, service.consumer.stop),
-                Worker("outbox-relay", service.relay.run, service.relay.stop),
-            ],
+            workers=service.workers(),
         )
+    elif args.command == "rebuild":
+        run_rebuild(service, args.user)
     service.engine.dispose()
 
 

@@ -14,12 +14,14 @@ from backtrack_shared.db import WRITE, UnitOfWork, as_utc
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
 from planner.adapters.tables import (
+    planner_checkpoints,
     planner_events,
     planner_outbox,
     planner_routine_versions,
     planner_users,
 )
 from planner.domain import LoggedEvent
+from planner.service_layer.versions import RoutineVersion
 
 
 def logged_event(envelope: dict[str, Any]) -> LoggedEvent:
@@ -37,29 +39,17 @@ def logged_event(envelope: dict[str, Any]) -> LoggedEvent:
     )
 
 
-@dataclass(frozen=True)
-class RoutineVersion:
-    user_id: str
-    version: int
-    rules_version: str
-    as_of: datetime
-    applied_position: int
-    caused_by: list[str]
-    changes: list[dict[str, Any]]
-    routine: dict[str, Any]
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> "RoutineVersion":
-        return cls(
-            user_id=row["user_id"],
-            version=row["version"],
-            rules_version=row["rules_version"],
-            as_of=as_utc(row["as_of"]),
-            applied_position=row["applied_position"],
-            caused_by=json.loads(row["caused_by"]),
-            changes=json.loads(row["changes"]),
-            routine=json.loads(row["routine"]),
-        )
+def routine_version_from_row(row: RowMapping) -> RoutineVersion:
+    return RoutineVersion(
+        user_id=row["user_id"],
+        version=row["version"],
+        rules_version=row["rules_version"],
+        as_of=as_utc(row["as_of"]),
+        applied_position=row["applied_position"],
+        caused_by=json.loads(row["caused_by"]),
+        changes=json.loads(row["changes"]),
+        routine=json.loads(row["routine"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -97,6 +87,33 @@ class SqlAlchemyProjectionStore:
         )
         return [logged_event(json.loads(body)) for (body,) in self._connection.execute(query)]
 
+    def last_stream_version(self, user_id: str) -> int:
+        query = select(func.max(planner_events.c.stream_version)).where(
+            planner_events.c.user_id == user_id
+        )
+        return self._connection.execute(query).scalar_one() or 0
+
+    def forget(self, user_id: str | None = None) -> None:
+        """Delete the projections of one user, or of everyone: they are rebuilt from the feed."""
+        for table in (planner_events, planner_routine_versions, planner_users):
+            statement = delete(table)
+            if user_id is not None:
+                statement = statement.where(table.c.user_id == user_id)
+            self._connection.execute(statement)
+
+    def checkpoint(self, name: str) -> int | None:
+        query = select(planner_checkpoints.c.position).where(planner_checkpoints.c.name == name)
+        return self._connection.execute(query).scalar_one_or_none()
+
+    def set_checkpoint(self, name: str, position: int | None) -> None:
+        self._connection.execute(
+            delete(planner_checkpoints).where(planner_checkpoints.c.name == name)
+        )
+        if position is not None:
+            self._connection.execute(
+                insert(planner_checkpoints).values(name=name, position=position)
+            )
+
     def user(self, user_id: str) -> UserState | None:
         row = (
             self._connection.execute(
@@ -132,7 +149,7 @@ class SqlAlchemyProjectionStore:
             .mappings()
             .first()
         )
-        return RoutineVersion.from_row(row) if row else None
+        return routine_version_from_row(row) if row else None
 
     def add_routine_version(self, version: RoutineVersion) -> None:
         self._connection.execute(
@@ -187,11 +204,25 @@ class SqlAlchemyPlannerReader:
             .order_by(planner_routine_versions.c.version)
         )
         with self._engine.connect() as connection:
-            return [RoutineVersion.from_row(row) for row in connection.execute(query).mappings()]
+            return [routine_version_from_row(row) for row in connection.execute(query).mappings()]
 
     def events(self, user_id: str) -> list[LoggedEvent]:
         with self._engine.connect() as connection:
             return SqlAlchemyProjectionStore(connection).history(user_id)
+
+    def events_in_applied_order(self, user_id: str) -> list[LoggedEvent]:
+        """In feed position order: the order one consumer of the feed applies them in."""
+        query = (
+            select(planner_events.c.body)
+            .where(planner_events.c.user_id == user_id)
+            .order_by(planner_events.c.position)
+        )
+        with self._engine.connect() as connection:
+            return [logged_event(json.loads(body)) for (body,) in connection.execute(query)]
+
+    def checkpoint(self, name: str) -> int | None:
+        with self._engine.connect() as connection:
+            return SqlAlchemyProjectionStore(connection).checkpoint(name)
 
     def applied_count(self) -> int:
         with self._engine.connect() as connection:

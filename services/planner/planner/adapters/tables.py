@@ -57,6 +57,14 @@ planner_routine_versions = Table(
     PrimaryKeyConstraint("user_id", "version"),
 )
 
+# How far a feed reader got: "catch_up" for the live planner, "rebuild" while a rebuild runs.
+planner_checkpoints = Table(
+    "planner_checkpoints",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", Position, nullable=False),
+)
+
 planner_outbox = Table(
     "planner_outbox",
     metadata,

@@ -11,6 +11,8 @@ from backtrack_shared.web import create_api, ops_blueprint
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
+from planner.service_layer.rebuild_job import RebuildJob
+from planner.service_layer.versions import audit, replay_versions
 
 _USER_ID = "<string:user_id>"
 
@@ -68,28 +70,59 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     @blp.alt_response(200, schema=schemas.RoutineHistorySchema, success=True)
     def get_routine_history(user_id: str) -> dict[str, Any]:
         """Every routine version, oldest first, with its changes, causes and rules version."""
-        versions = reader.history(user_id)
-        return {
-            "user_id": user_id,
-            "versions": [
-                {
-                    "version": v.version,
-                    "rules_version": v.rules_version,
-                    "as_of": v.as_of.isoformat(),
-                    "applied_position": v.applied_position,
-                    "caused_by": v.caused_by,
-                    "changes": v.changes,
-                    "routine": v.routine,
-                }
-                for v in versions
-            ],
-        }
+        return {"user_id": user_id, "versions": [v.as_json() for v in reader.history(user_id)]}
+
+    @blp.route(f"/users/{_USER_ID}/audit")
+    @blp.alt_response(200, schema=schemas.AuditSchema, success=True)
+    def get_audit(user_id: str) -> dict[str, Any]:
+        """Replay the user's events under today's rules and compare, version by version, with
+        the versions recorded when they were applied."""
+        replayed = replay_versions(reader.events_in_applied_order(user_id))
+        return {"user_id": user_id, **audit(reader.history(user_id), replayed)}
+
+    return blp
+
+
+def admin_blueprint(
+    rebuild_job: RebuildJob, rebuild_user: Callable[[str], tuple[int, int | None]]
+) -> Blueprint:
+    blp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Rebuild projections")
+
+    @blp.route("/rebuild", methods=["POST"])
+    @blp.arguments(schemas.RebuildRequestSchema)
+    @blp.alt_response(
+        200, schema=schemas.UserRebuildSchema, success=True, description="One user rebuilt."
+    )
+    @blp.alt_response(202, schema=schemas.RebuildStatusSchema, description="Rebuild started.")
+    @blp.alt_response(409, schema=schemas.RebuildStatusSchema, description="One is running.")
+    def post_rebuild(request: dict[str, str]) -> tuple[dict[str, Any], int]:
+        """Rebuild the projections from traininglog's feed: one user now, or everyone in the
+        background (the consumer pauses meanwhile; poll GET for progress)."""
+        if "user_id" in request:
+            read, version = rebuild_user(request["user_id"])
+            return {
+                "user_id": request["user_id"],
+                "events_read": read,
+                "routine_version": version,
+            }, 200
+        started = rebuild_job.start()
+        return rebuild_job.status(), 202 if started else 409
+
+    @blp.route("/rebuild")
+    @blp.alt_response(200, schema=schemas.RebuildStatusSchema, success=True)
+    def get_rebuild() -> dict[str, Any]:
+        """The progress of the last full rebuild."""
+        return rebuild_job.status()
 
     return blp
 
 
 def create_app(
-    *, reader: SqlAlchemyPlannerReader, readiness_checks: dict[str, Callable[[], bool]]
+    *,
+    reader: SqlAlchemyPlannerReader,
+    readiness_checks: dict[str, Callable[[], bool]],
+    rebuild_job: RebuildJob,
+    rebuild_user: Callable[[str], tuple[int, int | None]],
 ) -> Flask:
     app = Flask("planner")
     api = create_api(
@@ -100,4 +133,5 @@ def create_app(
     )
     api.register_blueprint(ops_blueprint(readiness_checks))
     api.register_blueprint(routine_blueprint(reader))
+    api.register_blueprint(admin_blueprint(rebuild_job, rebuild_user))
     return app

@@ -73,6 +73,37 @@ class RoutineVersionSchema(Schema):
     routine = fields.Dict(required=True)
 
 
+class AuditSchema(Schema):
+    user_id = fields.String(required=True)
+    rules_version = fields.String(required=True, metadata={"description": "Today's rules"})
+    recorded_versions = fields.Integer(required=True)
+    replayed_versions = fields.Integer(required=True)
+    reproduced = fields.Boolean(
+        required=True, metadata={"description": "Today's rules make every recorded version again."}
+    )
+    versions = fields.List(fields.Dict(), required=True)
+
+
+class RebuildRequestSchema(Schema):
+    user_id = fields.String(
+        metadata={"description": "Rebuild this user only (synchronously); absent: everyone."}
+    )
+
+
+class RebuildStatusSchema(Schema):
+    state = fields.String(required=True, metadata={"description": "idle, running, done, failed"})
+    events_read = fields.Integer()
+    position = fields.Integer()
+    head = fields.Integer()
+    error = fields.String()
+
+
+class UserRebuildSchema(Schema):
+    user_id = fields.String(required=True)
+    events_read = fields.Integer(required=True)
+    routine_version = fields.Integer(allow_none=True)
+
+
 class RoutineHistorySchema(Schema):
     user_id = fields.String(required=True)
     versions = fields.List(fields.Nested(RoutineVersionSchema), required=True)

@@ -119,6 +119,10 @@ class SqlAlchemyEventReader:
         with self._engine.connect() as connection:
             return [stored_envelope(row) for row in connection.execute(query).mappings()]
 
+    def head(self) -> int:
+        with self._engine.connect() as connection:
+            return connection.execute(select(func.max(events.c.position))).scalar_one() or 0
+
     def feed(self, after_position: int, limit: int) -> list[dict[str, Any]]:
         query = (
             select(events)

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from backtrack_shared.contracts import NewEventSchema, payload_schema
 from backtrack_shared.contracts.registry import EVENT_TYPES, LATEST_VERSIONS
-from backtrack_shared.web import create_api, ops_blueprint
+from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
 from traininglog.config import Settings
 from traininglog.domain.append import Outcome
 from traininglog.entrypoints import schemas
@@ -18,6 +18,8 @@ from traininglog.metrics import EVENTS_REJECTED
 from traininglog.service_layer.ingest import record_events
 
 CONFLICT_REASON = "This event_id was already stored with a different body."
+MALFORMED = "The body is not valid JSON."
+TOO_LARGE = "The body is larger than MAX_BODY_BYTES."
 
 
 def events_blueprint(
@@ -34,7 +36,11 @@ def events_blueprint(
     @blp.alt_response(
         200, schema=schemas.ReceiptSchema, description="Already stored: the same answer."
     )
-    @blp.alt_response(409, description="The event_id is taken by a different body.")
+    @blp.alt_response(
+        409, schema=ERROR_SCHEMA, description="The event_id is taken by a different body."
+    )
+    @blp.alt_response(400, schema=ERROR_SCHEMA, description=MALFORMED)
+    @blp.alt_response(413, schema=ERROR_SCHEMA, description=TOO_LARGE)
     def post_event(envelope: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Record one event. Retrying with the same event_id is safe."""
         structlog.contextvars.bind_contextvars(event_id=envelope["event_id"])
@@ -49,6 +55,12 @@ def events_blueprint(
     @blp.route("/events/batch", methods=["POST"])
     @blp.arguments(schemas.BatchRequestSchema)
     @blp.response(200, schemas.BatchResponseSchema, description="One result per item, in order.")
+    @blp.alt_response(400, schema=ERROR_SCHEMA, description=MALFORMED)
+    @blp.alt_response(
+        413,
+        schema=ERROR_SCHEMA,
+        description=f"{TOO_LARGE} Or more events than MAX_BATCH_EVENTS: nothing is stored.",
+    )
     def post_batch(batch: dict[str, Any]) -> dict[str, Any]:
         """Record many events (up to MAX_BATCH_EVENTS, default 500); each item is answered on its own.
 
@@ -99,10 +111,13 @@ def events_blueprint(
             counts[answered["status"]] += 1
         return {"results": results, "counts": counts}
 
-    @blp.route("/users/<string:user_id>/events")
+    @blp.route("/users/<user_id:user_id>/events")
     @blp.arguments(schemas.StreamQuerySchema, location="query")
     # Pages go out as the store built them: the schema documents them, no second serialization.
     @blp.alt_response(200, schema=schemas.StreamPageSchema, success=True)
+    @blp.alt_response(
+        404, schema=ERROR_SCHEMA, description="The user_id is not one an event may carry."
+    )
     def get_stream(query: dict[str, int], user_id: str) -> dict[str, Any]:
         """A user's events in stream order, a page at a time."""
         page = reader.stream(user_id, query["after_version"], query["limit"])
@@ -119,7 +134,11 @@ def events_blueprint(
     def get_feed(query: dict[str, int]) -> dict[str, Any]:
         """Every event after a global position, in position order: catch-up and replay."""
         page = reader.feed(query["after"], query["limit"])
-        return {"events": page, "next_after": page[-1]["position"] if page else query["after"]}
+        return {
+            "events": page,
+            "next_after": page[-1]["position"] if page else query["after"],
+            "head": reader.head(),
+        }
 
     return blp
 

@@ -40,8 +40,16 @@ class BatchResponseSchema(Schema):
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
 
 
+# The largest values the event store's columns hold: stream_version is a 32-bit integer, position a
+# 64-bit one. A larger value in a query is bad input (422), never a database error.
+MAX_STREAM_VERSION = 2**31 - 1
+MAX_POSITION = 2**63 - 1
+
+
 class StreamQuerySchema(Schema):
-    after_version = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after_version = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_STREAM_VERSION)
+    )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -55,7 +63,7 @@ class StreamPageSchema(Schema):
 
 
 class FeedQuerySchema(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -63,4 +71,8 @@ class FeedPageSchema(Schema):
     events = fields.List(fields.Nested(StoredEnvelopeSchema), required=True)
     next_after = fields.Integer(
         required=True, metadata={"description": "The last position in this page: pass as `after`."}
+    )
+    head = fields.Integer(
+        required=True,
+        metadata={"description": "The highest position stored when this page was read."},
     )

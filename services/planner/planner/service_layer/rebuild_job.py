@@ -1,0 +1,63 @@
+"""A rebuild of every projection running in the background of the planner process, with the
+consumer paused meanwhile so the rebuilt versions come in feed order, as a replay's would."""
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from planner.service_layer.catch_up import Feed, UnitOfWorkFactory, rebuild
+
+log = structlog.get_logger(__name__)
+
+
+class Pausable(Protocol):
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+@dataclass
+class RebuildJob:
+    unit_of_work: UnitOfWorkFactory
+    feed: Feed
+    consumer: Pausable
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _status: dict[str, Any] = field(default_factory=lambda: {"state": "idle"})
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._status)
+
+    def start(self) -> bool:
+        """Start a rebuild unless one runs already; return whether this call started it."""
+        with self._lock:
+            if self._status["state"] == "running":
+                return False
+            self._status = {
+                "state": "running",
+                "events_read": 0,
+                "position": 0,
+                "head": self.feed.head(),
+            }
+        threading.Thread(target=self._run, name="rebuild", daemon=True).start()
+        return True
+
+    def _progress(self, read: int, position: int) -> None:
+        with self._lock:
+            self._status["events_read"] += read
+            self._status["position"] = position
+
+    def _run(self) -> None:
+        self.consumer.pause()
+        try:
+            rebuild(self.unit_of_work, self.feed, on_page=self._progress)
+            with self._lock:
+                self._status["state"] = "done"
+        except Exception as err:
+            log.exception("rebuild.failed")
+            with self._lock:
+                self._status.update(state="failed", error=str(err))
+        finally:
+            self.consumer.resume()

@@ -1,0 +1,117 @@
+"""When a routine version is made, and replaying a user's events into their versions. Pure.
+
+Live processing and replay both go through `decide_version`, so a replay of the same events in
+the same order under the same rules version reproduces the recorded versions exactly.
+"""
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from planner.domain import RULES_VERSION, LoggedEvent, derive_routine
+from planner.service_layer.changes import routine_changes
+
+
+@dataclass(frozen=True)
+class RoutineVersion:
+    user_id: str
+    version: int
+    rules_version: str
+    as_of: datetime
+    applied_position: int
+    caused_by: list[str]
+    changes: list[dict[str, Any]]
+    routine: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "rules_version": self.rules_version,
+            "as_of": self.as_of.isoformat(),
+            "applied_position": self.applied_position,
+            "caused_by": self.caused_by,
+            "changes": self.changes,
+            "routine": self.routine,
+        }
+
+
+def history_order(event: LoggedEvent) -> tuple[datetime, int]:
+    return (event.occurred_at, event.stream_version)
+
+
+def decide_version(
+    previous: RoutineVersion | None,
+    history: Sequence[LoggedEvent],
+    event: LoggedEvent,
+    applied_position: int,
+) -> RoutineVersion | None:
+    """The version `event` makes, given the user's whole history including it; None if the
+    routine the rules derive did not change. The instant is the latest event's, never a clock."""
+    as_of = max(logged.occurred_at for logged in history)
+    routine = derive_routine(history, as_of).to_dict()
+    if previous is not None and previous.routine == routine:
+        return None
+    return RoutineVersion(
+        user_id=event.user_id,
+        version=(previous.version if previous else 0) + 1,
+        rules_version=RULES_VERSION,
+        as_of=as_of,
+        applied_position=applied_position,
+        caused_by=[event.event_id],
+        changes=routine_changes(previous.routine if previous else None, routine),
+        routine=routine,
+    )
+
+
+def replay_versions(events_in_applied_order: Iterable[LoggedEvent]) -> list[RoutineVersion]:
+    """Every version the current rules make of one user's events, applied in this order."""
+    history: list[LoggedEvent] = []
+    versions: list[RoutineVersion] = []
+    applied_position = 0
+    for event in events_in_applied_order:
+        bisect.insort(history, event, key=history_order)
+        applied_position = max(applied_position, event.position)
+        version = decide_version(
+            versions[-1] if versions else None, history, event, applied_position
+        )
+        if version is not None:
+            versions.append(version)
+    return versions
+
+
+def audit(recorded: Sequence[RoutineVersion], replayed: Sequence[RoutineVersion]) -> dict[str, Any]:
+    """Version by version, where today's rules decide differently from what was recorded, and
+    which prescriptions (with the rule now making them) differ."""
+    rows = []
+    for index in range(max(len(recorded), len(replayed))):
+        was = recorded[index] if index < len(recorded) else None
+        now = replayed[index] if index < len(replayed) else None
+        either = was or now
+        assert either is not None  # index < the longer of the two
+        same = (
+            was is not None
+            and now is not None
+            and (was.routine, was.caused_by, was.as_of) == (now.routine, now.caused_by, now.as_of)
+        )
+        differences = []
+        if not same and now is not None:
+            differences = routine_changes(was.routine if was else None, now.routine)
+        rows.append(
+            {
+                "version": index + 1,
+                "recorded_rules_version": was.rules_version if was else None,
+                "replayed_rules_version": now.rules_version if now else None,
+                "caused_by": either.caused_by,
+                "identical": same,
+                "differences": differences,
+            }
+        )
+    return {
+        "rules_version": RULES_VERSION,
+        "recorded_versions": len(recorded),
+        "replayed_versions": len(replayed),
+        "reproduced": len(recorded) == len(replayed) and all(row["identical"] for row in rows),
+        "versions": rows,
+    }
