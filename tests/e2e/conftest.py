@@ -43,6 +43,33 @@ class System:
     topology: Topology
     database_url: str
     amqp_url: str
+    environ: dict[str, str]
+    log_dir: Path
+
+    def stop_planner(self) -> None:
+        stop(self.planner)
+
+    def start_planner(self, *, forget_everything: bool = False) -> None:
+        """Start the stopped planner again; with `forget_everything`, on an empty database."""
+        if forget_everything:
+            drop_planner_tables(self.database_url)
+        self.planner = start("planner", self.environ, self.planner_port, self.log_dir)
+        wait_ready(self.planner)
+
+    @property
+    def planner_port(self) -> int:
+        return int(self.planner.url.rsplit(":", 1)[1])
+
+
+def drop_planner_tables(database_url: str) -> None:
+    url = make_url(database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as connection:
+        tables = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND (tablename LIKE 'planner%' OR tablename = 'alembic_version_planner')"
+        ).fetchall()
+        for (table,) in tables:
+            connection.execute(f'DROP TABLE "{table}" CASCADE')
 
 
 def wait_ready(service: Service, timeout_s: float = 30) -> None:
@@ -77,7 +104,7 @@ def start(name: str, environ: dict[str, str], port: int, log_dir: Path) -> Servi
     process = subprocess.Popen(
         [sys.executable, "-m", name, "serve"],
         env=environ,
-        stdout=log_path.open("wb"),
+        stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
     )
     return Service(name, f"http://127.0.0.1:{port}", process, log_path)
@@ -108,14 +135,16 @@ def system(
         "PLANNER_PORT": str(planner_port),
         "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{traininglog_port}",
         "LOG_LEVEL": "INFO",
+        "PLANNER_CATCH_UP_INTERVAL_S": "1",
     }
     traininglog = start("traininglog", environ, traininglog_port, log_dir)
     wait_ready(traininglog)  # it migrates first; the planner then migrates its own tables
     planner = start("planner", environ, planner_port, log_dir)
     try:
         wait_ready(planner)
-        yield System(traininglog, planner, topology, e2e_database, amqp_url)
+        system = System(traininglog, planner, topology, e2e_database, amqp_url, environ, log_dir)
+        yield system
     finally:
-        stop(planner)
+        stop(system.planner if "system" in locals() else planner)
         stop(traininglog)
         delete_topology(amqp_url, topology)

@@ -1,7 +1,6 @@
 """1,000 events posted while RabbitMQ is stopped are all stored, and all reach the planner once
 it is back; none is applied twice."""
 
-import re
 import shutil
 import subprocess
 import time
@@ -12,6 +11,7 @@ import requests
 from sqlalchemy import create_engine, func, select
 
 from planner.adapters.tables import planner_events
+from tests.e2e.client import metric
 from tests.e2e.conftest import System
 from tests.factories import new_user_id, pain
 from traininglog.adapters.tables import events
@@ -25,20 +25,13 @@ def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
 
 
-def metric(service_url: str, name: str, **labels: str) -> float:
-    text = requests.get(f"{service_url}/metrics", timeout=5).text
-    label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = rf"^{re.escape(name)}{{{re.escape(label_text)}}} (\S+)$" if labels else rf"^{name} (\S+)$"
-    found = re.search(pattern, text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
-
-
 def applied_by_planner(system: System, users: list[str]) -> int:
     engine = create_engine(system.database_url)
     try:
         with engine.connect() as connection:
             return connection.execute(
-                select(func.count()).select_from(planner_events)
+                select(func.count())
+                .select_from(planner_events)
                 .where(planner_events.c.user_id.in_(users))
             ).scalar_one()
     finally:
@@ -48,8 +41,9 @@ def applied_by_planner(system: System, users: list[str]) -> int:
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl on this machine")
 def test_events_posted_while_the_broker_is_down_all_reach_the_planner_once(system: System):
     users = [new_user_id() for _ in range(USERS)]
-    documents = [pain(users[i % USERS], score=i % 3, timing="after", day=i // USERS)
-                 for i in range(EVENTS)]
+    documents = [
+        pain(users[i % USERS], score=i % 3, timing="after", day=i // USERS) for i in range(EVENTS)
+    ]
     applied_before = sum(
         metric(system.planner.url, "planner_events_total", outcome=outcome)
         for outcome in ("routine_changed", "routine_unchanged")
@@ -58,11 +52,16 @@ def test_events_posted_while_the_broker_is_down_all_reach_the_planner_once(syste
     rabbitmqctl("stop_app")
     try:
         with ThreadPoolExecutor(8) as pool:
-            statuses = list(pool.map(
-                lambda d: requests.post(f"{system.traininglog.url}/v1/events", json=d,
-                                        timeout=30).status_code,
-                documents,
-            ))
+            statuses = list(
+                pool.map(
+                    lambda d: (
+                        requests.post(
+                            f"{system.traininglog.url}/v1/events", json=d, timeout=30
+                        ).status_code
+                    ),
+                    documents,
+                )
+            )
         assert statuses == [201] * EVENTS
         assert requests.get(f"{system.traininglog.url}/readyz").status_code == 503
         assert metric(system.traininglog.url, "traininglog_outbox_backlog") >= EVENTS
@@ -87,4 +86,6 @@ def test_events_posted_while_the_broker_is_down_all_reach_the_planner_once(syste
         metric(system.planner.url, "planner_events_total", outcome=outcome)
         for outcome in ("routine_changed", "routine_unchanged")
     )
-    assert applied_after - applied_before == EVENTS  # each applied once; repeats count as duplicates
+    assert (
+        applied_after - applied_before == EVENTS
+    )  # each applied once; repeats count as duplicates

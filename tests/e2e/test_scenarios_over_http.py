@@ -4,7 +4,6 @@ computes for the same events, whatever order they arrive in."""
 import json
 import random
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import requests
 
 from planner.adapters.projection_store import logged_event
 from planner.domain import derive_routine
+from tests.e2e.client import as_envelope, post_all, wait_applied
 from tests.e2e.conftest import System
 
 # The scenario files and their player live beside the domain's unit tests (imported the way
@@ -26,18 +26,6 @@ pytestmark = pytest.mark.e2e
 SERVICE_FIELDS = {"user_id", "version", "applied_position", "as_of"}
 
 
-def as_envelope(event) -> dict:  # type: ignore[no-untyped-def]
-    return {
-        "event_id": event.event_id,
-        "type": event.type,
-        "schema_version": 1,
-        "user_id": event.user_id,
-        "occurred_at": event.occurred_at.isoformat(),
-        "source": dict(event.source),
-        "payload": dict(event.payload),
-    }
-
-
 @pytest.mark.parametrize("name", all_names())
 def test_a_twelve_week_history_posted_over_http_gives_the_pure_engines_routine(
     system: System, name: str
@@ -45,24 +33,14 @@ def test_a_twelve_week_history_posted_over_http_gives_the_pure_engines_routine(
     history = play(load(name))
     documents = [as_envelope(event) for event in history.events]
     random.Random(name).shuffle(documents)  # a wearable's late, out-of-order sync
-    positions = []
-    for start in range(0, len(documents), 100):
-        answer = requests.post(f"{system.traininglog.url}/v1/events/batch",
-                               json={"events": documents[start:start + 100]}, timeout=30).json()
-        assert answer["counts"]["stored"] == len(documents[start:start + 100]), answer
-        positions += [result["position"] for result in answer["results"]]
+    positions = post_all(system, documents)
+    routine = wait_applied(system, history.user, max(positions))
 
-    user = history.user
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        routine = requests.get(f"{system.planner.url}/v1/users/{user}/routine", timeout=5).json()
-        if routine.get("applied_position") == max(positions):
-            break
-        time.sleep(0.2)
-    assert routine["applied_position"] == max(positions), system.planner.logs()
-
-    stored = requests.get(f"{system.traininglog.url}/v1/users/{user}/events",
-                          params={"limit": 1000}, timeout=10).json()["events"]
+    stored = requests.get(
+        f"{system.traininglog.url}/v1/users/{history.user}/events",
+        params={"limit": 1000},
+        timeout=10,
+    ).json()["events"]
     events = [logged_event(envelope) for envelope in stored]
     as_of = max(event.occurred_at for event in events)
     expected = derive_routine(events, as_of).to_dict()
@@ -70,5 +48,7 @@ def test_a_twelve_week_history_posted_over_http_gives_the_pure_engines_routine(
     assert json.dumps(served, sort_keys=True) == json.dumps(expected, sort_keys=True)
     assert datetime.fromisoformat(routine["as_of"]) == as_of
 
-    progress = requests.get(f"{system.planner.url}/v1/users/{user}/progress", timeout=10).json()
+    progress = requests.get(
+        f"{system.planner.url}/v1/users/{history.user}/progress", timeout=10
+    ).json()
     assert len(progress["weeks"]) >= 12

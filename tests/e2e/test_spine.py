@@ -29,7 +29,9 @@ def routine_updates(system: System) -> Iterator[pika.adapters.blocking_connectio
     connection.close()
 
 
-def routine_when_applied(system: System, user_id: str, position: int, timeout_s: float = 20) -> dict:
+def routine_when_applied(
+    system: System, user_id: str, position: int, timeout_s: float = 20
+) -> dict:
     """Poll the routine until it reflects the event at `position`, as a client would."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -102,5 +104,7 @@ def test_logs_carry_the_event_id_across_both_services(system: System):
         return [line for line in parsed if line.get("event_id") == document["event_id"]]
 
     assert lines_with_event_id(system.traininglog.log_path.read_text())
-    assert any(line["event"] == "event.applied"
-               for line in lines_with_event_id(system.planner.log_path.read_text()))
+    assert any(
+        line["event"] == "event.applied"
+        for line in lines_with_event_id(system.planner.log_path.read_text())
+    )

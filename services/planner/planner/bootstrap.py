@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+import structlog
 from flask import Flask
 from sqlalchemy import Engine
 
@@ -24,10 +26,11 @@ from planner.entrypoints.consumer import message_handler
 from planner.entrypoints.http import create_app
 from planner.metrics import OUTBOX_BACKLOG
 from planner.service_layer.apply import ApplyResult, apply_event
-from planner.service_layer.catch_up import catch_up, fill_gap, rebuild_user
+from planner.service_layer.catch_up import LaggingCatchUp, catch_up, fill_gap, rebuild_user
 from planner.service_layer.rebuild_job import RebuildJob
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger("planner")
 
 
 @dataclass
@@ -41,9 +44,18 @@ class Planner:
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork]
     feed: HttpTrainingLogFeed
 
+    def consume(self) -> None:
+        """Catch up with the whole feed first, then consume: events apply in feed order."""
+        try:
+            read = catch_up(self.unit_of_work, self.feed)
+            log.info("catch_up.on_start", events_read=read)
+        except requests.RequestException as err:
+            log.warning("catch_up.on_start_failed", error=str(err))
+        self.consumer.run()
+
     def workers(self) -> list[Worker]:
         return [
-            Worker("event-consumer", self.consumer.run, self.consumer.stop),
+            Worker("event-consumer", self.consume, self.consumer.stop),
             Worker("outbox-relay", self.relay.run, self.relay.stop),
             self.catch_up.worker(),
         ]
@@ -79,8 +91,10 @@ def bootstrap(settings: Settings) -> Planner:
         relay.wake()
         return result
 
+    lagging_catch_up = LaggingCatchUp(unit_of_work, feed)
+
     def catch_up_now() -> int:
-        read = catch_up(unit_of_work, feed)
+        read = lagging_catch_up()
         relay.wake()
         return read
 

@@ -4,7 +4,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from backtrack_shared import catalogue
 from backtrack_shared.contracts.registry import EVENT_TYPES, payload_schema
@@ -44,6 +52,23 @@ class EnvelopeSchema(Schema):
         },
     )
 
+    @validates("occurred_at")
+    def _has_a_utc_instant(self, value: datetime, **_: object) -> None:
+        # 0001-01-01T00:00:00+01:00 parses, but lies before the first instant a datetime holds.
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Lies outside the years 1 to 9999 once converted to UTC.") from None
+
+    @validates_schema
+    def _is_unicode_text(self, data: dict[str, Any], **_: object) -> None:
+        # JSON may escape a lone surrogate (\ud800); no UTF-8 text, so no canonical body, holds one.
+        bad = [name for name, value in data.items() if not _encodes_to_utf8(value)]
+        if bad:
+            raise ValidationError(
+                {name: ["Contains a lone surrogate: not valid Unicode text."] for name in bad}
+            )
+
     @post_load
     def _load_payload(self, data: dict[str, Any], **_: object) -> dict[str, Any]:
         schema = payload_schema(data["type"], data["schema_version"])
@@ -58,6 +83,14 @@ class EnvelopeSchema(Schema):
             raise ValidationError(err.messages, field_name="payload") from err
         data["event_id"] = str(data["event_id"])
         return data
+
+
+def _encodes_to_utf8(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class NewEventSchema(EnvelopeSchema):
