@@ -90,5 +90,3 @@ def topology(amqp_url: str) -> Iterator[Topology]:
     names = Topology(namespace=f"test-{uuid.uuid4().hex[:12]}")
     yield names
     delete_topology(amqp_url, names)
-
-

@@ -43,10 +43,19 @@ def workout(user_id: str, *, day: int = 1, session_id: str | None = None) -> dic
         "session_id": session_id or f"s-{uuid.uuid4().hex[:8]}",
         "duration_min": 40,
         "exercises": [
-            {"exercise": "walking", "kind": "cardio", "sets": [{"duration_min": 10}],
-             "completed": True, "rpe": 3},
-            {"exercise": "seated_hamstring_stretch", "kind": "stretch",
-             "sets": [{"hold_s": 30}, {"hold_s": 30}], "completed": True},
+            {
+                "exercise": "walking",
+                "kind": "cardio",
+                "sets": [{"duration_min": 10}],
+                "completed": True,
+                "rpe": 3,
+            },
+            {
+                "exercise": "seated_hamstring_stretch",
+                "kind": "stretch",
+                "sets": [{"hold_s": 30}, {"hold_s": 30}],
+                "completed": True,
+            },
             {"exercise": "plank", "kind": "core", "sets": [{"hold_s": 20}], "completed": True},
         ],
     }
@@ -55,8 +64,9 @@ def workout(user_id: str, *, day: int = 1, session_id: str | None = None) -> dic
     )
 
 
-def pain(user_id: str, *, score: int, timing: str = "during", day: int = 1,
-         **extra: Any) -> dict[str, Any]:
+def pain(
+    user_id: str, *, score: int, timing: str = "during", day: int = 1, **extra: Any
+) -> dict[str, Any]:
     payload = {"score": score, "timing": timing, "location": "lower back", **extra}
     return envelope(
         "pain.reported", payload, user_id=user_id, occurred_at=BASE_TIME + timedelta(days=day)

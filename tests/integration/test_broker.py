@@ -31,7 +31,9 @@ def drain(amqp_url: str, queue: str) -> list[tuple[pika.spec.BasicProperties, by
     try:
         channel = connection.channel()
         # basic.get is refused on a single-active-consumer quorum queue: consume until quiet.
-        for method, properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=0.5):
+        for method, properties, body in channel.consume(
+            queue, auto_ack=True, inactivity_timeout=0.5
+        ):
             if method is None:
                 return messages
             messages.append((properties, body))
@@ -97,8 +99,14 @@ def test_failing_messages_are_dead_lettered_and_the_rest_keep_flowing(
         handled.append(message.message_id or "")
         return Disposition.ACK
 
-    consumer = PikaConsumer(amqp_url, topology, topology.planner_queue, handle,
-                            prefetch=10, connection_name="test-consumer")
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        handle,
+        prefetch=10,
+        connection_name="test-consumer",
+    )
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-publisher")
@@ -106,12 +114,25 @@ def test_failing_messages_are_dead_lettered_and_the_rest_keep_flowing(
     try:
         publisher.publish(
             topology.events_exchange,
-            [OutgoingMessage("pain.reported", body, message_id) for message_id, body in bodies.items()],
+            [
+                OutgoingMessage("pain.reported", body, message_id)
+                for message_id, body in bodies.items()
+            ],
         )
-        wait_until(lambda: len(handled) == 2 and attempts.get("poison", 0) > topology.delivery_limit)
+        wait_until(
+            lambda: len(handled) == 2 and attempts.get("poison", 0) > topology.delivery_limit
+        )
         dead: list[str] = []
-        wait_until(lambda: len(dead.__iadd__(
-            [p.message_id for p, _ in drain(amqp_url, topology.dead_letter_queue)])) == 2)
+        wait_until(
+            lambda: (
+                len(
+                    dead.__iadd__(
+                        [p.message_id for p, _ in drain(amqp_url, topology.dead_letter_queue)]
+                    )
+                )
+                == 2
+            )
+        )
     finally:
         publisher.close()
         consumer.stop()

@@ -58,7 +58,9 @@ def test_streams_are_per_user_and_paged_in_order(engine):
     second_page = reader.stream(ana, after_version=2, limit=2)
     assert [e["stream_version"] for e in first_page + second_page] == [1, 2, 3]
     assert [e["type"] for e in first_page + second_page] == [
-        "baseline.assessed", "workout.logged", "pain.reported"
+        "baseline.assessed",
+        "workout.logged",
+        "pain.reported",
     ]
     assert [e["stream_version"] for e in reader.stream(ben, 0, 10)] == [1]
 
@@ -108,9 +110,9 @@ def test_a_failed_append_stores_nothing(engine, monkeypatch):
     assert rows_for(engine, user) == []
     with engine.connect() as connection:
         orphans = connection.execute(
-            select(func.count()).select_from(event_outbox).where(
-                ~event_outbox.c.position.in_(select(events.c.position))
-            )
+            select(func.count())
+            .select_from(event_outbox)
+            .where(~event_outbox.c.position.in_(select(events.c.position)))
         ).scalar_one()
     assert orphans == 0
 
@@ -131,8 +133,9 @@ def test_eight_concurrent_writers_to_one_user_leave_versions_without_gaps(engine
 def test_the_same_event_posted_ten_times_at_once_is_stored_once(engine):
     document = workout(new_user_id())
     with ThreadPoolExecutor(10) as pool:
-        receipts = [r for batch in pool.map(lambda _: record(engine, document), range(10))
-                    for r in batch]
+        receipts = [
+            r for batch in pool.map(lambda _: record(engine, document), range(10)) for r in batch
+        ]
     assert sorted(r.outcome.value for r in receipts) == ["duplicate"] * 9 + ["stored"]
     assert {r.as_response()["position"] for r in receipts} == {receipts[0].position}
     assert rows_for(engine, document["user_id"]) == [(1, document["event_id"])]

@@ -22,8 +22,12 @@ pytestmark = pytest.mark.integration
 def stored(document: dict, *, stream_version: int, position: int) -> dict:
     """The envelope as traininglog publishes it."""
     envelope = json.loads(canonical_body(NewEventSchema().load(document)))
-    return {**envelope, "recorded_at": "2026-09-01T09:00:00+00:00",
-            "stream_version": stream_version, "position": position}
+    return {
+        **envelope,
+        "recorded_at": "2026-09-01T09:00:00+00:00",
+        "stream_version": stream_version,
+        "position": position,
+    }
 
 
 def apply(engine: Engine, envelope: dict) -> Applied:
@@ -36,11 +40,16 @@ def test_a_baseline_makes_version_one_and_announces_it(engine: Engine):
     assert apply(engine, first) is Applied.ROUTINE_CHANGED
     reader = SqlAlchemyPlannerReader(engine)
     state, version = reader.current(user)  # type: ignore[misc]
-    assert (version.version, state.applied_position, version.rules_version) == (1, 10, RULES_VERSION)
+    assert (version.version, state.applied_position, version.rules_version) == (
+        1,
+        10,
+        RULES_VERSION,
+    )
     assert version.caused_by == [first["event_id"]]
     assert version.routine["status"] == "active"
     announced = [
-        json.loads(p.message.body) for p in SqlAlchemyRoutineOutbox(engine).pending(100_000)
+        json.loads(p.message.body)
+        for p in SqlAlchemyRoutineOutbox(engine).pending(100_000)
         if p.message.message_id == f"{user}:routine:1"
     ]
     assert [m["routine"] for m in announced] == [version.routine]
@@ -50,7 +59,9 @@ def test_a_redelivered_event_is_applied_once(engine: Engine):
     user = new_user_id()
     envelope = stored(baseline(user), stream_version=1, position=3)
     assert [apply(engine, envelope) for _ in range(3)] == [
-        Applied.ROUTINE_CHANGED, Applied.DUPLICATE, Applied.DUPLICATE
+        Applied.ROUTINE_CHANGED,
+        Applied.DUPLICATE,
+        Applied.DUPLICATE,
     ]
     with engine.connect() as connection:
         count = connection.execute(
@@ -65,8 +76,9 @@ def test_every_applied_event_moves_the_applied_position_and_versions_only_follow
 ):
     user = new_user_id()
     apply(engine, stored(baseline(user), stream_version=1, position=20))
-    outcome = apply(engine, stored(pain(user, score=1, timing="rest", day=1),
-                                   stream_version=2, position=21))
+    outcome = apply(
+        engine, stored(pain(user, score=1, timing="rest", day=1), stream_version=2, position=21)
+    )
     reader = SqlAlchemyPlannerReader(engine)
     state, version = reader.current(user)  # type: ignore[misc]
     assert state.applied_position == 21

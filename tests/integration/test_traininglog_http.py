@@ -86,17 +86,26 @@ def test_a_batch_answers_per_item_and_keeps_the_good_ones(client):
     bad = pain(user, score=42)
     conflicting = {**stored, "payload": {"walk_min": 1}}
     good = workout(user)
-    response = client.post("/v1/events/batch", json={"events": [stored, bad, good, "x", conflicting]})
+    response = client.post(
+        "/v1/events/batch", json={"events": [stored, bad, good, "x", conflicting]}
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert [r["status"] for r in body["results"]] == [
-        "duplicate", "rejected", "stored", "rejected", "conflict"
+        "duplicate",
+        "rejected",
+        "stored",
+        "rejected",
+        "conflict",
     ]
     assert body["results"][1]["errors"] == {
         "payload": {"score": ["Must be greater than or equal to 0 and less than or equal to 10."]}
     }
     assert body["counts"] == {"stored": 1, "duplicate": 1, "rejected": 2, "conflict": 1}
-    assert [e["event_id"] for e in stream_of(client, user)] == [stored["event_id"], good["event_id"]]
+    assert [e["event_id"] for e in stream_of(client, user)] == [
+        stored["event_id"],
+        good["event_id"],
+    ]
 
 
 def test_a_batch_over_the_limit_is_refused_whole(client):
@@ -118,8 +127,15 @@ def test_feed_pages_by_position(client):
 
 def test_openapi_documents_the_contract_from_the_validating_schemas(client):
     spec = client.get("/openapi.json").get_json()
-    assert {"/v1/events", "/v1/events/batch", "/v1/feed", "/v1/users/{user_id}/events",
-            "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+    assert {
+        "/v1/events",
+        "/v1/events/batch",
+        "/v1/feed",
+        "/v1/users/{user_id}/events",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    } <= set(spec["paths"])
     pain_schema = spec["components"]["schemas"]["PainReportedPayload"]
     assert pain_schema["properties"]["score"]["maximum"] == 10
 

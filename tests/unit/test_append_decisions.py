@@ -4,8 +4,15 @@ from traininglog.domain.append import NewEvent, Outcome, StoredRef, decide_appen
 
 
 def event(event_id: str, user_id: str = "ana", body_hash: str = "h1") -> NewEvent:
-    return NewEvent(event_id, user_id, "pain.reported", 1, datetime(2026, 1, 1, tzinfo=UTC),
-                    body="{}", body_hash=body_hash)
+    return NewEvent(
+        event_id,
+        user_id,
+        "pain.reported",
+        1,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        body="{}",
+        body_hash=body_hash,
+    )
 
 
 def test_new_events_take_the_next_versions_of_their_own_stream():
@@ -13,7 +20,9 @@ def test_new_events_take_the_next_versions_of_their_own_stream():
         [event("a"), event("b", "ben"), event("c")], already_stored={}, stream_heads={"ana": 4}
     )
     assert [(d.outcome, d.stream_version) for d in decisions] == [
-        (Outcome.STORED, 5), (Outcome.STORED, 1), (Outcome.STORED, 6)
+        (Outcome.STORED, 5),
+        (Outcome.STORED, 1),
+        (Outcome.STORED, 6),
     ]
 
 

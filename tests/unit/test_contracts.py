@@ -55,7 +55,9 @@ def test_unknown_type_unknown_version_and_unknown_fields():
     assert "type" in errors_of(envelope("sleep.logged", {}, user_id=user))
     document = baseline(user)
     document["schema_version"] = 7
-    assert errors_of(document) == {"schema_version": ["Version 7 of baseline.assessed is not known."]}
+    assert errors_of(document) == {
+        "schema_version": ["Version 7 of baseline.assessed is not known."]
+    }
     document = baseline(user)
     document["recorded_at"] = "2026-09-01T08:00:00Z"
     assert errors_of(document) == {"recorded_at": ["Unknown field."]}
@@ -78,6 +80,10 @@ def test_canonical_body_ignores_key_order_but_keeps_the_offset():
 def test_stored_envelope_accepts_old_events_and_the_store_fields():
     document = baseline(new_user_id())
     document["occurred_at"] = "2019-01-01T08:00:00+01:00"
-    stored = {**document, "recorded_at": "2026-09-01T08:00:00+00:00", "stream_version": 1,
-              "position": 42}
+    stored = {
+        **document,
+        "recorded_at": "2026-09-01T08:00:00+00:00",
+        "stream_version": 1,
+        "position": 42,
+    }
     assert StoredEnvelopeSchema().load(stored)["event_id"] == document["event_id"]

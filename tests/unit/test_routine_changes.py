@@ -9,8 +9,12 @@ def routine(status: str = "active", **doses: dict) -> dict:
             {
                 "block": "stretching",
                 "prescriptions": [
-                    {"exercise": exercise, "dose": dose, "variation_level": 0,
-                     "last_change": {"rule": "P1", "reason": "why", "caused_by": ["e1"]}}
+                    {
+                        "exercise": exercise,
+                        "dose": dose,
+                        "variation_level": 0,
+                        "last_change": {"rule": "P1", "reason": "why", "caused_by": ["e1"]},
+                    }
                     for exercise, dose in doses.items()
                 ],
             }
@@ -36,5 +40,8 @@ def test_only_changed_prescriptions_are_listed():
 def test_a_removed_prescription_and_a_pause_are_listed():
     changes = routine_changes(routine(cobra={"hold_s": 30}), routine("paused"))
     assert changes[0]["status"] == {"before": "active", "after": "paused"}
-    assert changes[1] == {"exercise": "cobra", "before": {"block": "stretching",
-                          "dose": {"hold_s": 30}, "variation_level": 0}, "after": None}
+    assert changes[1] == {
+        "exercise": "cobra",
+        "before": {"block": "stretching", "dose": {"hold_s": 30}, "variation_level": 0},
+        "after": None,
+    }

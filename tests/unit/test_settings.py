@@ -13,8 +13,10 @@ def test_defaults_run_both_services_on_sqlite_under_the_data_folder():
 
 
 def test_a_service_prefix_wins_over_the_shared_name():
-    environ = {"DATABASE_URL": "postgresql+psycopg://db/shared",
-               "PLANNER_DATABASE_URL": "postgresql+psycopg://db/planner"}
+    environ = {
+        "DATABASE_URL": "postgresql+psycopg://db/shared",
+        "PLANNER_DATABASE_URL": "postgresql+psycopg://db/planner",
+    }
     assert TrainingLogSettings.from_env(environ).database_url.endswith("/shared")
     assert PlannerSettings.from_env(environ).database_url.endswith("/planner")
 
