@@ -14,6 +14,7 @@ from planner.adapters.projection_store import (
 from planner.adapters.tables import planner_events
 from planner.domain import RULES_VERSION
 from planner.service_layer.apply import Applied, apply_event
+from planner.service_layer.versions import audit, replay_versions
 from tests.factories import baseline, new_user_id, pain
 
 pytestmark = pytest.mark.integration
@@ -84,3 +85,22 @@ def test_every_applied_event_moves_the_applied_position_and_versions_only_follow
     assert state.applied_position == 21
     expected_versions = 2 if outcome is Applied.ROUTINE_CHANGED else 1
     assert version.version == expected_versions == len(reader.history(user))
+
+
+def test_version_1_and_version_2_events_replay_side_by_side(engine: Engine):
+    user = new_user_id()
+    old = stored(pain(user, score=2, day=1), stream_version=2, position=31)
+    new_document = pain(user, score=2, day=2, radiates_to="buttock")
+    new_document["schema_version"] = 2
+    new = stored(new_document, stream_version=3, position=32)
+    for envelope in (stored(baseline(user), stream_version=1, position=30), old, new):
+        apply(engine, envelope)
+    reader = SqlAlchemyPlannerReader(engine)
+    read_back = {
+        e.event_id: e.payload["radiates_to"]
+        for e in reader.events(user)
+        if e.type == "pain.reported"
+    }
+    assert read_back == {old["event_id"]: "unknown", new["event_id"]: "buttock"}
+    replayed = replay_versions(reader.events_in_applied_order(user))
+    assert audit(reader.history(user), replayed)["reproduced"]

@@ -58,7 +58,9 @@ class EnvelopeSchema(Schema):
         try:
             value.astimezone(UTC)
         except OverflowError:
-            raise ValidationError("Lies outside the years 1 to 9999 once converted to UTC.") from None
+            raise ValidationError(
+                "Lies outside the years 1 to 9999 once converted to UTC."
+            ) from None
 
     @validates_schema
     def _is_unicode_text(self, data: dict[str, Any], **_: object) -> None:

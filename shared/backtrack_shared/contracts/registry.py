@@ -8,16 +8,25 @@ from typing import Any
 
 from marshmallow import Schema
 
-from backtrack_shared.contracts import payloads_v1
+from backtrack_shared.contracts import payloads_v1, payloads_v2
 
 _SCHEMAS: Mapping[tuple[str, int], type[Schema]] = {
     ("workout.logged", 1): payloads_v1.WorkoutLoggedV1,
     ("pain.reported", 1): payloads_v1.PainReportedV1,
+    ("pain.reported", 2): payloads_v2.PainReportedV2,
     ("baseline.assessed", 1): payloads_v1.BaselineAssessedV1,
     ("goal.set", 1): payloads_v1.GoalSetV1,
     ("recovery.logged", 1): payloads_v1.RecoveryLoggedV1,
     ("clearance.recorded", 1): payloads_v1.ClearanceRecordedV1,
 }
+
+
+def payload_versions() -> list[tuple[str, int, type[Schema]]]:
+    """Every (type, version, schema) there is, for the OpenAPI document."""
+    return [
+        (event_type, version, schema) for (event_type, version), schema in sorted(_SCHEMAS.items())
+    ]
+
 
 EVENT_TYPES: tuple[str, ...] = tuple(sorted({event_type for event_type, _ in _SCHEMAS}))
 LATEST_VERSIONS: Mapping[str, int] = {
@@ -26,7 +35,9 @@ LATEST_VERSIONS: Mapping[str, int] = {
 
 Payload = dict[str, Any]
 # (type, from_version) -> function giving the payload of version from_version + 1.
-_UPCASTERS: Mapping[tuple[str, int], Callable[[Payload], Payload]] = {}
+_UPCASTERS: Mapping[tuple[str, int], Callable[[Payload], Payload]] = {
+    ("pain.reported", 1): payloads_v2.pain_reported_v1_to_v2,
+}
 
 
 def payload_schema(event_type: str, schema_version: int) -> type[Schema] | None:

@@ -8,8 +8,8 @@ from flask import Flask
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
-from backtrack_shared.contracts import NewEventSchema, payload_schema
-from backtrack_shared.contracts.registry import EVENT_TYPES, LATEST_VERSIONS
+from backtrack_shared.contracts import NewEventSchema
+from backtrack_shared.contracts.registry import LATEST_VERSIONS, payload_versions
 from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
 from traininglog.config import Settings
 from traininglog.domain.append import Outcome
@@ -161,8 +161,8 @@ def create_app(
     )
     api.register_blueprint(ops_blueprint(readiness_checks))
     api.register_blueprint(events_blueprint(settings, unit_of_work, reader, on_recorded))
-    for event_type in EVENT_TYPES:
-        schema = payload_schema(event_type, LATEST_VERSIONS[event_type])
+    for event_type, version, schema in payload_versions():
         name = "".join(part.title() for part in event_type.replace(".", "_").split("_"))
-        api.spec.components.schema(f"{name}Payload", schema=schema)
+        latest = version == LATEST_VERSIONS[event_type]
+        api.spec.components.schema(f"{name}{'' if latest else f'V{version}'}Payload", schema=schema)
     return app
