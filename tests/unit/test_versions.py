@@ -1,0 +1,88 @@
+"""Routine versions from a user's events, and the audit that compares a replay with the record."""
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from planner.domain import LoggedEvent
+from planner.service_layer.versions import audit, replay_versions
+
+T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+
+
+def event(n: int, event_type: str, payload: dict, *, day: int) -> LoggedEvent:
+    return LoggedEvent(
+        event_id=f"e{n}",
+        type=event_type,
+        user_id="ana",
+        occurred_at=T0 + timedelta(days=day),
+        stream_version=n,
+        position=100 + n,
+        source={"kind": "app", "name": "t"},
+        payload=payload,
+    )
+
+
+EVENTS = [
+    event(1, "baseline.assessed", {"walk_min": 20, "plank_s": 20, "pain_at_rest": 2}, day=0),
+    event(
+        2,
+        "pain.reported",
+        {
+            "score": 1,
+            "timing": "rest",
+            "location": "back",
+            "red_flags": [],
+            "radiates_to": "unknown",
+        },
+        day=1,
+    ),
+    event(
+        3,
+        "pain.reported",
+        {
+            "score": 2,
+            "timing": "rest",
+            "location": "back",
+            "red_flags": ["saddle_numbness"],
+            "radiates_to": "unknown",
+        },
+        day=2,
+    ),
+]
+
+
+def test_a_version_is_made_only_when_the_routine_changes():
+    versions = replay_versions(EVENTS)
+    assert [v.version for v in versions] == list(range(1, len(versions) + 1))
+    assert versions[0].caused_by == ["e1"]
+    assert versions[-1].routine["status"] == "paused"  # the red flag
+    assert versions[-1].caused_by == ["e3"]
+    assert versions[-1].applied_position == 103
+    assert all(a.routine != b.routine for a, b in zip(versions, versions[1:]))
+
+
+def test_the_audit_of_an_unchanged_record_says_it_is_reproduced():
+    recorded = replay_versions(EVENTS)
+    report = audit(recorded, replay_versions(EVENTS))
+    assert report["reproduced"] and all(row["identical"] for row in report["versions"])
+
+
+def test_the_audit_names_where_and_how_todays_rules_decide_differently():
+    recorded = replay_versions(EVENTS)
+    first = recorded[0]
+    blocks = [dict(block) for block in first.routine["blocks"]]
+    tampered_block = dict(blocks[1])
+    prescription = dict(tampered_block["prescriptions"][0])
+    prescription["dose"] = {**prescription["dose"], "hold_s": 45}
+    tampered_block["prescriptions"] = [prescription, *tampered_block["prescriptions"][1:]]
+    blocks[1] = tampered_block
+    as_recorded = [
+        dataclasses.replace(first, routine={**first.routine, "blocks": blocks}),
+        *recorded[1:],
+    ]
+    report = audit(as_recorded, replay_versions(EVENTS))
+    assert not report["reproduced"]
+    row = report["versions"][0]
+    assert not row["identical"]
+    assert [d["exercise"] for d in row["differences"]] == [prescription["exercise"]]
+    assert row["differences"][0]["rule"] == "S1"
