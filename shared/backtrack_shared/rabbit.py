@@ -5,7 +5,6 @@ pika never reconnects by itself, so both reconnect with back-off after a connect
 """
 
 import contextlib
-import enum
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -125,21 +124,29 @@ class IncomingMessage:
     redelivered: bool
 
 
-class Disposition(enum.Enum):
-    ACK = "ack"
-    RETRY = "retry"  # back to the queue; the quorum queue counts it towards the delivery limit
-    DEAD_LETTER = "dead_letter"
+class PoisonMessage(Exception):
+    """Raised by a handler for a message no retry can apply: it is dead-lettered at once."""
+
+
+# Set on the copy a consumer dead-letters, beside the message's own headers.
+ERROR_HEADER = "x-backtrack-error"
+ROUTING_KEY_HEADER = "x-backtrack-routing-key"
+ATTEMPTS_HEADER = "x-backtrack-attempts"
 
 
 class PikaConsumer:
-    """Consumes one queue with manual acks and a bounded prefetch until stop() is called."""
+    """Consumes one queue with manual acks and a bounded prefetch until stop() is called.
+
+    A message whose handler returns is acknowledged. One whose handler raises is retried until
+    the queue's delivery limit, then dead-lettered with its error; a PoisonMessage at once.
+    """
 
     def __init__(
         self,
         amqp_url: str,
         topology: Topology,
         queue: str,
-        handle: Callable[[IncomingMessage], Disposition],
+        handle: Callable[[IncomingMessage], object],
         *,
         prefetch: int = 100,
         connection_name: str,
@@ -180,6 +187,7 @@ class PikaConsumer:
             self._channel = channel = self._connection.channel()
             self._topology.declare(channel)
             channel.basic_qos(prefetch_count=self._prefetch)
+            channel.confirm_delivery()  # a dead-lettered copy is confirmed before the ack
             channel.basic_consume(self._queue, self._on_message)
             self.connected.set()
             log.info("consumer.started", queue=self._queue, prefetch=self._prefetch)
@@ -206,16 +214,46 @@ class PikaConsumer:
             headers=dict(properties.headers or {}),
             redelivered=bool(method.redelivered),
         )
+        attempt = int(message.headers.get("x-delivery-count", 0)) + 1
         try:
-            disposition = self._handle(message)
-        except Exception:
-            log.exception("consumer.handler_failed", message_id=message.message_id)
-            disposition = Disposition.RETRY
-        if disposition is Disposition.ACK:
-            channel.basic_ack(method.delivery_tag)
-        else:
-            requeue = disposition is Disposition.RETRY
-            channel.basic_nack(method.delivery_tag, requeue=requeue)
+            self._handle(message)
+        except PoisonMessage as err:
+            self._dead_letter(channel, method, properties, body, str(err), attempt)
+            return
+        except Exception as err:
+            log.exception("consumer.handler_failed", message_id=message.message_id, attempt=attempt)
+            if attempt >= self._topology.delivery_limit:
+                self._dead_letter(channel, method, properties, body, repr(err), attempt)
+            else:
+                channel.basic_nack(method.delivery_tag, requeue=True)
+            return
+        channel.basic_ack(method.delivery_tag)
+
+    def _dead_letter(
+        self,
+        channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
+        error: str,
+        attempt: int,
+    ) -> None:
+        """Publish a copy with its error to the dead-letter exchange, confirmed, then ack."""
+        headers = {
+            **(properties.headers or {}),
+            ERROR_HEADER: error[:2000],
+            ROUTING_KEY_HEADER: method.routing_key,
+            ATTEMPTS_HEADER: attempt,
+        }
+        properties.headers = headers
+        channel.basic_publish(self._topology.dead_letter_exchange, "", body, properties)
+        channel.basic_ack(method.delivery_tag)
+        log.error(
+            "consumer.dead_lettered",
+            message_id=properties.message_id,
+            error=error,
+            attempts=attempt,
+        )
 
     def pause(self) -> None:
         """Thread-safe: finish the message in hand and disconnect until resume(). Messages the

@@ -39,7 +39,7 @@ class Topology:
 
     @property
     def dead_letter_queue(self) -> str:
-        return f"{self.namespace}.planner.events.dead"
+        return f"{self.namespace}.planner.dead-letters"
 
     def planner_queue_arguments(self) -> dict[str, Any]:
         return {
@@ -54,8 +54,10 @@ class Topology:
         channel.exchange_declare(self.events_exchange, exchange_type="topic", durable=True)
         channel.exchange_declare(self.routines_exchange, exchange_type="topic", durable=True)
         channel.exchange_declare(self.dead_letter_exchange, exchange_type="fanout", durable=True)
+        # Classic, not quorum: dead letters are read and put back by people, and a quorum
+        # queue's delivery limit (20 by default since 4.0) would drop them after enough looks.
         channel.queue_declare(
-            self.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+            self.dead_letter_queue, durable=True, arguments={"x-queue-type": "classic"}
         )
         channel.queue_bind(self.dead_letter_queue, self.dead_letter_exchange)
         channel.queue_declare(

@@ -9,15 +9,17 @@ import pika
 import pytest
 from sqlalchemy import Engine
 
+from backtrack_shared.dead_letters import PikaDeadLetters
 from backtrack_shared.rabbit import (
-    Disposition,
     IncomingMessage,
     OutgoingMessage,
     PikaConfirmedPublisher,
     PikaConsumer,
+    PoisonMessage,
 )
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.topology import Topology
+from planner import cli as planner_cli
 from tests.factories import baseline, new_user_id, pain
 from tests.integration.test_event_store import record
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
@@ -84,20 +86,26 @@ def test_an_unroutable_publish_raises_instead_of_vanishing(amqp_url: str, topolo
         publisher.close()
 
 
+def run_planner_cli(monkeypatch, capsys, amqp_url: str, topology: Topology, *argv: str) -> str:
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.setenv("BROKER_NAMESPACE", topology.namespace)
+    planner_cli.main(list(argv))
+    return capsys.readouterr().out  # type: ignore[no-any-return]
+
+
 def test_failing_messages_are_dead_lettered_and_the_rest_keep_flowing(
-    amqp_url: str, topology: Topology
+    amqp_url: str, topology: Topology, monkeypatch, capsys
 ):
     handled: list[str] = []
     attempts: dict[str, int] = {}
 
-    def handle(message: IncomingMessage) -> Disposition:
+    def handle(message: IncomingMessage) -> None:
         attempts[message.message_id or ""] = attempts.get(message.message_id or "", 0) + 1
         if message.body == b"unreadable":
-            return Disposition.DEAD_LETTER
+            raise PoisonMessage("not JSON")
         if message.body == b"always fails":
             raise RuntimeError("cannot apply")
         handled.append(message.message_id or "")
-        return Disposition.ACK
 
     consumer = PikaConsumer(
         amqp_url,
@@ -120,24 +128,31 @@ def test_failing_messages_are_dead_lettered_and_the_rest_keep_flowing(
             ],
         )
         wait_until(
-            lambda: len(handled) == 2 and attempts.get("poison", 0) > topology.delivery_limit
+            lambda: len(handled) == 2 and attempts.get("poison", 0) >= topology.delivery_limit
         )
-        dead: list[str] = []
-        wait_until(
-            lambda: (
-                len(
-                    dead.__iadd__(
-                        [p.message_id for p, _ in drain(amqp_url, topology.dead_letter_queue)]
-                    )
-                )
-                == 2
-            )
-        )
+        dead_letters = PikaDeadLetters(amqp_url, topology)
+        wait_until(lambda: len(dead_letters.list()) == 2)
+        letters = {letter.message_id: letter for letter in dead_letters.list()}
+        assert letters["junk"].error == "not JSON" and letters["junk"].attempts == 1
+        assert letters["poison"].error == "RuntimeError('cannot apply')"
+        assert letters["poison"].attempts == topology.delivery_limit
+        assert letters["poison"].routing_key == "pain.reported"
+        assert len(dead_letters.list()) == 2  # looking does not take them away
+        listed = run_planner_cli(monkeypatch, capsys, amqp_url, topology, "dead-letters", "list")
+        # (the consumer thread of this test logs to the same stdout, not as JSON objects)
+        rows = [json.loads(line) for line in listed.splitlines() if line.startswith("{")]
+        assert sorted(row["message_id"] for row in rows) == [
+            "junk",
+            "poison",
+        ]
+
+        bodies_before = len(handled)
+        assert dead_letters.requeue({"junk"}) == 1  # back to the planner's queue: it fails again
+        wait_until(lambda: attempts["junk"] == 2 and len(dead_letters.list()) == 2)
+        assert len(handled) == bodies_before
     finally:
         publisher.close()
         consumer.stop()
         thread.join(timeout=10)
     assert handled == ["good-1", "good-2"]
-    assert attempts["junk"] == 1
-    assert attempts["poison"] == topology.delivery_limit + 1
-    assert sorted(dead) == ["junk", "poison"]
+    assert attempts["poison"] == topology.delivery_limit

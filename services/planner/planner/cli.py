@@ -1,13 +1,18 @@
 """`planner serve` runs the HTTP API, the event consumer, the routine outbox relay and the
-feed catch-up; `planner rebuild` rebuilds projections from traininglog's feed; `planner migrate`
-only migrates."""
+feed catch-up; `planner rebuild` rebuilds projections from traininglog's feed;
+`planner dead-letters` lists, shows and requeues messages that could not be applied;
+`planner migrate` only migrates."""
 
 import argparse
+import json
+import sys
 
 from tqdm import tqdm
 
+from backtrack_shared.dead_letters import PikaDeadLetters
 from backtrack_shared.logs import configure_logging
 from backtrack_shared.serve import serve
+from backtrack_shared.topology import Topology
 from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings
 from planner.service_layer.catch_up import REBUILD, rebuild, rebuild_user
@@ -35,6 +40,21 @@ def run_rebuild(service: Planner, user_id: str | None) -> None:
     print(f"rebuilt every projection from {read} events, up to position {last[0]}")
 
 
+def run_dead_letters(settings: Settings, args: argparse.Namespace) -> None:
+    letters = PikaDeadLetters(settings.amqp_url, Topology(settings.broker_namespace))
+    if args.action == "list":
+        for letter in letters.list():
+            print(json.dumps(letter.summary()))
+    elif args.action == "show":
+        found = [x.document() for x in letters.list() if x.message_id in set(args.message_ids)]
+        print(json.dumps(found, indent=2))
+    else:
+        chosen = None if args.all else set(args.message_ids)
+        if chosen is not None and not chosen:
+            raise SystemExit("name the message ids to requeue, or --all")
+        print(f"requeued {letters.requeue(chosen)} dead letters")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="planner", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -46,9 +66,18 @@ def main(argv: list[str] | None = None) -> None:
         "or use its admin endpoint, which pauses its consumer)",
     )
     rebuild_parser.add_argument("--user", help="rebuild this user only")
+    dead = commands.add_parser("dead-letters", help="messages the planner could not apply")
+    dead.add_argument("action", choices=("list", "show", "requeue"))
+    dead.add_argument("message_ids", nargs="*", help="for show and requeue")
+    dead.add_argument("--all", action="store_true", help="requeue every dead letter")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    configure_logging("planner", settings.log_level)
+    configure_logging(
+        "planner", settings.log_level, stream=sys.stdout if args.command == "serve" else sys.stderr
+    )
+    if args.command == "dead-letters":
+        run_dead_letters(settings, args)
+        return
     service = bootstrap(settings)
     migrate(service.engine)
     if args.command == "serve":

@@ -1,6 +1,7 @@
 """`traininglog serve` runs the HTTP API and the outbox relay; `traininglog migrate` only migrates."""
 
 import argparse
+import sys
 
 from backtrack_shared.logs import configure_logging
 from backtrack_shared.serve import Worker, serve
@@ -15,7 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply database migrations and exit")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    configure_logging("traininglog", settings.log_level)
+    configure_logging(
+        "traininglog",
+        settings.log_level,
+        stream=sys.stdout if args.command == "serve" else sys.stderr,
+    )
     service = bootstrap(settings)
     migrate(service.engine)
     if args.command == "serve":

@@ -8,7 +8,7 @@ import structlog
 from marshmallow import ValidationError
 
 from backtrack_shared.contracts import StoredEnvelopeSchema
-from backtrack_shared.rabbit import Disposition, IncomingMessage
+from backtrack_shared.rabbit import IncomingMessage, PoisonMessage
 from planner.metrics import APPLY_SECONDS, EVENTS_DEAD_LETTERED
 from planner.service_layer.apply import ApplyResult
 
@@ -28,19 +28,17 @@ def read_envelope(body: bytes) -> dict[str, Any]:
 
 def message_handler(
     apply: Callable[[dict[str, Any]], ApplyResult],
-) -> Callable[[IncomingMessage], Disposition]:
-    def handle(message: IncomingMessage) -> Disposition:
+) -> Callable[[IncomingMessage], None]:
+    def handle(message: IncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(event_id=message.message_id)
         try:
             envelope = read_envelope(message.body)
         except ValueError as err:
             EVENTS_DEAD_LETTERED.inc()
-            log.error("message.unreadable", routing_key=message.routing_key, error=str(err))
-            return Disposition.DEAD_LETTER
+            raise PoisonMessage(f"not a stored event envelope: {err}") from err
         structlog.contextvars.bind_contextvars(user_id=envelope["user_id"])
         with APPLY_SECONDS.time():
             apply(envelope)
-        return Disposition.ACK
 
     return handle

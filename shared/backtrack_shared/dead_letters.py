@@ -1,0 +1,113 @@
+"""Reading and requeueing the planner's dead letters: what failed, why, and putting it back."""
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+
+from backtrack_shared.rabbit import (
+    ATTEMPTS_HEADER,
+    CONNECTION_ERRORS,
+    ERROR_HEADER,
+    ROUTING_KEY_HEADER,
+    connection_parameters,
+)
+from backtrack_shared.topology import Topology
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str | None
+    routing_key: str
+    error: str
+    attempts: int
+    body: bytes
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "routing_key": self.routing_key,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+    def document(self) -> dict[str, Any]:
+        try:
+            body: Any = json.loads(self.body)
+        except ValueError:
+            body = self.body.decode(errors="replace")
+        return {**self.summary(), "body": body}
+
+
+class PikaDeadLetters:
+    def __init__(self, amqp_url: str, topology: Topology) -> None:
+        self._params = connection_parameters(amqp_url, connection_name="dead-letters")
+        self._topology = topology
+
+    def list(self) -> list[DeadLetter]:
+        """Every dead letter, oldest first; they all stay in the queue."""
+        connection = pika.BlockingConnection(self._params)
+        try:
+            channel = connection.channel()
+            self._topology.declare(channel)
+            letters: list[DeadLetter] = []
+            while True:
+                method, properties, body = channel.basic_get(self._topology.dead_letter_queue)
+                if method is None:
+                    return letters
+                letters.append(_letter(method, properties, body))
+        finally:  # closing the channel returns every unacknowledged letter to the queue
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                connection.close()
+
+    def requeue(self, message_ids: set[str] | None = None) -> int:
+        """Publish these dead letters (all of them with None) back to the events exchange under
+        their first routing key; return how many. The planner applies each at most once."""
+        connection = pika.BlockingConnection(self._params)
+        requeued = 0
+        try:
+            channel = connection.channel()
+            self._topology.declare(channel)
+            channel.confirm_delivery()
+            queue = self._topology.dead_letter_queue
+            # Only the letters there now: one requeued may fail again and come back meanwhile.
+            waiting = channel.queue_declare(queue, passive=True).method.message_count
+            for _ in range(waiting):
+                method, properties, body = channel.basic_get(queue)
+                if method is None:
+                    break
+                letter = _letter(method, properties, body)
+                if message_ids is not None and letter.message_id not in message_ids:
+                    continue
+                headers = {
+                    key: value
+                    for key, value in (properties.headers or {}).items()
+                    if not key.startswith(("x-backtrack-", "x-death", "x-delivery-count"))
+                }
+                properties.headers = headers
+                channel.basic_publish(
+                    self._topology.events_exchange,
+                    letter.routing_key,
+                    body,
+                    properties,
+                    mandatory=True,
+                )
+                channel.basic_ack(method.delivery_tag)
+                requeued += 1
+            return requeued
+        finally:
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                connection.close()
+
+
+def _letter(method: Any, properties: pika.BasicProperties, body: bytes) -> DeadLetter:
+    headers = properties.headers or {}
+    return DeadLetter(
+        message_id=properties.message_id,
+        routing_key=str(headers.get(ROUTING_KEY_HEADER, method.routing_key)),
+        error=str(headers.get(ERROR_HEADER, "dead-lettered by the broker")),
+        attempts=int(headers.get(ATTEMPTS_HEADER, 0)),
+        body=body,
+    )
