@@ -1,6 +1,7 @@
 """Routine versions from a user's events, and the audit that compares a replay with the record."""
 
 import dataclasses
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from planner.domain import LoggedEvent
@@ -58,7 +59,7 @@ def test_a_version_is_made_only_when_the_routine_changes():
     assert versions[-1].routine["status"] == "paused"  # the red flag
     assert versions[-1].caused_by == ["e3"]
     assert versions[-1].applied_position == 103
-    assert all(a.routine != b.routine for a, b in zip(versions, versions[1:]))
+    assert all(a.routine != b.routine for a, b in itertools.pairwise(versions))
 
 
 def test_the_audit_of_an_unchanged_record_says_it_is_reproduced():
