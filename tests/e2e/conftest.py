@@ -54,7 +54,7 @@ class System:
         if forget_everything:
             drop_planner_tables(self.database_url)
         self.planner = start("planner", self.environ, self.planner_port, self.log_dir)
-        wait_ready(self.planner)
+        wait_ready(self.planner, timeout_s=120)  # it catches up with the feed before it is ready
 
     @property
     def planner_port(self) -> int:

@@ -7,14 +7,16 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Blueprint, abort
 
-from backtrack_shared.web import create_api, ops_blueprint
+from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.versions import audit, replay_versions
 
-_USER_ID = "<string:user_id>"
+# Only what an envelope's user_id may be: anything else answers 404 before any database read.
+_USER_ID = "<user_id:user_id>"
+NOT_A_USER_ID = "The user_id is not one an event may carry."
 
 
 def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
@@ -23,7 +25,11 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     @blp.route(f"/users/{_USER_ID}/routine")
     @blp.arguments(schemas.RoutineQuerySchema, location="query")
     @blp.alt_response(200, schema=schemas.RoutineSchema, success=True)
-    @blp.alt_response(404, description="No event of this user has been applied yet.")
+    @blp.alt_response(
+        404,
+        schema=ERROR_SCHEMA,
+        description=f"No event of this user has been applied yet. {NOT_A_USER_ID}",
+    )
     def get_routine(query: dict[str, datetime], user_id: str) -> dict[str, Any]:
         """The current routine: every prescription's dose and its last change, with the rule and
         the events that made it. With `as_of`, the routine the rules give for the events up to then."""
@@ -56,7 +62,11 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
 
     @blp.route(f"/users/{_USER_ID}/progress")
     @blp.alt_response(200, schema=schemas.ProgressSchema, success=True)
-    @blp.alt_response(404, description="No event of this user has been applied yet.")
+    @blp.alt_response(
+        404,
+        schema=ERROR_SCHEMA,
+        description=f"No event of this user has been applied yet. {NOT_A_USER_ID}",
+    )
     def get_progress(user_id: str) -> dict[str, Any]:
         """Per local week: pain trend, sessions, minutes and training load; the acute:chronic
         workload ratio; progress against each goal."""
@@ -68,12 +78,14 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
 
     @blp.route(f"/users/{_USER_ID}/routine/history")
     @blp.alt_response(200, schema=schemas.RoutineHistorySchema, success=True)
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=NOT_A_USER_ID)
     def get_routine_history(user_id: str) -> dict[str, Any]:
         """Every routine version, oldest first, with its changes, causes and rules version."""
         return {"user_id": user_id, "versions": [v.as_json() for v in reader.history(user_id)]}
 
     @blp.route(f"/users/{_USER_ID}/audit")
     @blp.alt_response(200, schema=schemas.AuditSchema, success=True)
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=NOT_A_USER_ID)
     def get_audit(user_id: str) -> dict[str, Any]:
         """Replay the user's events under today's rules and compare, version by version, with
         the versions recorded when they were applied."""
@@ -95,6 +107,7 @@ def admin_blueprint(
     )
     @blp.alt_response(202, schema=schemas.RebuildStatusSchema, description="Rebuild started.")
     @blp.alt_response(409, schema=schemas.RebuildStatusSchema, description="One is running.")
+    @blp.alt_response(400, schema=ERROR_SCHEMA, description="The body is not valid JSON.")
     def post_rebuild(request: dict[str, str]) -> tuple[dict[str, Any], int]:
         """Rebuild the projections from traininglog's feed: one user now, or everyone in the
         background (the consumer pauses meanwhile; poll GET for progress)."""

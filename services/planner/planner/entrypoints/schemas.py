@@ -1,6 +1,8 @@
 """The shapes of the planner's HTTP answers, for the OpenAPI document."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from backtrack_shared.contracts.envelope import USER_ID_PATTERN
 
 
 class LastChangeSchema(Schema):
@@ -10,17 +12,44 @@ class LastChangeSchema(Schema):
     at = fields.String(required=True, metadata={"description": "RFC 3339"})
 
 
+class HoldSchema(Schema):
+    rule = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
 class PrescriptionSchema(Schema):
     exercise = fields.String(required=True)
     kind = fields.String(required=True)
     dose = fields.Dict(required=True)
     variation_level = fields.Integer(required=True)
+    variation = fields.String()
     last_change = fields.Nested(LastChangeSchema, required=True)
+    cues = fields.List(fields.String())
+    hold = fields.Nested(
+        HoldSchema, allow_none=True, metadata={"description": "Why it is not progressing now."}
+    )
 
 
 class BlockSchema(Schema):
     block = fields.String(required=True)
     prescriptions = fields.List(fields.Nested(PrescriptionSchema), required=True)
+
+
+class AdviceSchema(Schema):
+    rule = fields.String(required=True)
+    severity = fields.String(
+        required=True, metadata={"description": "info, caution, urgent or emergency"}
+    )
+    text = fields.String(required=True)
+    caused_by = fields.List(fields.String(), required=True)
+
+
+class HeldOutSchema(Schema):
+    exercise = fields.String(required=True)
+    block = fields.String(required=True)
+    rule = fields.String(required=True)
+    reason = fields.String(required=True)
+    caused_by = fields.List(fields.String(), required=True)
 
 
 class RoutineSchema(Schema):
@@ -37,6 +66,14 @@ class RoutineSchema(Schema):
     )
     as_of = fields.String(required=True)
     blocks = fields.List(fields.Nested(BlockSchema), required=True)
+    # Not required: routine versions recorded by older rules may lack them.
+    held_out = fields.List(fields.Nested(HeldOutSchema))
+    advice = fields.List(fields.Nested(AdviceSchema))
+    weekly_plan = fields.Dict()
+    goals = fields.List(fields.Dict())
+    deload = fields.Dict()
+    recent_changes = fields.List(fields.Dict())
+    based_on = fields.Dict()
 
 
 class ProgressSchema(Schema):
@@ -86,7 +123,8 @@ class AuditSchema(Schema):
 
 class RebuildRequestSchema(Schema):
     user_id = fields.String(
-        metadata={"description": "Rebuild this user only (synchronously); absent: everyone."}
+        validate=validate.Regexp(USER_ID_PATTERN),
+        metadata={"description": "Rebuild this user only (synchronously); absent: everyone."},
     )
 
 
