@@ -10,9 +10,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from alembic import command
+from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -56,6 +56,21 @@ def database_reachable(engine: Engine) -> bool:
     except SQLAlchemyError:
         return False
     return True
+
+
+def run_migrations(metadata: MetaData, *, version_table: str, lock_key: int) -> None:
+    """The body of a service's Alembic env.py: migrate on the connection upgrade_to_head hands
+    over. On PostgreSQL, instances starting together take turns on an advisory lock."""
+    connection = context.config.attributes["connection"]
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=version_table,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    context.run_migrations()
 
 
 def upgrade_to_head(engine: Engine, migrations_dir: Path) -> None:

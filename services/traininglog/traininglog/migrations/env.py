@@ -1,26 +1,9 @@
-"""Alembic environment: runs on the connection handed over by backtrack_shared.db.upgrade_to_head."""
+"""Alembic environment of the traininglog: its own tables and its own version table."""
 
-from alembic import context
-from sqlalchemy import text
-
+from backtrack_shared.db import run_migrations
 from traininglog.adapters.tables import metadata
 
-VERSION_TABLE = "alembic_version_traininglog"
-# Any constant: two instances starting together on PostgreSQL migrate one after the other.
+# Any constant of its own: two traininglog instances starting together migrate one after the other.
 MIGRATION_LOCK_KEY = 0x7472_6169_6E6C
 
-
-def run_migrations() -> None:
-    connection = context.config.attributes["connection"]
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        version_table=VERSION_TABLE,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    context.run_migrations()
-
-
-run_migrations()
+run_migrations(metadata, version_table="alembic_version_traininglog", lock_key=MIGRATION_LOCK_KEY)
