@@ -1,11 +1,12 @@
 """Properties over generated histories: the safety rules hold whatever the log looks like."""
 
 import json
+import os
 import random
 from datetime import timedelta
 
 from domain_builders import History, entry
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from planner.domain import derive_routine
@@ -19,8 +20,13 @@ _ALL = [
     ("core", "superman"),
     ("cardio", "walking"),
 ]
+# Randomized on every run: a fixed seed once hid a real failure. Bounded for CI; to hunt, run
+# with BACKTRACK_PROPERTY_EXAMPLES=5000 and several --hypothesis-seed=N.
 _SETTINGS = settings(
-    max_examples=75, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=int(os.environ.get("BACKTRACK_PROPERTY_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
@@ -63,6 +69,41 @@ def histories(draw):
     return h
 
 
+def _step_then_amber_under_a_new_lighter_week():
+    """The one failure seen before the seed was fixed: a walk step by s35 survived its amber pain.
+
+    s35 is the first step of a five-week epoch; its pain report (30 minutes later; the fever is
+    only where the shrinker lands, flags are drawn as integer 0) was the next event, started the
+    B3 lighter week first, and R5 did not see the step under it.
+    """
+    h = History()
+    h.baseline(walk_min=10, pain_at_rest=0)
+    for day in (8, 35):
+        h.workout(day, [entry(ex, kind, [], rpe=4) for kind, ex in _ALL], f"s{day}", 40)
+    h.pain(35, 3, "during", hour=1.5, session_id="s35", red_flags=["fever"])
+    return h
+
+
+def _walk_steps_and_turns_into_a_run_in_one_session():
+    """Found while hunting: s28 stepped the walk up and D2 turned it into walk + run at once.
+
+    (The amber cat & cow on s14 keeps lunges, which would enter first, out of the way.)
+    """
+    h = History()
+    h.baseline(walk_min=60, pain_at_rest=0)
+    for day in (14, 28):
+        h.workout(day, [entry(ex, kind, [], rpe=4) for kind, ex in _ALL], f"s{day}", 40)
+        h.pain(
+            day,
+            3,
+            "during",
+            hour=1.5,
+            session_id=f"s{day}",
+            **({} if day == 28 else {"exercise": "cat_cow"}),
+        )
+    return h
+
+
 def _ups(routine):
     return [c for c in routine.changes if c.direction == "up"]
 
@@ -92,6 +133,8 @@ def test_no_exercise_steps_up_twice_within_seven_days(h):
 
 @_SETTINGS
 @given(histories())
+@example(_step_then_amber_under_a_new_lighter_week())
+@example(_walk_steps_and_turns_into_a_run_in_one_session())
 def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
     r = derive_routine(h.events, h.at(200))
     by_id = {e.event_id: e for e in h.events}

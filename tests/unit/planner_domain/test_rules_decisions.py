@@ -5,7 +5,7 @@ import json
 import random
 from datetime import UTC
 
-from domain_builders import History, follow_plan, session
+from domain_builders import History, entry, follow_plan, rx, session
 
 from planner.domain import derive_routine, progress
 
@@ -192,3 +192,20 @@ def test_arrival_order_does_not_matter_and_supersession_applies():
     b = derive_routine(shuffled, h.at(20))
     assert json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
     assert a.based_on["events"] == len(h.events) - 1  # the older record version is superseded
+
+
+def test_d2_running_waits_until_the_walks_last_step_has_stood_a_clean_session():
+    """Found by the "nothing progresses in amber" property: the walk stepped up and became
+    walk + run in the same session; the session's amber report then found no step to undo."""
+    h = History()
+    h.baseline(walk_min=60, pain_at_rest=0)  # walking starts at the 20-minute steady base
+    walk = [entry("walking", "cardio", rpe=4), entry("cat_cow", "stretch", rpe=4)]
+    h.workout(14, walk, session_id="s14", duration_min=40)
+    h.pain(14, 3, "during", hour=1.5, session_id="s14", exercise="cat_cow")  # lunges wait (not D2)
+    h.workout(28, walk, session_id="s28", duration_min=40)
+    r = derive_routine(h.events, h.at(28, 1.2))
+    assert r.prescription("walking", "cardio").last_change.rule == "P4"
+    assert "steady_run" not in _slugs(r)
+    pain = h.pain(28, 3, "during", hour=1.5, session_id="s28")
+    walking = rx(h, "cardio", "walking", 29)
+    assert walking.dose.duration_min == 20.0 and walking.last_change.caused_by == (pain.event_id,)

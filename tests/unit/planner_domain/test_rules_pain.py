@@ -1,6 +1,6 @@
 """R1-R6 and B1: pain rules win over progression."""
 
-from domain_builders import History, rx, session
+from domain_builders import History, entry, rx, session
 
 from planner.domain import derive_routine
 
@@ -117,3 +117,116 @@ def test_b1_next_morning_pain_above_usual_blocks_the_step():
     h.pain(8, 4, "next_morning", session_id=s.payload["session_id"])
     cat = rx(h, "stretching", "cat_cow", 9)
     assert cat.dose.hold_s == 30 and cat.last_change.rule == "B1"
+
+
+# --- a step earned by a session that then turns out to have hurt ------------------------------
+#
+# Found by the property "nothing progresses in amber" once its fixed seed was removed: the first
+# step-up of a five-week epoch (walking, P4, by session s35) was followed half an hour later by
+# the session's amber pain report. That report was the first event after the step, so it started
+# the B3 lighter week first; R5 then saw a "deload" as the walk's last change instead of the step,
+# left the step alone, and the end of the week restored the stepped-up dose.
+
+
+def _first_step_on_the_deload_day(h: History) -> None:
+    """Baseline on day 0, walks on days 8 and 35: the walk steps up on day 35, the B3 due day."""
+    h.baseline(walk_min=30, pain_at_rest=0)  # walking starts at 15 minutes
+    for day in (8, 35):
+        h.workout(day, [entry("walking", "cardio", rpe=4)], session_id=f"s{day}", duration_min=40)
+    step = derive_routine(h.events, h.at(35, 1.2)).prescription("walking", "cardio")
+    assert step.dose.duration_min == 16.5 and step.last_change.rule == "P4"
+
+
+def _walk_changes(r):
+    return [(c.rule, c.direction, c.after.duration_min) for c in r.changes if c.block == "cardio"]
+
+
+def test_r5_undoes_a_step_even_when_the_lighter_week_started_over_it():
+    h = History()
+    _first_step_on_the_deload_day(h)
+    pain = h.pain(35, 3, "during", hour=1.5, session_id="s35")
+    r = derive_routine(h.events, h.at(36))
+    walking = r.prescription("walking", "cardio")
+    assert r.deload["active"] is True
+    assert walking.last_change.rule == "R5" and walking.last_change.direction == "revert"
+    assert walking.last_change.caused_by == (pain.event_id,)
+    assert walking.dose.duration_min == 10.5  # the lighter week of 15 minutes, not of 16.5
+    h.workout(43, [entry("walking", "cardio", rpe=4)], session_id="s43", duration_min=40)
+    after = derive_routine(h.events, h.at(44))
+    assert after.deload["active"] is False
+    assert after.prescription("walking", "cardio").dose.duration_min == 15.0  # not back to 16.5
+
+
+def test_r5_undo_survives_a_red_flag_pause_and_the_clearance_after_it():
+    """The failure as observed: the amber report of s35 also carried a fever red flag."""
+    h = History()
+    _first_step_on_the_deload_day(h)
+    h.pain(35, 3, "during", hour=1.5, session_id="s35", red_flags=["fever"])
+    paused = derive_routine(h.events, h.at(36))
+    assert paused.status == "paused"
+    assert ("R5", "revert", 10.5) in _walk_changes(paused)
+    h.add("clearance.recorded", {"clinician": "dr", "scopes": []}, h.at(44))
+    resumed = derive_routine(h.events, h.at(45))
+    assert resumed.status == "active" and resumed.deload["active"] is False
+    assert resumed.prescription("walking", "cardio").dose.duration_min == 15.0
+    assert _walk_changes(resumed)[-2:] == [("R5", "revert", 10.5), ("B3", "restore", 15.0)]
+
+
+def test_b1_undoes_a_step_even_when_the_lighter_week_started_over_it():
+    h = History()
+    _first_step_on_the_deload_day(h)
+    h.pain(35, 2, "next_morning", hour=22, session_id="s35")
+    walking = rx(h, "cardio", "walking", 36)
+    assert walking.last_change.rule == "B1" and walking.dose.duration_min == 10.5
+
+
+def test_r1_ease_back_during_the_lighter_week_sets_the_dose_the_week_ends_at():
+    h = History()
+    _first_step_on_the_deload_day(h)
+    h.pain(35, 7, "during", hour=1.5, session_id="s35")
+    during = rx(h, "cardio", "walking", 36)
+    assert during.last_change.rule == "R1" and during.dose.duration_min == 9.0  # 70 % of 13.5
+    h.workout(43, [entry("walking", "cardio", rpe=4)], session_id="s43", duration_min=40)
+    assert (
+        rx(h, "cardio", "walking", 44).dose.duration_min == 13.5
+    )  # one step below the 15 that hurt
+
+
+def test_r5_undoes_a_step_when_the_pain_was_reported_for_its_first_session_late():
+    """The undo finds every session behind the step, not only the one that triggered it."""
+    h = History()
+    h.baseline()
+    session(h, 0)
+    first = session(h, 2)
+    session(h, 7)
+    assert rx(h, "strength", "squat", 7.2).dose.reps == 9
+    h.pain(7, 4, "during", hour=3, session_id=first.payload["session_id"], exercise="squat")
+    squat = rx(h, "strength", "squat", 8)
+    assert squat.dose.reps == 8 and squat.last_change.rule == "R5"
+
+
+def test_r5_undo_then_red_flag_pause_then_clearance_keeps_the_dose_before_the_step():
+    h = History()
+    h.baseline()
+    session(h, 0)
+    session(h, 2)
+    s = session(h, 7)
+    h.pain(7, 4, "during", hour=1.5, session_id=s.payload["session_id"], red_flags=["fever"])
+    h.add("clearance.recorded", {"clinician": "dr", "scopes": []}, h.at(9))
+    session(h, 9)
+    session(h, 11)
+    squat = rx(h, "strength", "squat", 12)
+    assert squat.dose.reps == 8 and squat.last_change.rule == "R5"  # 7 days since the undo: not yet
+
+
+def test_r2_24h_report_at_the_instant_of_the_next_session_still_holds_that_session():
+    """A "24h_after" report logged (lower stream version) at exactly the next workout's time."""
+    h = History()
+    _progressed(h)
+    s = session(h, 9)
+    h.pain(9, 4, "24h_after", hour=25, session_id=s.payload["session_id"])
+    nxt = session(h, 10)
+    assert nxt.occurred_at == h.at(9, 25)
+    r = derive_routine(h.events, h.at(11))
+    assert r.prescription("squat", "strength").last_change.rule == "R2"
+    assert not [c for c in r.changes if c.direction == "up" and c.at == nxt.occurred_at]

@@ -193,6 +193,19 @@ def _p4_cardio(ex: Exercise, dose: Dose, level: int) -> Step | None:
     )
 
 
+def lighter(dose: Dose, block: str) -> Dose:
+    """B3: the lighter week's dose: one set fewer for strength and core, 70 % of cardio minutes."""
+    if block in ("strength", "core") and (dose.sets or 1) > 1:
+        return replace(dose, sets=(dose.sets or 1) - 1)
+    if block == "cardio" and dose.duration_min is not None:
+        cut = _floor_to(
+            Fraction(str(dose.duration_min)) * Fraction(str(t.B3_DELOAD_CARDIO_FACTOR)),
+            t.P4_MINUTE_STEP,
+        )
+        return replace(dose, duration_min=max(float(t.P4_BOUT_MIN), cut))
+    return dose
+
+
 def ease_back(ex: Exercise, dose: Dose, level: int) -> tuple[Dose, int] | None:
     """D4: one step down — -5 s hold, one load step (-10 %), -2 reps, or -10 % cardio minutes.
 

@@ -11,9 +11,24 @@ from typing import Any
 
 from planner.domain.exercises import EXERCISES, FORM_CUES, Exercise
 from planner.domain.history import LoggedEvent
+from planner.domain.ladder import lighter
 from planner.domain.routine import Change, Dose, HeldOut, Hold, Prescription
 
 Key = tuple[str, str]  # (block, exercise)
+
+
+# Changes that leave the last step-up standing: the lighter week only lays a lighter dose over
+# it for seven days (B3), and the end of that week puts the step back.
+OVERLAYS = ("deload", "restore")
+
+
+@dataclass(frozen=True)
+class StepUp:
+    """The last step-up of a track, for as long as it stands and can be undone (R4, R5, B1)."""
+
+    before: Prescription  # what it replaced
+    sessions: tuple[str, ...]  # the session ids that earned it
+    at: datetime
 
 
 @dataclass
@@ -23,8 +38,7 @@ class Track:
     rx: Prescription
     clean_sessions: list[str] = field(default_factory=list)  # workout event ids at the current dose
     frozen_clean_needed: int = 0  # R1: pain-free sessions still needed before it may progress
-    step_before: Prescription | None = None  # what the last step-up replaced, for R4/R5/B1 undo
-    step_sessions: tuple[str, ...] = ()  # session ids behind the last step-up
+    step: StepUp | None = None  # set by a step-up; any change but an overlay replaces it
     hold: Hold | None = None
 
     @property
@@ -88,7 +102,8 @@ class State:
     event_count: int = 0
     parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
     core_flare: tuple[datetime, tuple[str, ...]] | None = None
-    deload_base: dict[Key, Prescription] = field(default_factory=dict)
+    # B3: the dose (and variation level) each lightened exercise stands at, restored at the end
+    deload_base: dict[Key, tuple[Dose, int]] = field(default_factory=dict)
 
     # --- recording changes -------------------------------------------------------------
 
@@ -117,7 +132,35 @@ class State:
         )
         track.rx = track.rx.with_dose(dose, change, level, ex.ladder[level].name)
         track.clean_sessions = []
+        if direction not in OVERLAYS:  # another rule set the dose: the last step is replaced
+            track.step = None
         self.changes.append(change)
+
+    def standing(self, track: Track) -> tuple[Dose, int]:
+        """The dose a track stands at: during the lighter week (B3), the one the week ends at."""
+        return self.deload_base.get(track.key, (track.rx.dose, track.rx.variation_level))
+
+    def set_standing(
+        self,
+        track: Track,
+        rule: str,
+        reason: str,
+        causes: tuple[str, ...],
+        at: datetime,
+        dose: Dose,
+        level: int,
+        direction: str,
+    ) -> None:
+        """A pain rule sets the dose a track stands at.
+
+        During the lighter week (B3) that is the dose the week ends at; until then the track
+        shows its lighter form. The week lies over the dose, it never hides it from pain rules.
+        """
+        if track.key not in self.deload_base:
+            self.change(track, rule, reason, causes, at, dose, level, direction)
+            return
+        self.change(track, rule, reason, causes, at, lighter(dose, track.key[0]), level, direction)
+        self.deload_base[track.key] = (dose, level)
 
     def add(
         self,

@@ -15,7 +15,7 @@ from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose
 from planner.domain.rules.starting import s2_low_impact_first
-from planner.domain.state import State
+from planner.domain.state import State, Track
 
 
 def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
@@ -81,6 +81,14 @@ def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     return True
 
 
+def _settled(track: Track) -> bool:
+    """P5, one dimension at a time: a step-up must stand one clean session before the exercise
+    changes form (minutes of a walk become a run, a run becomes intervals). Until then a pain
+    report on the session that earned it can still undo that step alone (R5, B1).
+    """
+    return track.step is None or bool(track.clean_sessions)
+
+
 def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     """D2: easy running after the early phase with no red pain in 4 weeks, once walks are long.
 
@@ -93,7 +101,7 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         or walk is None
     ):
         return False
-    if (walk.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN:
+    if (walk.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN or not _settled(walk):
         return False
     if not _early_phase_over(state, at, "running") or not _quiet(
         state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX
@@ -133,9 +141,11 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     run = state.tracks.get(("cardio", "steady_run"))
     if run is None or ("cardio", "intervals") in state.tracks:
         return False
-    if (run.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN or (
-        run.rx.dose.sessions_per_week or 0
-    ) < 2:
+    if (
+        (run.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN
+        or (run.rx.dose.sessions_per_week or 0) < 2
+        or not _settled(run)
+    ):
         return False
     if not _quiet(state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX):
         return False

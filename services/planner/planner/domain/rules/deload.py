@@ -4,14 +4,12 @@ The week starts with the first event on or after its due day and ends with the f
 7 days later, so every change it makes is caused by (and dated by) a logged event.
 """
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
-from fractions import Fraction
-from math import floor
 
 from planner.domain import rules_table as t
 from planner.domain.history import LoggedEvent
-from planner.domain.routine import Dose, Hold
+from planner.domain.ladder import lighter
+from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
 from planner.domain.state import State
 from planner.domain.timeline import local_date
@@ -21,21 +19,6 @@ def deload_due(state: State) -> date | None:
     if state.epoch_start is None:
         return None
     return local_date(state.epoch_start) + timedelta(weeks=t.B3_WEEKS_BEFORE_DELOAD)
-
-
-def lighter(dose: Dose, block: str) -> Dose:
-    if block in ("strength", "core") and (dose.sets or 1) > 1:
-        return replace(dose, sets=(dose.sets or 1) - 1)
-    if block == "cardio" and dose.duration_min is not None:
-        unit = Fraction(str(t.P4_MINUTE_STEP))
-        cut = (
-            floor(
-                Fraction(str(dose.duration_min)) * Fraction(str(t.B3_DELOAD_CARDIO_FACTOR)) / unit
-            )
-            * unit
-        )
-        return replace(dose, duration_min=float(max(Fraction(str(t.P4_BOUT_MIN)), cut)))
-    return dose
 
 
 def b3_deload_week(state: State, event: LoggedEvent) -> None:
@@ -59,7 +42,7 @@ def b3_deload_week(state: State, event: LoggedEvent) -> None:
         new = lighter(track.rx.dose, key[0])
         if new == track.rx.dose:
             continue
-        state.deload_base[key] = track.rx
+        state.deload_base[key] = (track.rx.dose, track.rx.variation_level)
         state.change(
             track,
             "B3",
@@ -76,18 +59,19 @@ def b3_deload_week(state: State, event: LoggedEvent) -> None:
 
 def _end(state: State, causes: tuple[str, ...], at: datetime) -> None:
     for key in sorted(state.deload_base):
-        base = state.deload_base[key]
+        dose, level = state.deload_base[key]
         track = state.tracks.get(key)
-        # Restore only what the deload itself set: a pain rule's later ease-back stands.
-        if track is not None and track.rx.last_change.direction == "deload":
+        # Back to the dose the exercise stands at: what it had, or what a pain rule set during
+        # the week (State.set_standing), never a step that pain undid meanwhile.
+        if track is not None:
             state.change(
                 track,
                 "B3",
                 "The lighter week is over: back to your usual dose.",
                 causes,
                 at,
-                base.dose,
-                base.variation_level,
+                dose,
+                level,
                 "restore",
             )
             track.hold = None

@@ -33,11 +33,10 @@ def _ease_to_below(
         return
     lower = ease_back(track.ex, base.dose, base.variation_level)
     dose, level = lower if lower is not None else (base.dose, base.variation_level)
-    if dose == track.rx.dose and level == track.rx.variation_level:
+    if (dose, level) == state.standing(track):
         track.clean_sessions = []
         return
-    state.change(track, rule, reason, causes, at, dose, level, "down")
-    track.step_before = None
+    state.set_standing(track, rule, reason, causes, at, dose, level, "down")
 
 
 def r1_stop_on_sharp_pain(
@@ -123,9 +122,10 @@ def r3_resume_core(state: State, causes: tuple[str, ...], at: datetime) -> None:
         track = state.parked.pop(key)
         state.held_out.pop(key, None)
         state.tracks[key] = track
-        lower = ease_back(track.ex, track.rx.dose, track.rx.variation_level)
-        dose, level = lower if lower is not None else (track.rx.dose, track.rx.variation_level)
-        state.change(
+        standing = state.standing(track)
+        lower = ease_back(track.ex, *standing)
+        dose, level = lower if lower is not None else standing
+        state.set_standing(
             track,
             "R3",
             f"Your clinician cleared core work: {ex_name(track.ex)} resumes one step lower.",
@@ -135,7 +135,6 @@ def r3_resume_core(state: State, causes: tuple[str, ...], at: datetime) -> None:
             level,
             "down",
         )
-        track.step_before = None
 
 
 def r4_revert_on_setback(state: State, causes: tuple[str, ...], at: datetime) -> None:
@@ -144,12 +143,10 @@ def r4_revert_on_setback(state: State, causes: tuple[str, ...], at: datetime) ->
         days=t.R4_TREND_WINDOW_DAYS
     ):
         return
-    stepped = [
-        tr for tr in state.tracks.values() if tr.rx.last_change.direction == "up" and tr.step_before
-    ]
+    stepped = {key: tr.step.at for key, tr in state.tracks.items() if tr.step is not None}
     if not stepped:
         return
-    track = max(stepped, key=lambda tr: (tr.rx.last_change.at, tr.key))
+    track = state.tracks[max(stepped, key=lambda key: (stepped[key], key))]
     _undo_step(
         state,
         track,
@@ -173,7 +170,7 @@ def r5_form_before_volume(
         if track is None or key[0] in NOT_PROGRESSED:
             continue
         track.clean_sessions = []
-        if session.session_id in track.step_sessions and track.rx.last_change.direction == "up":
+        if _stepped_after(track, session):
             _undo_step(
                 state,
                 track,
@@ -196,7 +193,7 @@ def b1_back_to_usual_by_next_morning(
         if track is None or key[0] in NOT_PROGRESSED:
             continue
         track.clean_sessions = []
-        if session.session_id in track.step_sessions and track.rx.last_change.direction == "up":
+        if _stepped_after(track, session):
             _undo_step(
                 state,
                 track,
@@ -208,15 +205,22 @@ def b1_back_to_usual_by_next_morning(
         track.hold = Hold("B1", "Pain should settle by the next morning before the dose goes up.")
 
 
+def _stepped_after(track: Track, session: Session) -> bool:
+    """Did this session earn the track's last step-up, and does that step still stand?"""
+    return track.step is not None and session.session_id in track.step.sessions
+
+
 def _undo_step(
     state: State, track: Track, rule: str, reason: str, causes: tuple[str, ...], at: datetime
 ) -> None:
-    before = track.step_before
-    if before is None:
+    """Back to the dose before the last step-up, even under a lighter week that started since."""
+    step = track.step
+    if step is None:
         return
-    state.change(track, rule, reason, causes, at, before.dose, before.variation_level, "revert")
-    track.step_before = None
-    track.step_sessions = ()
+    before = step.before
+    state.set_standing(
+        track, rule, reason, causes, at, before.dose, before.variation_level, "revert"
+    )
 
 
 def r6_referral(state: State, flags: list[str], causes: tuple[str, ...], at: datetime) -> None:
