@@ -2,12 +2,23 @@
 all written in one transaction per applied event, so a redelivered message changes nothing."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from backtrack_shared.contracts import upcast
 from backtrack_shared.db import WRITE, UnitOfWork, as_utc
@@ -63,20 +74,26 @@ class SqlAlchemyProjectionStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def has_event(self, event_id: str) -> bool:
-        query = select(planner_events.c.event_id).where(planner_events.c.event_id == event_id)
-        return self._connection.execute(query).first() is not None
+    def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        query = select(planner_events.c.event_id).where(planner_events.c.event_id.in_(event_ids))
+        return {event_id for (event_id,) in self._connection.execute(query)}
 
-    def add_event(self, envelope: dict[str, Any], occurred_at: datetime) -> None:
+    def add_events(self, envelopes: Sequence[dict[str, Any]]) -> None:
+        if not envelopes:
+            return
         self._connection.execute(
-            insert(planner_events).values(
-                event_id=envelope["event_id"],
-                user_id=envelope["user_id"],
-                occurred_at=occurred_at.astimezone(UTC),
-                stream_version=envelope["stream_version"],
-                position=envelope["position"],
-                body=json.dumps(envelope, separators=(",", ":"), sort_keys=True),
-            )
+            insert(planner_events),
+            [
+                {
+                    "event_id": envelope["event_id"],
+                    "user_id": envelope["user_id"],
+                    "occurred_at": datetime.fromisoformat(envelope["occurred_at"]).astimezone(UTC),
+                    "stream_version": envelope["stream_version"],
+                    "position": envelope["position"],
+                    "body": json.dumps(envelope, separators=(",", ":"), sort_keys=True),
+                }
+                for envelope in envelopes
+            ],
         )
 
     def history(self, user_id: str) -> list[LoggedEvent]:
@@ -124,19 +141,48 @@ class SqlAlchemyProjectionStore:
         )
         return UserState(**row) if row else None
 
-    def save_user(self, state: UserState, *, is_new: bool) -> None:
-        values = {
-            "applied_position": state.applied_position,
-            "routine_version": state.routine_version,
+    def users(self, user_ids: Iterable[str]) -> dict[str, UserState]:
+        query = select(planner_users).where(planner_users.c.user_id.in_(sorted(set(user_ids))))
+        return {
+            row["user_id"]: UserState(**row) for row in self._connection.execute(query).mappings()
         }
-        if is_new:
-            self._connection.execute(insert(planner_users).values(user_id=state.user_id, **values))
-        else:
+
+    def save_users(self, states: Iterable[UserState], *, new_user_ids: set[str]) -> None:
+        rows = [
+            {
+                "user_id": s.user_id,
+                "applied_position": s.applied_position,
+                "routine_version": s.routine_version,
+            }
+            for s in states
+        ]
+        new = [row for row in rows if row["user_id"] in new_user_ids]
+        known = [
+            {**row, "key": row["user_id"]} for row in rows if row["user_id"] not in new_user_ids
+        ]
+        if new:
+            self._connection.execute(insert(planner_users), new)
+        if known:
             self._connection.execute(
                 update(planner_users)
-                .where(planner_users.c.user_id == state.user_id)
-                .values(**values)
+                .where(planner_users.c.user_id == bindparam("key"))
+                .values(
+                    applied_position=bindparam("applied_position"),
+                    routine_version=bindparam("routine_version"),
+                ),
+                known,
             )
+
+    def current_versions(self, states: Iterable[UserState]) -> dict[str, RoutineVersion]:
+        """Each user's current routine version, in one query."""
+        keys = [(s.user_id, s.routine_version) for s in states if s.routine_version]
+        if not keys:
+            return {}
+        query = select(planner_routine_versions).where(
+            tuple_(planner_routine_versions.c.user_id, planner_routine_versions.c.version).in_(keys)
+        )
+        rows = self._connection.execute(query).mappings()
+        return {row["user_id"]: routine_version_from_row(row) for row in rows}
 
     def routine_version(self, user_id: str, version: int) -> RoutineVersion | None:
         row = (
@@ -151,27 +197,35 @@ class SqlAlchemyProjectionStore:
         )
         return routine_version_from_row(row) if row else None
 
-    def add_routine_version(self, version: RoutineVersion) -> None:
+    def add_routine_versions(self, versions: Sequence[RoutineVersion]) -> None:
+        if not versions:
+            return
         self._connection.execute(
-            insert(planner_routine_versions).values(
-                user_id=version.user_id,
-                version=version.version,
-                rules_version=version.rules_version,
-                as_of=version.as_of.astimezone(UTC),
-                applied_position=version.applied_position,
-                caused_by=json.dumps(version.caused_by),
-                changes=json.dumps(version.changes, sort_keys=True),
-                routine=json.dumps(version.routine, sort_keys=True),
-            )
+            insert(planner_routine_versions),
+            [
+                {
+                    "user_id": version.user_id,
+                    "version": version.version,
+                    "rules_version": version.rules_version,
+                    "as_of": version.as_of.astimezone(UTC),
+                    "applied_position": version.applied_position,
+                    "caused_by": json.dumps(version.caused_by),
+                    "changes": json.dumps(version.changes, sort_keys=True),
+                    "routine": json.dumps(version.routine, sort_keys=True),
+                }
+                for version in versions
+            ],
         )
 
-    def add_to_outbox(self, message: OutgoingMessage) -> None:
+    def add_to_outbox(self, messages: Sequence[OutgoingMessage]) -> None:
+        if not messages:
+            return
         self._connection.execute(
-            insert(planner_outbox).values(
-                routing_key=message.routing_key,
-                message_id=message.message_id,
-                body=message.body.decode(),
-            )
+            insert(planner_outbox),
+            [
+                {"routing_key": m.routing_key, "message_id": m.message_id, "body": m.body.decode()}
+                for m in messages
+            ],
         )
 
 
@@ -223,6 +277,12 @@ class SqlAlchemyPlannerReader:
     def checkpoint(self, name: str) -> int | None:
         with self._engine.connect() as connection:
             return SqlAlchemyProjectionStore(connection).checkpoint(name)
+
+    def applied_head(self) -> int:
+        """The highest feed position applied for any user (0 before the first)."""
+        query = select(func.max(planner_users.c.applied_position))
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar_one() or 0
 
     def applied_count(self) -> int:
         with self._engine.connect() as connection:

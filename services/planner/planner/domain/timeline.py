@@ -6,7 +6,7 @@ from datetime import date, datetime
 from planner.domain.history import LoggedEvent
 
 
-def _record_key(event: LoggedEvent) -> tuple[str, str] | None:
+def record_key(event: LoggedEvent) -> tuple[str, str] | None:
     record_id = event.source.get("record_id")
     if record_id is None:
         return None
@@ -31,13 +31,13 @@ def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent
             seen.setdefault(event.event_id, event)  # an event delivered twice counts once
     latest: dict[tuple[str, str], LoggedEvent] = {}
     for event in seen.values():
-        key = _record_key(event)
+        key = record_key(event)
         if key is None:
             continue
         best = latest.get(key)
         if best is None or _rank(event) > _rank(best):
             latest[key] = event
-    kept = [e for e in seen.values() if (k := _record_key(e)) is None or latest[k] is e]
+    kept = [e for e in seen.values() if (k := record_key(e)) is None or latest[k] is e]
     kept.sort(key=lambda e: (e.occurred_at, e.stream_version, e.event_id))
     return kept
 

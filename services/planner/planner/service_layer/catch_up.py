@@ -8,7 +8,8 @@ import requests
 import structlog
 
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork
-from planner.service_layer.apply import apply_event
+from planner.service_layer.apply import apply_events
+from planner.service_layer.folds import RoutineFolds
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,7 @@ def catch_up(
     up_to: int | None = None,
     announce: bool = True,
     on_page: Callable[[int, int], None] = lambda applied, position: None,
+    folds: RoutineFolds | None = None,
 ) -> int:
     """Apply every feed event after the checkpoint (and at most `up_to`); return how many were
     read. The checkpoint moves after each page, so an interrupted run resumes where it stopped."""
@@ -46,12 +48,14 @@ def catch_up(
             page = [envelope for envelope in page if envelope["position"] <= up_to]
             if not page:
                 break
-        for envelope in page:
-            apply_event(unit_of_work, envelope, announce=announce)
+        apply_events(
+            unit_of_work,
+            page,
+            announce=announce,
+            folds=folds,
+            checkpoint=(checkpoint, page[-1]["position"]),
+        )
         read += len(page)
-        with unit_of_work() as uow:
-            uow.store.set_checkpoint(checkpoint, page[-1]["position"])
-            uow.commit()
         on_page(len(page), page[-1]["position"])
     return read
 
@@ -61,21 +65,31 @@ class LaggingCatchUp:
     feed one period ago: a healthy consumer has applied those already (they are skipped), so the
     net never races the consumer and events keep being applied in feed order."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory, feed: Feed) -> None:
+    def __init__(
+        self, unit_of_work: UnitOfWorkFactory, feed: Feed, folds: RoutineFolds | None = None
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._feed = feed
+        self._folds = folds
         self._head_one_period_ago: int | None = None
 
     def __call__(self) -> int:
         head = self._feed.head()
         read = 0
         if self._head_one_period_ago is not None:
-            read = catch_up(self._unit_of_work, self._feed, up_to=self._head_one_period_ago)
+            read = catch_up(
+                self._unit_of_work, self._feed, up_to=self._head_one_period_ago, folds=self._folds
+            )
         self._head_one_period_ago = head
         return read
 
 
-def fill_gap(unit_of_work: UnitOfWorkFactory, feed: Feed, envelope: Envelope) -> int:
+def fill_gap(
+    unit_of_work: UnitOfWorkFactory,
+    feed: Feed,
+    envelope: Envelope,
+    folds: RoutineFolds | None = None,
+) -> int:
     """Before applying `envelope`, apply the earlier events of its user's stream that never
     arrived. Best effort: the routine converges whatever order events come in, so if
     traininglog cannot be reached the event is applied anyway and catch-up brings the rest."""
@@ -84,17 +98,18 @@ def fill_gap(unit_of_work: UnitOfWorkFactory, feed: Feed, envelope: Envelope) ->
         last = uow.store.last_stream_version(user_id)
     if version <= last + 1:
         return 0
-    filled = 0
+    missed: list[Envelope] = []
     try:
-        for missed in feed.user_events(user_id, after_version=last):
-            if missed["stream_version"] >= version:
+        for earlier in feed.user_events(user_id, after_version=last):
+            if earlier["stream_version"] >= version:
                 break
-            apply_event(unit_of_work, missed)
-            filled += 1
+            missed.append(earlier)
+        if missed:
+            apply_events(unit_of_work, missed, folds=folds)
     except requests.RequestException as err:
         log.warning("gap.unfilled", user_id=user_id, missing_after=last, error=str(err))
-    log.info("gap.filled", user_id=user_id, missing_after=last, filled=filled)
-    return filled
+    log.info("gap.filled", user_id=user_id, missing_after=last, filled=len(missed))
+    return len(missed)
 
 
 def rebuild(
@@ -102,6 +117,7 @@ def rebuild(
     feed: Feed,
     *,
     on_page: Callable[[int, int], None] = lambda applied, position: None,
+    folds: RoutineFolds | None = None,
 ) -> int:
     """Rebuild every projection from the feed. Resumable: a run that was interrupted continues
     from its checkpoint instead of starting again. Rebuilt versions are not announced again."""
@@ -110,7 +126,11 @@ def rebuild(
             uow.store.forget()
             uow.store.set_checkpoint(REBUILD, 0)
             uow.commit()
-    read = catch_up(unit_of_work, feed, checkpoint=REBUILD, announce=False, on_page=on_page)
+    folds = folds or RoutineFolds()
+    folds.forget()
+    read = catch_up(
+        unit_of_work, feed, checkpoint=REBUILD, announce=False, on_page=on_page, folds=folds
+    )
     with unit_of_work() as uow:
         uow.store.set_checkpoint(CATCH_UP, uow.store.checkpoint(REBUILD))
         uow.store.set_checkpoint(REBUILD, None)
@@ -118,13 +138,15 @@ def rebuild(
     return read
 
 
-def rebuild_user(unit_of_work: UnitOfWorkFactory, feed: Feed, user_id: str) -> int:
+def rebuild_user(
+    unit_of_work: UnitOfWorkFactory, feed: Feed, user_id: str, folds: RoutineFolds | None = None
+) -> int:
     """Rebuild one user's projections from their stream in traininglog."""
     with unit_of_work() as uow:
         uow.store.forget(user_id)
         uow.commit()
-    read = 0
-    for envelope in feed.user_events(user_id):
-        apply_event(unit_of_work, envelope, announce=False)
-        read += 1
-    return read
+    folds = folds or RoutineFolds(max_users=1)
+    folds.forget(user_id)
+    stream = list(feed.user_events(user_id))
+    apply_events(unit_of_work, stream, announce=False, folds=folds)
+    return len(stream)

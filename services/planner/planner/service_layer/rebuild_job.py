@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import structlog
 
 from planner.service_layer.catch_up import Feed, UnitOfWorkFactory, rebuild
+from planner.service_layer.folds import RoutineFolds
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +24,7 @@ class RebuildJob:
     unit_of_work: UnitOfWorkFactory
     feed: Feed
     consumer: Pausable
+    folds: RoutineFolds | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _status: dict[str, Any] = field(default_factory=lambda: {"state": "idle"})
 
@@ -52,7 +54,7 @@ class RebuildJob:
     def _run(self) -> None:
         self.consumer.pause()
         try:
-            rebuild(self.unit_of_work, self.feed, on_page=self._progress)
+            rebuild(self.unit_of_work, self.feed, on_page=self._progress, folds=self.folds)
             with self._lock:
                 self._status["state"] = "done"
         except Exception as err:

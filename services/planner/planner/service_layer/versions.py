@@ -1,16 +1,18 @@
 """When a routine version is made, and replaying a user's events into their versions. Pure.
 
 Live processing and replay both go through `decide_version`, so a replay of the same events in
-the same order under the same rules version reproduces the recorded versions exactly.
+the same order under the same rules version reproduces the recorded versions exactly. Both fold
+a user's events one at a time when they arrive in order, and the whole history when not.
 """
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from planner.domain import RULES_VERSION, LoggedEvent, derive_routine
+from planner.domain import RULES_VERSION, LoggedEvent
+from planner.domain.incremental import IncrementalFold
 from planner.service_layer.changes import routine_changes
 
 
@@ -43,21 +45,21 @@ def history_order(event: LoggedEvent) -> tuple[datetime, int]:
 
 def decide_version(
     previous: RoutineVersion | None,
-    history: Sequence[LoggedEvent],
+    fold: IncrementalFold,
     event: LoggedEvent,
     applied_position: int,
 ) -> RoutineVersion | None:
-    """The version `event` makes, given the user's whole history including it; None if the
-    routine the rules derive did not change. The instant is the latest event's, never a clock."""
-    as_of = max(logged.occurred_at for logged in history)
-    routine = derive_routine(history, as_of).to_dict()
+    """The version `event` makes, given the fold of the user's whole history including it; None
+    if the routine the rules derive did not change. The instant is the latest event's, never a
+    clock."""
+    routine = fold.routine().to_dict()
     if previous is not None and previous.routine == routine:
         return None
     return RoutineVersion(
         user_id=event.user_id,
         version=(previous.version if previous else 0) + 1,
         rules_version=RULES_VERSION,
-        as_of=as_of,
+        as_of=fold.as_of,
         applied_position=applied_position,
         caused_by=[event.event_id],
         changes=routine_changes(previous.routine if previous else None, routine),
@@ -65,17 +67,28 @@ def decide_version(
     )
 
 
+def fold_with(
+    fold: IncrementalFold | None, event: LoggedEvent, history: Callable[[], Sequence[LoggedEvent]]
+) -> IncrementalFold:
+    """`fold` with `event` taken on when that is exact, else a fold of the whole `history`
+    (which includes `event`)."""
+    if fold is not None and fold.take(event):
+        return fold
+    events = history()
+    return IncrementalFold.of(events, max(logged.occurred_at for logged in events))
+
+
 def replay_versions(events_in_applied_order: Iterable[LoggedEvent]) -> list[RoutineVersion]:
     """Every version the current rules make of one user's events, applied in this order."""
     history: list[LoggedEvent] = []
     versions: list[RoutineVersion] = []
+    fold: IncrementalFold | None = None
     applied_position = 0
     for event in events_in_applied_order:
         bisect.insort(history, event, key=history_order)
         applied_position = max(applied_position, event.position)
-        version = decide_version(
-            versions[-1] if versions else None, history, event, applied_position
-        )
+        fold = fold_with(fold, event, lambda: history)
+        version = decide_version(versions[-1] if versions else None, fold, event, applied_position)
         if version is not None:
             versions.append(version)
     return versions
