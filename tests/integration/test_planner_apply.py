@@ -1,6 +1,8 @@
 """Applying events in the planner's own store: once each, a new routine version only on change."""
 
 import json
+import threading
+import time
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -104,3 +106,25 @@ def test_version_1_and_version_2_events_replay_side_by_side(engine: Engine):
     assert read_back == {old["event_id"]: "unknown", new["event_id"]: "buttock"}
     replayed = replay_versions(reader.events_in_applied_order(user))
     assert audit(reader.history(user), replayed)["reproduced"]
+
+
+def test_two_feed_readers_moving_one_checkpoint_at_once_both_succeed(engine: Engine):
+    name = f"test-{new_user_id()}"[:32]
+    first = SqlAlchemyUnitOfWork(engine).__enter__()
+    first.store.set_checkpoint(name, 10)
+    second_done = threading.Event()
+
+    def second_reader() -> None:
+        with SqlAlchemyUnitOfWork(engine) as uow:  # waits for the first to commit
+            uow.store.set_checkpoint(name, 20)
+            uow.commit()
+        second_done.set()
+
+    thread = threading.Thread(target=second_reader)
+    thread.start()
+    time.sleep(0.3)
+    first.commit()
+    first.__exit__(None, None, None)
+    thread.join(timeout=10)
+    assert second_done.is_set()
+    assert SqlAlchemyPlannerReader(engine).checkpoint(name) == 20

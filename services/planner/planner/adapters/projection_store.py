@@ -19,9 +19,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backtrack_shared.contracts import upcast
-from backtrack_shared.db import WRITE, UnitOfWork, as_utc
+from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
 from planner.adapters.tables import (
@@ -123,13 +125,21 @@ class SqlAlchemyProjectionStore:
         return self._connection.execute(query).scalar_one_or_none()
 
     def set_checkpoint(self, name: str, position: int | None) -> None:
-        self._connection.execute(
-            delete(planner_checkpoints).where(planner_checkpoints.c.name == name)
-        )
-        if position is not None:
+        """Move (or, with None, remove) a checkpoint: an upsert, since two readers of the feed
+        (the catch-up on start and the periodic one) may both move it."""
+        if position is None:
             self._connection.execute(
-                insert(planner_checkpoints).values(name=name, position=position)
+                delete(planner_checkpoints).where(planner_checkpoints.c.name == name)
             )
+            return
+        dialect_insert = postgresql_insert if is_postgresql(self._connection) else sqlite_insert
+        statement = dialect_insert(planner_checkpoints).values(name=name, position=position)
+        self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[planner_checkpoints.c.name],
+                set_={"position": statement.excluded.position},
+            )
+        )
 
     def user(self, user_id: str) -> UserState | None:
         row = (
