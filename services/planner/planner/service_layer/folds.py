@@ -15,8 +15,12 @@ from planner.domain.incremental import IncrementalFold
 from planner.service_layer.versions import fold_with
 
 
+# A 12-week history's fold holds about 0.75 MiB (bench/): 256 users keep it under ~200 MiB.
+DEFAULT_MAX_USERS = 256
+
+
 class RoutineFolds:
-    def __init__(self, max_users: int = 10_000) -> None:
+    def __init__(self, max_users: int = DEFAULT_MAX_USERS) -> None:
         self._max_users = max_users
         self._folds: OrderedDict[str, IncrementalFold] = OrderedDict()
         self._lock = threading.Lock()
