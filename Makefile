@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e lint clean
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,27 @@ test-integration: install
 test-e2e: install
 	$(BIN)/pytest tests/e2e
 
+# The fault tests (tests/faults): they stop and start RabbitMQ and PostgreSQL on this machine
+# (rabbitmqctl, pg_ctlcluster, as root), so `make test` leaves them out. About 10 minutes.
+faults: install
+	$(BIN)/pytest -m faults -rA tests/faults $(FAULTS_ARGS)
+
 lint: install
-	$(BIN)/ruff check shared services tests
+	$(BIN)/ruff check shared services tests bench
 	$(BIN)/mypy
+
+# Benchmarks beside their baselines, against RabbitMQ and PostgreSQL on localhost (bench/README.md).
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+$(BENCH_INSTALLED): $(INSTALLED) bench/requirements.txt
+	$(BIN)/pip install --quiet -c constraints.txt -r bench/requirements.txt
+	touch $@
+
+bench: install $(BENCH_INSTALLED)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: install $(BENCH_INSTALLED)
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,13 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 WRITE = {"backtrack_write": True}
 
@@ -47,6 +53,14 @@ def create_database_engine(database_url: str) -> Engine:
 
 def is_postgresql(connection: Connection | Engine) -> bool:
     return connection.dialect.name == "postgresql"
+
+
+def is_transient_database_error(err: BaseException) -> bool:
+    """The database did not answer (down, restarting, connection lost, pool exhausted, lock or
+    serialization trouble): the same work may succeed later, unlike a constraint or SQL error."""
+    if isinstance(err, DBAPIError) and err.connection_invalidated:
+        return True
+    return isinstance(err, OperationalError | InterfaceError | PoolTimeoutError)
 
 
 def database_reachable(engine: Engine) -> bool:

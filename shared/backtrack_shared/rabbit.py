@@ -50,6 +50,36 @@ def broker_reachable(amqp_url: str) -> bool:
     return True
 
 
+class QueueDepthProbe:
+    """How many messages wait in a queue (ready, not yet delivered), from a passive declare on
+    a connection of its own: pika is not thread-safe, so never the consumer's. Call it from one
+    thread only. None while the broker or the queue cannot be reached."""
+
+    def __init__(self, amqp_url: str, queue: str, *, connection_name: str) -> None:
+        self._params = connection_parameters(amqp_url, connection_name=connection_name)
+        self._queue = queue
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+
+    def __call__(self) -> int | None:
+        try:
+            if self._channel is None or not self._channel.is_open:
+                self.close()
+                self._connection = pika.BlockingConnection(self._params)
+                self._channel = self._connection.channel()
+            declared = self._channel.queue_declare(self._queue, passive=True)
+        except CONNECTION_ERRORS:  # a missing queue closes the channel: AMQPError too
+            self.close()
+            return None
+        return int(declared.method.message_count)
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                connection.close()
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     routing_key: str
@@ -128,6 +158,12 @@ class PoisonMessage(Exception):
     """Raised by a handler for a message no retry can apply: it is dead-lettered at once."""
 
 
+class TransientFailure(Exception):
+    """Raised by a handler when the failure is not the message's fault (its database does not
+    answer, say): the message is kept in hand and retried with back-off, never returned to the
+    queue, so the outage does not spend the message's deliveries towards the delivery limit."""
+
+
 # Set on the copy a consumer dead-letters, beside the message's own headers.
 ERROR_HEADER = "x-backtrack-error"
 ROUTING_KEY_HEADER = "x-backtrack-routing-key"
@@ -139,6 +175,14 @@ class PikaConsumer:
 
     A message whose handler returns is acknowledged. One whose handler raises is retried until
     the queue's delivery limit, then dead-lettered with its error; a PoisonMessage at once.
+
+    A TransientFailure is not counted: a quorum queue counts every return of a message (a nack
+    with requeue, and before RabbitMQ 4.3 also a channel closed with the message unacked)
+    towards its delivery limit, so a database outage longer than a few quick retries would
+    dead-letter good messages. Instead the consumer holds the message (unacked, with the rest
+    of its prefetch) and calls the handler again after a back-off, sleeping through
+    `BlockingConnection.sleep` so heartbeats keep being answered. It gives up only when asked
+    to stop or pause: the connection closes and the broker requeues what it held.
     """
 
     def __init__(
@@ -151,9 +195,11 @@ class PikaConsumer:
         prefetch: int = 100,
         connection_name: str,
         max_backoff_s: float = 5.0,
+        transient_backoff_s: float = 0.5,
     ) -> None:
         self._params = connection_parameters(amqp_url, connection_name=connection_name)
         self._topology = topology
+        self._transient_backoff_s = transient_backoff_s
         self._queue = queue
         self._handle = handle
         self._prefetch = prefetch
@@ -216,7 +262,8 @@ class PikaConsumer:
         )
         attempt = int(message.headers.get("x-delivery-count", 0)) + 1
         try:
-            self._handle(message)
+            if not self._handle_until_not_transient(channel, message):
+                return  # stopping or pausing: left unacked, the broker requeues it on close
         except PoisonMessage as err:
             self._dead_letter(channel, method, properties, body, str(err), attempt)
             return
@@ -228,6 +275,28 @@ class PikaConsumer:
                 channel.basic_nack(method.delivery_tag, requeue=True)
             return
         channel.basic_ack(method.delivery_tag)
+
+    def _handle_until_not_transient(
+        self, channel: BlockingChannel, message: IncomingMessage
+    ) -> bool:
+        """Call the handler until it returns or raises anything but TransientFailure; return
+        False if asked to stop or pause meanwhile. Runs in the consumer's thread only."""
+        backoff = self._transient_backoff_s
+        while True:
+            try:
+                self._handle(message)
+                return True
+            except TransientFailure as err:
+                if self._stopping.is_set() or not self._resumed.is_set():
+                    return False
+                log.warning(
+                    "consumer.handler_transient_failure",
+                    message_id=message.message_id,
+                    error=repr(err.__cause__ or err),
+                    retry_in_s=backoff,
+                )
+                channel.connection.sleep(backoff)  # answers heartbeats meanwhile
+                backoff = min(backoff * 2, self._max_backoff_s)
 
     def _dead_letter(
         self,

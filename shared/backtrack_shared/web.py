@@ -3,16 +3,19 @@ JSON errors, health and readiness probes, Prometheus metrics and a log line per 
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import structlog
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import BaseConverter
 
 from backtrack_shared.contracts.envelope import USER_ID_PATTERN
+from backtrack_shared.db import is_transient_database_error
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +30,14 @@ HTTP_LATENCY = Histogram(
 )
 
 ReadinessCheck = Callable[[], bool]
+ReadinessDetails = Callable[[], Mapping[str, Any]]
+
+# What a client is told when the database does not answer: nothing was stored, try again.
+RETRY_AFTER_S = 2
+DATABASE_UNAVAILABLE = (
+    "The database does not answer. Send the same request again after Retry-After seconds: it "
+    "is idempotent by event_id, so an event stored meanwhile answers as a duplicate."
+)
 
 # The body of every error answer (4xx and 5xx): {"code", "status", "message"?, "errors"?}. Pass it
 # as `schema=` to `alt_response` when documenting an error status.
@@ -62,6 +73,14 @@ class ReadinessSchema(Schema):
         required=True,
         metadata={"description": "Each dependency: ok or unavailable."},
     )
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        metadata={
+            "description": "What the service reports beside its checks (the planner: its lag). "
+            "Informative only: it never makes the service unready."
+        },
+    )
 
 
 def create_api(app: Flask, *, title: str, version: str, description: str) -> Api:
@@ -77,7 +96,24 @@ def create_api(app: Flask, *, title: str, version: str, description: str) -> Api
     api = _Api(app)
     api.register_converter(UserIdConverter, _user_id_parameter_schema)
     _install_request_logging(app)
+    _install_database_unavailable_handler(app)
     return api
+
+
+def _install_database_unavailable_handler(app: Flask) -> None:
+    """A request that finds the database down answers 503 with Retry-After, not a 500: its
+    transaction was rolled back, and the same request may simply be sent again."""
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(err: SQLAlchemyError) -> tuple[Response, int]:
+        if not is_transient_database_error(err):
+            raise err
+        log.warning("http.database_unavailable", path=request.path, error=str(err)[:500])
+        response = jsonify(
+            {"code": 503, "status": "Service Unavailable", "message": DATABASE_UNAVAILABLE}
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, 503
 
 
 def _install_request_logging(app: Flask) -> None:
@@ -102,8 +138,11 @@ def _install_request_logging(app: Flask) -> None:
         return response
 
 
-def ops_blueprint(checks: Mapping[str, ReadinessCheck]) -> Blueprint:
-    """/healthz (the process answers), /readyz (its dependencies answer) and /metrics."""
+def ops_blueprint(
+    checks: Mapping[str, ReadinessCheck], details: ReadinessDetails | None = None
+) -> Blueprint:
+    """/healthz (the process answers), /readyz (its dependencies answer, and with `details`
+    whatever else the service reports there, such as its lag) and /metrics."""
     blp = Blueprint("ops", __name__, description="Health, readiness and metrics")
 
     @blp.route("/healthz")
@@ -119,10 +158,10 @@ def ops_blueprint(checks: Mapping[str, ReadinessCheck]) -> Blueprint:
         """Readiness: the database and the broker answer."""
         results = {name: "ok" if check() else "unavailable" for name, check in checks.items()}
         ready = all(result == "ok" for result in results.values())
-        return {
-            "status": "ok" if ready else "unavailable",
-            "checks": results,
-        }, 200 if ready else 503
+        body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": results}
+        if details is not None:
+            body["details"] = dict(details())
+        return body, 200 if ready else 503
 
     @blp.route("/metrics")
     @blp.doc(responses={200: {"description": "Prometheus text exposition format"}})

@@ -37,3 +37,13 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 def engine(request: pytest.FixtureRequest) -> Engine:
     """Every test using this runs on both backends: one contract, two stores."""
     return request.getfixturevalue(f"{request.param}_engine")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def free_tcp_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -16,6 +16,7 @@ from backtrack_shared.rabbit import (
     PikaConfirmedPublisher,
     PikaConsumer,
     PoisonMessage,
+    TransientFailure,
 )
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.topology import Topology
@@ -156,3 +157,45 @@ def test_failing_messages_are_dead_lettered_and_the_rest_keep_flowing(
         thread.join(timeout=10)
     assert handled == ["good-1", "good-2"]
     assert attempts["poison"] == topology.delivery_limit
+
+
+def test_a_transient_failure_is_retried_past_the_delivery_limit_without_dead_lettering(
+    amqp_url: str, topology: Topology
+):
+    """A database outage longer than the delivery limit's worth of retries loses nothing: the
+    consumer holds the message and retries it without returning it to the queue."""
+    failures_left = {"flaky": topology.delivery_limit * 2}
+    handled: list[tuple[str, int]] = []
+
+    def handle(message: IncomingMessage) -> None:
+        message_id = message.message_id or ""
+        if failures_left.get(message_id, 0) > 0:
+            failures_left[message_id] -= 1
+            raise TransientFailure("database unavailable")
+        handled.append((message_id, int(message.headers.get("x-delivery-count", 0))))
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        handle,
+        prefetch=10,
+        connection_name="test-consumer",
+        max_backoff_s=0.05,
+        transient_backoff_s=0.01,
+    )
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-publisher")
+    try:
+        publisher.publish(
+            topology.events_exchange,
+            [OutgoingMessage("pain.reported", b"{}", m) for m in ("flaky", "next")],
+        )
+        wait_until(lambda: len(handled) == 2)
+    finally:
+        publisher.close()
+        consumer.stop()
+        thread.join(timeout=10)
+    assert handled == [("flaky", 0), ("next", 0)]  # in order, never returned to the queue
+    assert PikaDeadLetters(amqp_url, topology).list() == []

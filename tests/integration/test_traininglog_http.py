@@ -144,3 +144,29 @@ def test_health_and_metrics(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
     assert b"traininglog_events_total" in client.get("/metrics").data
+
+
+def test_a_database_that_does_not_answer_gets_503_with_retry_after_not_500(free_tcp_port: int):
+    """Nothing listens on the port: every write is told to retry later, as the OpenAPI says."""
+    from sqlalchemy import create_engine
+
+    down = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_tcp_port}/down")
+    app = create_app(
+        Settings(),
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(down),
+        reader=SqlAlchemyEventReader(down),
+        readiness_checks={"database": lambda: False},
+    )
+    client = app.test_client()
+    user = new_user_id()
+    for path, body in (
+        ("/v1/events", baseline(user)),
+        ("/v1/events/batch", {"events": [baseline(user)]}),
+    ):
+        answer = client.post(path, json=body)
+        assert answer.status_code == 503
+        assert int(answer.headers["Retry-After"]) > 0
+        assert answer.get_json()["code"] == 503 and answer.get_json()["message"]
+        documented = app.test_client().get("/openapi.json").get_json()
+        assert "503" in documented["paths"][path]["post"]["responses"]
+    down.dispose()

@@ -9,9 +9,15 @@ import requests
 import structlog
 from flask import Flask
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
-from backtrack_shared.rabbit import PikaConfirmedPublisher, PikaConsumer, broker_reachable
+from backtrack_shared.rabbit import (
+    PikaConfirmedPublisher,
+    PikaConsumer,
+    QueueDepthProbe,
+    broker_reachable,
+)
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.serve import PeriodicWorker, Worker
 from backtrack_shared.topology import Topology
@@ -27,6 +33,8 @@ from planner.entrypoints.http import create_app
 from planner.metrics import OUTBOX_BACKLOG
 from planner.service_layer.apply import ApplyResult, apply_event
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, fill_gap, rebuild_user
+from planner.service_layer.folds import RoutineFolds
+from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,16 +49,20 @@ class Planner:
     consumer: PikaConsumer
     relay: OutboxRelay
     catch_up: PeriodicWorker
+    lag: PeriodicWorker
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork]
     feed: HttpTrainingLogFeed
+    folds: RoutineFolds
 
     def consume(self) -> None:
         """Catch up with the whole feed first, then consume: events apply in feed order."""
         try:
-            read = catch_up(self.unit_of_work, self.feed)
+            read = catch_up(self.unit_of_work, self.feed, folds=self.folds)
             log.info("catch_up.on_start", events_read=read)
-        except requests.RequestException as err:
-            log.warning("catch_up.on_start_failed", error=str(err))
+        except (requests.RequestException, SQLAlchemyError) as err:
+            # traininglog or the database does not answer: consume anyway; the periodic
+            # catch-up applies what the feed holds once they do.
+            log.warning("catch_up.on_start_failed", error=str(err)[:500])
         self.consumer.run()
 
     def workers(self) -> list[Worker]:
@@ -58,6 +70,7 @@ class Planner:
             Worker("event-consumer", self.consume, self.consumer.stop),
             Worker("outbox-relay", self.relay.run, self.relay.stop),
             self.catch_up.worker(),
+            self.lag.worker(),
         ]
 
 
@@ -84,14 +97,27 @@ def bootstrap(settings: Settings) -> Planner:
         return SqlAlchemyUnitOfWork(engine)
 
     feed = HttpTrainingLogFeed(settings.traininglog_url)
+    folds = RoutineFolds(settings.fold_cache_users)
+    reader = SqlAlchemyPlannerReader(engine)
+    # Its own connection and its own HTTP session: neither is shared across threads.
+    lag = Lag(
+        QueueDepthProbe(settings.amqp_url, topology.planner_queue, connection_name="planner-lag"),
+        HttpTrainingLogFeed(settings.traininglog_url, timeout_s=5).head,
+        reader.applied_head,
+    )
 
     def apply(envelope: dict[str, Any]) -> ApplyResult:
-        fill_gap(unit_of_work, feed, envelope)
-        result = apply_event(unit_of_work, envelope)
+        fill_gap(unit_of_work, feed, envelope, folds)
+        result = apply_event(unit_of_work, envelope, folds=folds)
         relay.wake()
         return result
 
-    lagging_catch_up = LaggingCatchUp(unit_of_work, feed)
+    lagging_catch_up = LaggingCatchUp(
+        unit_of_work,
+        feed,
+        folds,
+        consumer_busy=lambda: bool(lag.figures().get("queue_depth")),
+    )
 
     def catch_up_now() -> int:
         read = lagging_catch_up()
@@ -99,7 +125,7 @@ def bootstrap(settings: Settings) -> Planner:
         return read
 
     def rebuild_one(user_id: str) -> tuple[int, int | None]:
-        read = rebuild_user(unit_of_work, feed, user_id)
+        read = rebuild_user(unit_of_work, feed, user_id, folds)
         current = reader.current(user_id)
         return read, current[1].version if current else None
 
@@ -111,7 +137,6 @@ def bootstrap(settings: Settings) -> Planner:
         prefetch=settings.prefetch,
         connection_name="planner-consumer",
     )
-    reader = SqlAlchemyPlannerReader(engine)
     app = create_app(
         reader=reader,
         readiness_checks={
@@ -119,8 +144,21 @@ def bootstrap(settings: Settings) -> Planner:
             "broker": lambda: broker_reachable(settings.amqp_url),
             "consumer": consumer.connected.is_set,
         },
-        rebuild_job=RebuildJob(unit_of_work, feed, consumer),
+        readiness_details=lag.figures,
+        rebuild_job=RebuildJob(unit_of_work, feed, consumer, folds),
         rebuild_user=rebuild_one,
     )
     catch_up_worker = PeriodicWorker("feed-catch-up", catch_up_now, settings.catch_up_interval_s)
-    return Planner(settings, engine, app, consumer, relay, catch_up_worker, unit_of_work, feed)
+    lag_worker = PeriodicWorker("lag", lag.measure, INTERVAL_S)
+    return Planner(
+        settings,
+        engine,
+        app,
+        consumer,
+        relay,
+        catch_up_worker,
+        lag_worker,
+        unit_of_work,
+        feed,
+        folds,
+    )

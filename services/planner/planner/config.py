@@ -19,6 +19,7 @@ class Settings:
     traininglog_url: str = "http://127.0.0.1:8001"
     prefetch: int = 100
     catch_up_interval_s: float = 30.0
+    fold_cache_users: int = 256
     relay_batch_size: int = 200
     relay_poll_interval_s: float = 0.5
 
@@ -36,6 +37,7 @@ class Settings:
             traininglog_url=env.text("TRAININGLOG_URL", cls.traininglog_url),
             prefetch=env.integer("PREFETCH", cls.prefetch, minimum=1),
             catch_up_interval_s=env.number("CATCH_UP_INTERVAL_S", cls.catch_up_interval_s),
+            fold_cache_users=env.integer("FOLD_CACHE_USERS", cls.fold_cache_users),
             relay_batch_size=env.integer("RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1),
             relay_poll_interval_s=env.number("RELAY_POLL_INTERVAL_S", cls.relay_poll_interval_s),
         )

@@ -15,3 +15,10 @@ APPLY_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 OUTBOX_BACKLOG = Gauge("planner_outbox_backlog", "Routine updates not yet confirmed by the broker")
+QUEUE_DEPTH = Gauge(
+    "planner_queue_depth", "Events waiting in the planner's queue, not yet delivered to it"
+)
+FEED_LAG = Gauge(
+    "planner_feed_lag",
+    "Positions in traininglog's feed beyond the highest the planner has applied",
+)

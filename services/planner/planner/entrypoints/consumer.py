@@ -8,7 +8,8 @@ import structlog
 from marshmallow import ValidationError
 
 from backtrack_shared.contracts import StoredEnvelopeSchema
-from backtrack_shared.rabbit import IncomingMessage, PoisonMessage
+from backtrack_shared.db import is_transient_database_error
+from backtrack_shared.rabbit import IncomingMessage, PoisonMessage, TransientFailure
 from planner.metrics import APPLY_SECONDS, EVENTS_DEAD_LETTERED
 from planner.service_layer.apply import ApplyResult
 
@@ -38,7 +39,14 @@ def message_handler(
             EVENTS_DEAD_LETTERED.inc()
             raise PoisonMessage(f"not a stored event envelope: {err}") from err
         structlog.contextvars.bind_contextvars(user_id=envelope["user_id"])
-        with APPLY_SECONDS.time():
-            apply(envelope)
+        try:
+            with APPLY_SECONDS.time():
+                apply(envelope)
+        except Exception as err:
+            # The database not answering is no fault of the message: the consumer holds it and
+            # retries instead of spending its deliveries (see PikaConsumer).
+            if is_transient_database_error(err):
+                raise TransientFailure(str(err)) from err
+            raise
 
     return handle

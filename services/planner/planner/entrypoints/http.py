@@ -136,6 +136,7 @@ def create_app(
     readiness_checks: dict[str, Callable[[], bool]],
     rebuild_job: RebuildJob,
     rebuild_user: Callable[[str], tuple[int, int | None]],
+    readiness_details: Callable[[], dict[str, Any]] | None = None,
 ) -> Flask:
     app = Flask("planner")
     api = create_api(
@@ -144,7 +145,8 @@ def create_app(
         version="1",
         description="Backtrack's planner: the progressed routine for each user, and why.",
     )
-    api.register_blueprint(ops_blueprint(readiness_checks))
+    # The lag goes in /readyz's body, never in its status: a planner behind is still ready.
+    api.register_blueprint(ops_blueprint(readiness_checks, readiness_details))
     api.register_blueprint(routine_blueprint(reader))
     api.register_blueprint(admin_blueprint(rebuild_job, rebuild_user))
     return app

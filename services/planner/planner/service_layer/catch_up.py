@@ -62,21 +62,27 @@ def catch_up(
 
 class LaggingCatchUp:
     """The periodic safety net for messages the broker lost. It applies only what was in the
-    feed one period ago: a healthy consumer has applied those already (they are skipped), so the
-    net never races the consumer and events keep being applied in feed order."""
+    feed one period ago, and only while the consumer has nothing queued: a healthy consumer has
+    applied those already (they are skipped), so the net does not race the consumer and events
+    keep being applied in feed order."""
 
     def __init__(
-        self, unit_of_work: UnitOfWorkFactory, feed: Feed, folds: RoutineFolds | None = None
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        feed: Feed,
+        folds: RoutineFolds | None = None,
+        consumer_busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._feed = feed
         self._folds = folds
+        self._consumer_busy = consumer_busy
         self._head_one_period_ago: int | None = None
 
     def __call__(self) -> int:
         head = self._feed.head()
         read = 0
-        if self._head_one_period_ago is not None:
+        if self._head_one_period_ago is not None and not self._consumer_busy():
             read = catch_up(
                 self._unit_of_work, self._feed, up_to=self._head_one_period_ago, folds=self._folds
             )

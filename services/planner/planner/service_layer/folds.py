@@ -14,9 +14,8 @@ from planner.domain import LoggedEvent
 from planner.domain.incremental import IncrementalFold
 from planner.service_layer.versions import fold_with
 
-
 # A 12-week history's fold holds about 0.75 MiB (bench/): 256 users keep it under ~200 MiB.
-DEFAULT_MAX_USERS = 256
+DEFAULT_MAX_USERS = 256  # PLANNER_FOLD_CACHE_USERS in the service
 
 
 class RoutineFolds:

@@ -10,7 +10,13 @@ from marshmallow import ValidationError
 
 from backtrack_shared.contracts import NewEventSchema
 from backtrack_shared.contracts.registry import LATEST_VERSIONS, payload_versions
-from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
+from backtrack_shared.web import (
+    DATABASE_UNAVAILABLE,
+    ERROR_SCHEMA,
+    RETRY_AFTER_S,
+    create_api,
+    ops_blueprint,
+)
 from traininglog.config import Settings
 from traininglog.domain.append import Outcome
 from traininglog.entrypoints import schemas
@@ -20,6 +26,17 @@ from traininglog.service_layer.ingest import record_events
 CONFLICT_REASON = "This event_id was already stored with a different body."
 MALFORMED = "The body is not valid JSON."
 TOO_LARGE = "The body is larger than MAX_BODY_BYTES."
+# Documented on every write: the client retries the same request after Retry-After seconds.
+UNAVAILABLE_RESPONSE = {
+    "schema": ERROR_SCHEMA,
+    "description": DATABASE_UNAVAILABLE,
+    "headers": {
+        "Retry-After": {
+            "description": f"Seconds to wait before retrying ({RETRY_AFTER_S}).",
+            "schema": {"type": "integer"},
+        }
+    },
+}
 
 
 def events_blueprint(
@@ -41,6 +58,7 @@ def events_blueprint(
     )
     @blp.alt_response(400, schema=ERROR_SCHEMA, description=MALFORMED)
     @blp.alt_response(413, schema=ERROR_SCHEMA, description=TOO_LARGE)
+    @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
     def post_event(envelope: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Record one event. Retrying with the same event_id is safe."""
         structlog.contextvars.bind_contextvars(event_id=envelope["event_id"])
@@ -61,6 +79,7 @@ def events_blueprint(
         schema=ERROR_SCHEMA,
         description=f"{TOO_LARGE} Or more events than MAX_BATCH_EVENTS: nothing is stored.",
     )
+    @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
     def post_batch(batch: dict[str, Any]) -> dict[str, Any]:
         """Record many events (up to MAX_BATCH_EVENTS, default 500); each item is answered on its own.
 

@@ -1,0 +1,241 @@
+"""What the figures run on: bench databases of their own on PostgreSQL (or SQLite files), throwaway
+broker namespaces, and the services (or bare servers) as processes."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pika
+import psycopg
+import requests
+from sqlalchemy import Engine, delete, insert, text
+from sqlalchemy.engine import make_url
+
+from backtrack_shared.db import create_database_engine
+from backtrack_shared.topology import Topology
+
+POSTGRES_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _admin_dsn() -> str:
+    return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def postgres_database(label: str) -> Iterator[str]:
+    """A PostgreSQL database of its own, dropped afterwards; yields its SQLAlchemy URL."""
+    name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def sqlite_database(label: str) -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix=f"bench_{label}_") as folder:
+        yield f"sqlite:///{folder}/{label}.db"
+
+
+@contextlib.contextmanager
+def database(backend: str, label: str) -> Iterator[str]:
+    opener = postgres_database if backend == "postgresql" else sqlite_database
+    with opener(label) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def traininglog_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a migrated traininglog store, made the way the service makes it."""
+    from traininglog.bootstrap import migrate
+
+    engine = create_database_engine(database_url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def planner_engine(database_url: str) -> Iterator[Engine]:
+    from planner.bootstrap import migrate
+
+    engine = create_database_engine(database_url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def empty_event_store(engine: Engine) -> None:
+    """Back to no events, and on PostgreSQL positions from 1 again."""
+    from traininglog.adapters.tables import event_outbox, events
+
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("TRUNCATE event_outbox, events RESTART IDENTITY"))
+        else:
+            connection.execute(delete(event_outbox))
+            connection.execute(delete(events))  # a rowid key: numbering restarts at 1
+
+
+def insert_rows(engine: Engine, rows: Sequence[dict], *, outbox: bool, chunk: int = 5000) -> None:
+    """Prefill the store the fastest plain way (not timed): Core executemany, in chunks."""
+    from traininglog.adapters.tables import event_outbox, events
+
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        with engine.begin() as connection:
+            connection.execute(insert(events), part)
+            if outbox:
+                connection.execute(
+                    insert(event_outbox), [{"position": row["position"]} for row in part]
+                )
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(
+                text("SELECT setval('events_position_seq', (SELECT max(position) FROM events))")
+            )
+            connection.execute(text("ANALYZE events"))
+
+
+@contextlib.contextmanager
+def throwaway_topology(label: str) -> Iterator[Topology]:
+    """A broker namespace of its own, declared, and deleted afterwards."""
+    topology = Topology(namespace=f"bench-{label}-{uuid.uuid4().hex[:8]}")
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        topology.declare(connection.channel())
+    finally:
+        connection.close()
+    try:
+        yield topology
+    finally:
+        delete_topology(topology)
+
+
+def delete_topology(topology: Topology) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        channel = connection.channel()
+        for queue in (topology.planner_queue, topology.dead_letter_queue):
+            channel.queue_delete(queue)
+        for exchange in (
+            topology.events_exchange,
+            topology.routines_exchange,
+            topology.dead_letter_exchange,
+        ):
+            channel.exchange_delete(exchange)
+    finally:
+        connection.close()
+
+
+def purge_planner_queue(topology: Topology) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        connection.channel().queue_purge(topology.planner_queue)
+    finally:
+        connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Process:
+    name: str
+    url: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def start_process(
+    name: str, argv: Sequence[str], *, port: int, environ: dict[str, str], log_dir: Path
+) -> Process:
+    log_path = log_dir / f"{name}.log"
+    popen = subprocess.Popen(
+        [sys.executable, *argv],
+        env={**os.environ, **environ},
+        cwd=ROOT,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    return Process(name, f"http://127.0.0.1:{port}", popen, log_path)
+
+
+def wait_ready(process: Process, path: str = "/readyz", timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited:\n{process.logs()}")
+        with contextlib.suppress(requests.ConnectionError):
+            if requests.get(f"{process.url}{path}", timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.name} not ready in {timeout_s}s:\n{process.logs()}")
+
+
+def stop_process(process: Process) -> None:
+    process.popen.terminate()
+    try:
+        process.popen.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.popen.kill()
+        process.popen.wait()
+
+
+@contextlib.contextmanager
+def running(
+    name: str,
+    argv: Sequence[str],
+    *,
+    port: int,
+    environ: dict[str, str],
+    log_dir: Path,
+    ready_path: str = "/readyz",
+) -> Iterator[Process]:
+    process = start_process(name, argv, port=port, environ=environ, log_dir=log_dir)
+    try:
+        wait_ready(process, ready_path)
+        yield process
+    finally:
+        stop_process(process)
+
+
+def service_environ(database_url: str, topology: Topology, **ports: int) -> dict[str, str]:
+    """The environment both services read, as tests/e2e/conftest.py gives it them."""
+    environ = {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": AMQP_URL,
+        "BROKER_NAMESPACE": topology.namespace,
+        "LOG_LEVEL": "INFO",
+    }
+    if "traininglog" in ports:
+        environ["TRAININGLOG_PORT"] = str(ports["traininglog"])
+        environ["PLANNER_TRAININGLOG_URL"] = f"http://127.0.0.1:{ports['traininglog']}"
+    if "planner" in ports:
+        environ["PLANNER_PORT"] = str(ports["planner"])
+    return environ

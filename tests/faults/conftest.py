@@ -1,0 +1,127 @@
+"""Fault tests: both services as real processes on a PostgreSQL database and a broker namespace
+of each test's own, on loopback, while something breaks (the broker, a process, the database).
+
+They stop and start RabbitMQ and PostgreSQL on this machine, so they run only when asked:
+`make faults` (`pytest -m faults tests/faults`). Each undoes its fault in a `finally`.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from sqlalchemy.engine import make_url
+
+from backtrack_shared.topology import Topology
+from tests.conftest import delete_topology
+from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
+
+
+@dataclass
+class FaultSystem:
+    """traininglog and planner as processes; each may be stopped, killed and started again."""
+
+    database_url: str
+    amqp_url: str
+    topology: Topology
+    log_dir: Path
+    environ: dict[str, str]
+    services: dict[str, Service] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def traininglog(self) -> Service:
+        return self.services["traininglog"]
+
+    @property
+    def planner(self) -> Service:
+        return self.services["planner"]
+
+    def start(
+        self, name: str, *, ready: str = "/readyz", timeout_s: float = 120, **env: str
+    ) -> None:
+        """Start `name` (again), with `env` on top of the system's environment."""
+        environ = {**self.environ, **{key: str(value) for key, value in env.items()}}
+        service = start(name, environ, self.ports[name], self.log_dir)
+        self.services[name] = service
+        if ready == "/readyz":
+            wait_ready(service, timeout_s=timeout_s)
+        else:
+            wait_healthy(service, timeout_s=timeout_s)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no clean-up of any kind, as a crash or an OOM kill."""
+        process = self.services[name].process
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def stop(self, name: str) -> None:
+        stop(self.services[name])
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {name}\n{s.logs()}" for name, s in self.services.items())
+
+
+def wait_healthy(service: Service, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited:\n{service.logs()}")
+        with contextlib.suppress(requests.ConnectionError):
+            if requests.get(f"{service.url}/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{service.name} not healthy in {timeout_s}s:\n{service.logs()}")
+
+
+@pytest.fixture
+def fault_database(postgres_url: str) -> Iterator[str]:
+    """A database of this test's own, dropped afterwards."""
+    url = make_url(postgres_url)
+    name = f"faults_{uuid.uuid4().hex[:10]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fault_system(fault_database: str, amqp_url: str, tmp_path: Path) -> Iterator[FaultSystem]:
+    """Both services, not started yet: the test starts them with the settings it needs."""
+    topology = Topology(namespace=f"faults-{uuid.uuid4().hex[:10]}")
+    ports = {"traininglog": free_port(), "planner": free_port()}
+    environ = {
+        **os.environ,
+        "DATABASE_URL": fault_database,
+        "AMQP_URL": amqp_url,
+        "BROKER_NAMESPACE": topology.namespace,
+        "TRAININGLOG_PORT": str(ports["traininglog"]),
+        "PLANNER_PORT": str(ports["planner"]),
+        "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{ports['traininglog']}",
+        "LOG_LEVEL": "INFO",
+        "PLANNER_CATCH_UP_INTERVAL_S": "10",
+        "PYTHONUNBUFFERED": "1",
+    }
+    system = FaultSystem(fault_database, amqp_url, topology, tmp_path, environ, ports=ports)
+    try:
+        yield system
+    finally:
+        for service in system.services.values():
+            if service.process.poll() is None:
+                stop(service)
+        with contextlib.suppress(Exception):
+            delete_topology(amqp_url, topology)
+
+
+def run(*argv: str, timeout_s: float = 120) -> None:
+    subprocess.run(list(argv), check=True, capture_output=True, timeout=timeout_s)
