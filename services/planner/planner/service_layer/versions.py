@@ -39,6 +39,18 @@ class RoutineVersion:
         }
 
 
+# Provenance, not prescription: which events the routine was derived from changes with every
+# event, and a new version for that alone would announce a "change" nobody can act on.
+PROVENANCE = "based_on"
+
+
+def same_prescription(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two routines tell the user the same thing (everything but their provenance)."""
+    return {k: v for k, v in a.items() if k != PROVENANCE} == {
+        k: v for k, v in b.items() if k != PROVENANCE
+    }
+
+
 def history_order(event: LoggedEvent) -> tuple[datetime, int]:
     return (event.occurred_at, event.stream_version)
 
@@ -53,7 +65,7 @@ def decide_version(
     if the routine the rules derive did not change. The instant is the latest event's, never a
     clock."""
     routine = fold.routine().to_dict()
-    if previous is not None and previous.routine == routine:
+    if previous is not None and same_prescription(previous.routine, routine):
         return None
     return RoutineVersion(
         user_id=event.user_id,
