@@ -134,15 +134,7 @@ def throwaway_topology(label: str) -> Iterator[Topology]:
 def delete_topology(topology: Topology) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     try:
-        channel = connection.channel()
-        for queue in (topology.planner_queue, topology.dead_letter_queue):
-            channel.queue_delete(queue)
-        for exchange in (
-            topology.events_exchange,
-            topology.routines_exchange,
-            topology.dead_letter_exchange,
-        ):
-            channel.exchange_delete(exchange)
+        topology.delete(connection.channel())
     finally:
         connection.close()
 

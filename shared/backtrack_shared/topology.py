@@ -64,3 +64,10 @@ class Topology:
             self.planner_queue, durable=True, arguments=self.planner_queue_arguments()
         )
         channel.queue_bind(self.planner_queue, self.events_exchange, routing_key="#")
+
+    def delete(self, channel: BlockingChannel) -> None:
+        """Delete every queue and exchange of this namespace: for throwaway namespaces."""
+        for queue in (self.planner_queue, self.dead_letter_queue):
+            channel.queue_delete(queue)
+        for exchange in (self.events_exchange, self.routines_exchange, self.dead_letter_exchange):
+            channel.exchange_delete(exchange)

@@ -16,7 +16,7 @@ import requests
 from sqlalchemy.engine import make_url
 
 from backtrack_shared.topology import Topology
-from tests.conftest import delete_topology
+from tests.conftest import delete_topology, own_database
 
 
 def free_port() -> int:
@@ -89,14 +89,8 @@ def wait_ready(service: Service, timeout_s: float = 30) -> None:
 @pytest.fixture(scope="module")
 def e2e_database(postgres_url: str) -> Iterator[str]:
     """A database of this module's own, dropped afterwards: no other test's rows in the feed."""
-    url = make_url(postgres_url)
-    name = f"e2e_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database(postgres_url, "e2e") as url:
+        yield url
 
 
 def start(name: str, environ: dict[str, str], port: int, log_dir: Path) -> Service:

@@ -15,13 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
-from sqlalchemy.engine import make_url
 
 from backtrack_shared.topology import Topology
-from tests.conftest import delete_topology
+from tests.conftest import delete_topology, own_database
 from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
 
 
@@ -85,14 +83,8 @@ def wait_healthy(service: Service, timeout_s: float) -> None:
 @pytest.fixture
 def fault_database(postgres_url: str) -> Iterator[str]:
     """A database of this test's own, dropped afterwards."""
-    url = make_url(postgres_url)
-    name = f"faults_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database(postgres_url, "faults") as url:
+        yield url
 
 
 @pytest.fixture
