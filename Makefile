@@ -32,7 +32,7 @@ test-e2e: install
 	$(BIN)/pytest tests/e2e
 
 # The fault tests (tests/faults): they stop and start RabbitMQ and PostgreSQL on this machine
-# (rabbitmqctl, pg_ctlcluster, as root), so `make test` leaves them out. About 10 minutes.
+# (rabbitmqctl, pg_ctlcluster, as root), so `make test` leaves them out. About 6 minutes.
 faults: install
 	$(BIN)/pytest -m faults -rA tests/faults $(FAULTS_ARGS)
 
