@@ -27,16 +27,19 @@ def run_rebuild(service: Planner, user_id: str | None) -> None:
         resumed_from = uow.store.checkpoint(REBUILD) or 0
     head = service.feed.head()
     # Positions may skip numbers, so the total is an upper bound and the ETA a slight overestimate.
-    with tqdm(total=max(head - resumed_from, 0), unit="event", desc="rebuild") as bar:
+    with (
+        tqdm(total=max(head - resumed_from, 0), unit="event", desc="store") as stored,
+        tqdm(total=max(head, 0), unit="event", desc="fold ") as folded,
+    ):
         if resumed_from:
-            bar.write(f"resuming an interrupted rebuild after position {resumed_from}")
+            stored.write(f"resuming an interrupted rebuild after position {resumed_from}")
         last = [resumed_from]
 
         def advance(_read: int, position: int) -> None:
-            bar.update(position - last[0])
+            stored.update(position - last[0])
             last[0] = position
 
-        read = rebuild(service.unit_of_work, service.feed, on_page=advance)
+        read = rebuild(service.unit_of_work, service.feed, on_page=advance, on_user=folded.update)
     print(f"rebuilt every projection from {read} events, up to position {last[0]}")
 
 

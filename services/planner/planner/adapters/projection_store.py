@@ -106,6 +106,26 @@ class SqlAlchemyProjectionStore:
         )
         return [logged_event(json.loads(body)) for (body,) in self._connection.execute(query)]
 
+    def history_in_applied_order(self, user_id: str) -> list[LoggedEvent]:
+        """In feed position order: the order one consumer of the feed applies them in."""
+        query = (
+            select(planner_events.c.body)
+            .where(planner_events.c.user_id == user_id)
+            .order_by(planner_events.c.position)
+        )
+        return [logged_event(json.loads(body)) for (body,) in self._connection.execute(query)]
+
+    def users_without_routine(self, limit: int) -> list[str]:
+        """Users whose events are stored but not folded yet: a rebuild's second phase."""
+        query = (
+            select(planner_events.c.user_id)
+            .where(~planner_events.c.user_id.in_(select(planner_users.c.user_id)))
+            .group_by(planner_events.c.user_id)
+            .order_by(planner_events.c.user_id)
+            .limit(limit)
+        )
+        return [user_id for (user_id,) in self._connection.execute(query)]
+
     def last_stream_version(self, user_id: str) -> int:
         query = select(func.max(planner_events.c.stream_version)).where(
             planner_events.c.user_id == user_id
@@ -275,14 +295,8 @@ class SqlAlchemyPlannerReader:
             return SqlAlchemyProjectionStore(connection).history(user_id)
 
     def events_in_applied_order(self, user_id: str) -> list[LoggedEvent]:
-        """In feed position order: the order one consumer of the feed applies them in."""
-        query = (
-            select(planner_events.c.body)
-            .where(planner_events.c.user_id == user_id)
-            .order_by(planner_events.c.position)
-        )
         with self._engine.connect() as connection:
-            return [logged_event(json.loads(body)) for (body,) in connection.execute(query)]
+            return SqlAlchemyProjectionStore(connection).history_in_applied_order(user_id)
 
     def checkpoint(self, name: str) -> int | None:
         with self._engine.connect() as connection:

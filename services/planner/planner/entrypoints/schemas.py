@@ -130,7 +130,8 @@ class RebuildRequestSchema(Schema):
 
 class RebuildStatusSchema(Schema):
     state = fields.String(required=True, metadata={"description": "idle, running, done, failed"})
-    events_read = fields.Integer()
+    events_read = fields.Integer(metadata={"description": "Events stored from the feed so far"})
+    events_folded = fields.Integer(metadata={"description": "Events folded into routines so far"})
     position = fields.Integer()
     head = fields.Integer()
     error = fields.String()

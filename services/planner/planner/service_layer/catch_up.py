@@ -7,9 +7,10 @@ from typing import Any, Protocol
 import requests
 import structlog
 
-from planner.adapters.projection_store import SqlAlchemyUnitOfWork
+from planner.adapters.projection_store import SqlAlchemyUnitOfWork, UserState
 from planner.service_layer.apply import apply_events
 from planner.service_layer.folds import RoutineFolds
+from planner.service_layer.versions import replay_versions
 
 log = structlog.get_logger(__name__)
 
@@ -122,21 +123,36 @@ def rebuild(
     unit_of_work: UnitOfWorkFactory,
     feed: Feed,
     *,
-    on_page: Callable[[int, int], None] = lambda applied, position: None,
-    folds: RoutineFolds | None = None,
+    on_page: Callable[[int, int], None] = lambda read, position: None,
+    on_user: Callable[[int], None] = lambda folded: None,
 ) -> int:
-    """Rebuild every projection from the feed. Resumable: a run that was interrupted continues
-    from its checkpoint instead of starting again. Rebuilt versions are not announced again."""
+    """Rebuild every projection from the feed, in two phases: store every event (page by page,
+    the checkpoint moving in the same transaction), then fold each user's events in feed order
+    into their routine versions, one user a transaction. Memory holds a page, then one user.
+    The versions are those live processing made (`replay_versions` is how it makes them).
+    Resumable: an interrupted run continues where it stopped. Nothing is announced again."""
     with unit_of_work() as uow:
         if uow.store.checkpoint(REBUILD) is None:
             uow.store.forget()
             uow.store.set_checkpoint(REBUILD, 0)
             uow.commit()
-    folds = folds or RoutineFolds()
-    folds.forget()
-    read = catch_up(
-        unit_of_work, feed, checkpoint=REBUILD, announce=False, on_page=on_page, folds=folds
-    )
+        after = uow.store.checkpoint(REBUILD) or 0
+    read = 0
+    for page in feed.pages(after):
+        with unit_of_work() as uow:
+            known = uow.store.known_event_ids([envelope["event_id"] for envelope in page])
+            uow.store.add_events([e for e in page if e["event_id"] not in known])
+            uow.store.set_checkpoint(REBUILD, page[-1]["position"])
+            uow.commit()
+        read += len(page)
+        on_page(len(page), page[-1]["position"])
+    while True:
+        with unit_of_work() as uow:
+            users = uow.store.users_without_routine(limit=500)
+        if not users:
+            break
+        for user_id in users:
+            on_user(_fold_user(unit_of_work, user_id))
     with unit_of_work() as uow:
         uow.store.set_checkpoint(CATCH_UP, uow.store.checkpoint(REBUILD))
         uow.store.set_checkpoint(REBUILD, None)
@@ -144,15 +160,29 @@ def rebuild(
     return read
 
 
+def _fold_user(unit_of_work: UnitOfWorkFactory, user_id: str) -> int:
+    """Make a user's routine versions from their stored events; return how many were folded."""
+    with unit_of_work() as uow:
+        events = uow.store.history_in_applied_order(user_id)
+        versions = replay_versions(events)
+        uow.store.add_routine_versions(versions)
+        state = UserState(user_id, max(e.position for e in events), len(versions))
+        uow.store.save_users([state], new_user_ids={user_id})
+        uow.commit()
+    return len(events)
+
+
 def rebuild_user(
     unit_of_work: UnitOfWorkFactory, feed: Feed, user_id: str, folds: RoutineFolds | None = None
 ) -> int:
     """Rebuild one user's projections from their stream in traininglog."""
+    stream = list(feed.user_events(user_id))
     with unit_of_work() as uow:
         uow.store.forget(user_id)
+        uow.store.add_events(stream)
         uow.commit()
-    folds = folds or RoutineFolds(max_users=1)
-    folds.forget(user_id)
-    stream = list(feed.user_events(user_id))
-    apply_events(unit_of_work, stream, announce=False, folds=folds)
+    if folds is not None:
+        folds.forget(user_id)
+    if stream:
+        _fold_user(unit_of_work, user_id)
     return len(stream)

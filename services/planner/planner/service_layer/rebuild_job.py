@@ -51,10 +51,16 @@ class RebuildJob:
             self._status["events_read"] += read
             self._status["position"] = position
 
+    def _folded(self, events: int) -> None:
+        with self._lock:
+            self._status["events_folded"] = self._status.get("events_folded", 0) + events
+
     def _run(self) -> None:
         self.consumer.pause()
         try:
-            rebuild(self.unit_of_work, self.feed, on_page=self._progress, folds=self.folds)
+            rebuild(self.unit_of_work, self.feed, on_page=self._progress, on_user=self._folded)
+            if self.folds is not None:
+                self.folds.forget()  # what they kept describes the database before the rebuild
             with self._lock:
                 self._status["state"] = "done"
         except Exception as err:
