@@ -308,10 +308,6 @@ class SqlAlchemyPlannerReader:
         with self._engine.connect() as connection:
             return connection.execute(query).scalar_one() or 0
 
-    def applied_count(self) -> int:
-        with self._engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(planner_events)).scalar_one()
-
 
 class SqlAlchemyRoutineOutbox:
     def __init__(self, engine: Engine) -> None:
