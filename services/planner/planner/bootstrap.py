@@ -16,6 +16,7 @@ from backtrack_shared.rabbit import (
     PikaConfirmedPublisher,
     PikaConsumer,
     QueueDepthProbe,
+    TransientFailure,
     broker_reachable,
 )
 from backtrack_shared.relay import OutboxRelay
@@ -36,6 +37,7 @@ from planner.service_layer.catch_up import LaggingCatchUp, catch_up, fill_gap, r
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob
+from planner.service_layer.single_writer import ProjectionsBusy, SingleWriter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = structlog.get_logger("planner")
@@ -53,11 +55,13 @@ class Planner:
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork]
     feed: HttpTrainingLogFeed
     folds: RoutineFolds
+    writer: SingleWriter
 
     def consume(self) -> None:
         """Catch up with the whole feed first, then consume: events apply in feed order."""
         try:
-            read = catch_up(self.unit_of_work, self.feed, folds=self.folds)
+            with self.writer.turn():
+                read = catch_up(self.unit_of_work, self.feed, folds=self.folds)
             log.info("catch_up.on_start", events_read=read)
         except (requests.RequestException, SQLAlchemyError) as err:
             # traininglog or the database does not answer: consume anyway; the periodic
@@ -106,9 +110,15 @@ def bootstrap(settings: Settings) -> Planner:
         reader.applied_head,
     )
 
+    writer = SingleWriter()
+
     def apply(envelope: dict[str, Any]) -> ApplyResult:
-        fill_gap(unit_of_work, feed, envelope, folds)
-        result = apply_event(unit_of_work, envelope, folds=folds)
+        try:
+            with writer.turn(wait_s=1.0):
+                fill_gap(unit_of_work, feed, envelope, folds)
+                result = apply_event(unit_of_work, envelope, folds=folds)
+        except ProjectionsBusy as busy:  # a rebuild: the consumer pauses and the message waits
+            raise TransientFailure(str(busy)) from busy
         relay.wake()
         return result
 
@@ -120,12 +130,17 @@ def bootstrap(settings: Settings) -> Planner:
     )
 
     def catch_up_now() -> int:
-        read = lagging_catch_up()
+        try:
+            with writer.turn(wait_s=5.0):
+                read = lagging_catch_up()
+        except ProjectionsBusy:
+            return 0  # a rebuild runs, and ends caught up
         relay.wake()
         return read
 
     def rebuild_one(user_id: str) -> tuple[int, int | None]:
-        read = rebuild_user(unit_of_work, feed, user_id, folds)
+        with writer.turn(wait_s=10.0):
+            read = rebuild_user(unit_of_work, feed, user_id, folds)
         current = reader.current(user_id)
         return read, current[1].version if current else None
 
@@ -145,7 +160,7 @@ def bootstrap(settings: Settings) -> Planner:
             "consumer": consumer.connected.is_set,
         },
         readiness_details=lag.figures,
-        rebuild_job=RebuildJob(unit_of_work, feed, consumer, folds),
+        rebuild_job=RebuildJob(unit_of_work, feed, consumer, writer, folds),
         rebuild_user=rebuild_one,
     )
     catch_up_worker = PeriodicWorker("feed-catch-up", catch_up_now, settings.catch_up_interval_s)
@@ -161,4 +176,5 @@ def bootstrap(settings: Settings) -> Planner:
         unit_of_work,
         feed,
         folds,
+        writer,
     )

@@ -12,6 +12,7 @@ from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
 from planner.service_layer.rebuild_job import RebuildJob
+from planner.service_layer.single_writer import ProjectionsBusy
 from planner.service_layer.versions import audit, replay_versions
 
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
@@ -106,13 +107,18 @@ def admin_blueprint(
         200, schema=schemas.UserRebuildSchema, success=True, description="One user rebuilt."
     )
     @blp.alt_response(202, schema=schemas.RebuildStatusSchema, description="Rebuild started.")
-    @blp.alt_response(409, schema=schemas.RebuildStatusSchema, description="One is running.")
+    @blp.alt_response(
+        409, schema=schemas.RebuildStatusSchema, description="A full rebuild is running."
+    )
     @blp.alt_response(400, schema=ERROR_SCHEMA, description="The body is not valid JSON.")
     def post_rebuild(request: dict[str, str]) -> tuple[dict[str, Any], int]:
         """Rebuild the projections from traininglog's feed: one user now, or everyone in the
         background (the consumer pauses meanwhile; poll GET for progress)."""
         if "user_id" in request:
-            read, version = rebuild_user(request["user_id"])
+            try:
+                read, version = rebuild_user(request["user_id"])
+            except ProjectionsBusy:
+                return rebuild_job.status(), 409  # a full rebuild holds the projections
             return {
                 "user_id": request["user_id"],
                 "events_read": read,

@@ -1,5 +1,6 @@
-"""A rebuild of every projection running in the background of the planner process, with the
-consumer paused meanwhile so the rebuilt versions come in feed order, as a replay's would."""
+"""A rebuild of every projection running in the background of the planner process. It holds the
+projections' single writer turn throughout, and pauses the consumer so that the messages which
+arrive meanwhile wait in the queue instead of in a blocked handler."""
 
 import threading
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ import structlog
 
 from planner.service_layer.catch_up import Feed, UnitOfWorkFactory, rebuild
 from planner.service_layer.folds import RoutineFolds
+from planner.service_layer.single_writer import SingleWriter
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +26,7 @@ class RebuildJob:
     unit_of_work: UnitOfWorkFactory
     feed: Feed
     consumer: Pausable
+    writer: SingleWriter
     folds: RoutineFolds | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _status: dict[str, Any] = field(default_factory=lambda: {"state": "idle"})
@@ -58,6 +61,13 @@ class RebuildJob:
     def _run(self) -> None:
         self.consumer.pause()
         try:
+            with self.writer.turn():
+                self._rebuild()
+        finally:
+            self.consumer.resume()
+
+    def _rebuild(self) -> None:
+        try:
             rebuild(self.unit_of_work, self.feed, on_page=self._progress, on_user=self._folded)
             if self.folds is not None:
                 self.folds.forget()  # what they kept describes the database before the rebuild
@@ -67,5 +77,3 @@ class RebuildJob:
             log.exception("rebuild.failed")
             with self._lock:
                 self._status.update(state="failed", error=str(err))
-        finally:
-            self.consumer.resume()
