@@ -15,8 +15,9 @@ $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services
 install: $(INSTALLED)
 
 # Both services, their outbox relays and the planner's consumer, against RabbitMQ on localhost
-# and SQLite files under data/. Ctrl-C stops everything.
+# and SQLite files under data/, with development API keys (printed; kept in data/). Ctrl-C stops.
 run: install
+	$(BIN)/backtrack-clients dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --no-prefix -f Procfile
 
 test: install

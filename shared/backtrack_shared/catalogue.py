@@ -37,7 +37,9 @@ RED_FLAGS_EMERGENCY: tuple[str, ...] = (
 RED_FLAGS_URGENT: tuple[str, ...] = ("fever", "major_trauma", "unexplained_weight_loss")
 RED_FLAGS: tuple[str, ...] = RED_FLAGS_EMERGENCY + RED_FLAGS_URGENT
 
-SOURCE_KINDS: tuple[str, ...] = ("app", "wearable", "clinician")
+SOURCE_KINDS: tuple[str, ...] = ("app", "wearable", "clinician", "system")
+# "system": an event a service wrote itself (user.erased); a client may not send it.
+SYSTEM_SOURCE_KIND = "system"
 
 FLEXIBILITY_LEVELS: tuple[str, ...] = ("poor", "fair", "good")
 

@@ -1,7 +1,7 @@
 """Reading a service's settings from the environment.
 
 Each setting is looked up as `<SERVICE>_<NAME>` first; the settings every service shares
-(DATABASE_URL, AMQP_URL, LOG_LEVEL, BROKER_NAMESPACE, BACKTRACK_DATA_DIR) also fall back
+(DATABASE_URL, AMQP_URL, LOG_LEVEL, BROKER_NAMESPACE, BACKTRACK_DATA_DIR, CLIENTS_FILE) also fall back
 to the bare name, so one environment can run both services.
 """
 
@@ -54,5 +54,11 @@ class Environment:
             raise SettingsError(f"{key} must be a number, got {value!r}") from None
 
     def sqlite_default(self, filename: str) -> str:
-        data_dir = Path(self.text("BACKTRACK_DATA_DIR", "data", shared=True))
-        return f"sqlite:///{data_dir / filename}"
+        return f"sqlite:///{self.data_path(filename)}"
+
+    def data_path(self, filename: str) -> Path:
+        return Path(self.text("BACKTRACK_DATA_DIR", "data", shared=True)) / filename
+
+    def clients_file(self) -> Path:
+        """The clients file both services read their API keys from (CLIENTS_FILE)."""
+        return Path(self.text("CLIENTS_FILE", str(self.data_path("clients.json")), shared=True))

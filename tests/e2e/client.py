@@ -27,7 +27,7 @@ def post_all(system: System, documents: list[dict[str, Any]]) -> list[int]:
     positions = []
     for start in range(0, len(documents), 100):
         chunk = documents[start : start + 100]
-        answer = requests.post(
+        answer = system.http.post(
             f"{system.traininglog.url}/v1/events/batch", json={"events": chunk}, timeout=30
         ).json()
         assert answer["counts"]["stored"] + answer["counts"]["duplicate"] == len(chunk), answer
@@ -36,12 +36,12 @@ def post_all(system: System, documents: list[dict[str, Any]]) -> list[int]:
 
 
 def routine(system: System, user_id: str) -> dict[str, Any]:
-    return requests.get(f"{system.planner.url}/v1/users/{user_id}/routine", timeout=5).json()  # type: ignore[no-any-return]
+    return system.http.get(f"{system.planner.url}/v1/users/{user_id}/routine", timeout=5).json()  # type: ignore[no-any-return]
 
 
 def history(system: System, user_id: str) -> list[dict[str, Any]]:
     url = f"{system.planner.url}/v1/users/{user_id}/routine/history"
-    return requests.get(url, timeout=10).json()["versions"]  # type: ignore[no-any-return]
+    return system.http.get(url, timeout=10).json()["versions"]  # type: ignore[no-any-return]
 
 
 def wait_applied(
@@ -58,7 +58,7 @@ def wait_applied(
 
 
 def metric(service_url: str, name: str, **labels: str) -> float:
-    text = requests.get(f"{service_url}/metrics", timeout=5).text
+    text = requests.get(f"{service_url}/metrics", timeout=5).text  # metrics need no key
     label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
     pattern = (
         rf"^{re.escape(name)}{{{re.escape(label_text)}}} (\S+)$" if labels else rf"^{name} (\S+)$"

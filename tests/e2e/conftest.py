@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from backtrack_shared.topology import Topology
 from tests.conftest import delete_topology, own_database
+from tests.keys import KEYS
 
 
 def free_port() -> int:
@@ -45,6 +46,9 @@ class System:
     amqp_url: str
     environ: dict[str, str]
     log_dir: Path
+    # The operator's key: every request of the tests goes through this session unless it is
+    # about who may do what (test_security.py).
+    http: requests.Session
 
     def stop_planner(self) -> None:
         stop(self.planner)
@@ -119,6 +123,7 @@ def system(
 ) -> Iterator[System]:
     topology = Topology(namespace=f"e2e-{uuid.uuid4().hex[:10]}")
     log_dir = tmp_path_factory.mktemp("logs")
+    clients_file = KEYS.write(tmp_path_factory.mktemp("secrets") / "clients.json")
     traininglog_port, planner_port = free_port(), free_port()
     environ = {
         **os.environ,
@@ -130,13 +135,22 @@ def system(
         "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{traininglog_port}",
         "LOG_LEVEL": "INFO",
         "PLANNER_CATCH_UP_INTERVAL_S": "1",
+        "CLIENTS_FILE": str(clients_file),
+        "PLANNER_TRAININGLOG_API_KEY": KEYS.key["planner"],
+        # Bursts of thousands of events: the rate limit has a test of its own.
+        "TRAININGLOG_RATE_LIMIT_EVENTS_PER_S": "1000000",
+        "TRAININGLOG_RATE_LIMIT_BURST": "1000000",
     }
     traininglog = start("traininglog", environ, traininglog_port, log_dir)
     wait_ready(traininglog)  # it migrates first; the planner then migrates its own tables
     planner = start("planner", environ, planner_port, log_dir)
     try:
         wait_ready(planner)
-        system = System(traininglog, planner, topology, e2e_database, amqp_url, environ, log_dir)
+        http = requests.Session()
+        http.headers.update(KEYS.header("ops"))
+        system = System(
+            traininglog, planner, topology, e2e_database, amqp_url, environ, log_dir, http
+        )
         yield system
     finally:
         stop(system.planner if "system" in locals() else planner)

@@ -7,7 +7,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from sqlalchemy import create_engine, func, select
 
 from planner.adapters.tables import planner_events
@@ -55,7 +54,7 @@ def test_events_posted_while_the_broker_is_down_all_reach_the_planner_once(syste
             statuses = list(
                 pool.map(
                     lambda d: (
-                        requests.post(
+                        system.http.post(
                             f"{system.traininglog.url}/v1/events", json=d, timeout=30
                         ).status_code
                     ),
@@ -63,7 +62,7 @@ def test_events_posted_while_the_broker_is_down_all_reach_the_planner_once(syste
                 )
             )
         assert statuses == [201] * EVENTS
-        assert requests.get(f"{system.traininglog.url}/readyz").status_code == 503
+        assert system.http.get(f"{system.traininglog.url}/readyz").status_code == 503
         assert metric(system.traininglog.url, "traininglog_outbox_backlog") >= EVENTS
     finally:
         rabbitmqctl("start_app")

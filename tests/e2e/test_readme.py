@@ -1,6 +1,7 @@
 """The README's curl examples, run exactly as written against the running services."""
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import System
+from tests.keys import KEYS
 
 pytestmark = pytest.mark.e2e
 
@@ -26,17 +28,25 @@ def curl_commands() -> list[str]:
 
 
 def run(command: str, system: System) -> dict:
+    """Run a README command as written, on the test system's ports, with KEY set as the README
+    sets it (an operator's key, as `make run`'s development key is)."""
     ports = {"localhost:8001": system.traininglog.url, "localhost:8002": system.planner.url}
     for written, actual in ports.items():
         command = command.replace(written, actual.removeprefix("http://"))
-    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ["PATH"], "KEY": KEYS.key["ops"]},
+    )
     return json.loads(output.stdout)  # type: ignore[no-any-return]
 
 
 def test_the_readme_examples_work_as_written(system: System):
     commands = curl_commands()
-    assert len(commands) == 7
-    post_one, post_batch, stream, feed, routine, history, bad = commands
+    assert len(commands) == 8
+    post_one, post_batch, stream, feed, routine, history, bad, erase = commands
 
     stored = run(post_one, system)
     assert stored["user_id"] == "ana" and stored["stream_version"] == 1
@@ -57,3 +67,14 @@ def test_the_readme_examples_work_as_written(system: System):
     assert run(history, system)["versions"]
 
     assert run(bad, system)["errors"] == {"json": {"occurred_at": ["Not a valid aware datetime."]}}
+
+    erased = run(erase, system)
+    assert erased["user_id"] == "ana" and erased["stream_version"] == 4
+    assert run(erase, system) == erased  # asked again: the same marker
+    deadline = time.monotonic() + 20
+    while "code" not in (answer := run(routine, system)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert answer["code"] == 404  # the planner dropped her routine
+    assert run(stream, system)["code"] == 404
+    assert run(history, system)["code"] == 404
+    assert run(post_one.replace("4a01", "4a09"), system)["code"] == 410  # nothing more for her

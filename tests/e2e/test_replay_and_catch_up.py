@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pika
 import pytest
-import requests
 
 from tests.e2e.client import as_envelope, history, metric, post_all, routine, wait_applied
 from tests.e2e.conftest import System
@@ -39,7 +38,7 @@ def versions_text(system: System, users: list[str]) -> dict[str, str]:
 def wait_rebuilt(system: System, timeout_s: float = 120) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status = requests.get(f"{system.planner.url}/v1/admin/rebuild", timeout=5).json()
+        status = system.http.get(f"{system.planner.url}/v1/admin/rebuild", timeout=5).json()
         if status["state"] in ("done", "failed"):
             return status  # type: ignore[no-any-return]
         time.sleep(0.2)
@@ -49,11 +48,11 @@ def wait_rebuilt(system: System, timeout_s: float = 120) -> dict:
 def test_live_versions_equal_a_full_replay_for_every_scenario(system, scenario_users):
     live = versions_text(system, scenario_users)
     for user in scenario_users:
-        audit = requests.get(f"{system.planner.url}/v1/users/{user}/audit", timeout=30).json()
+        audit = system.http.get(f"{system.planner.url}/v1/users/{user}/audit", timeout=30).json()
         assert audit["reproduced"], audit
         assert audit["recorded_versions"] == len(json.loads(live[user])) > 1
 
-    started = requests.post(f"{system.planner.url}/v1/admin/rebuild", json={}, timeout=5)
+    started = system.http.post(f"{system.planner.url}/v1/admin/rebuild", json={}, timeout=5)
     assert started.status_code == 202
     assert wait_rebuilt(system)["state"] == "done"
     assert versions_text(system, scenario_users) == live
@@ -62,7 +61,7 @@ def test_live_versions_equal_a_full_replay_for_every_scenario(system, scenario_u
 def test_one_user_rebuilt_alone_gets_the_same_versions(system, scenario_users):
     user = scenario_users[0]
     live = versions_text(system, [user])
-    answer = requests.post(
+    answer = system.http.post(
         f"{system.planner.url}/v1/admin/rebuild", json={"user_id": user}, timeout=60
     ).json()
     assert answer["events_read"] > 0 and answer["routine_version"] >= 1

@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import requests
 
 from planner.adapters.projection_store import logged_event
 from planner.domain import derive_routine
@@ -37,7 +36,7 @@ def test_a_twelve_week_history_posted_over_http_gives_the_pure_engines_routine(
     positions = post_all(system, documents)
     routine = wait_applied(system, history.user, max(positions))
 
-    stored = requests.get(
+    stored = system.http.get(
         f"{system.traininglog.url}/v1/users/{history.user}/events",
         params={"limit": 1000},
         timeout=10,
@@ -50,7 +49,7 @@ def test_a_twelve_week_history_posted_over_http_gives_the_pure_engines_routine(
     assert json.dumps(served, sort_keys=True) == json.dumps(expected, sort_keys=True)
     assert datetime.fromisoformat(routine["as_of"]) <= as_of
 
-    progress = requests.get(
+    progress = system.http.get(
         f"{system.planner.url}/v1/users/{history.user}/progress", timeout=10
     ).json()
     assert len(progress["weeks"]) >= 12

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pika
 import pytest
-import requests
 
 from backtrack_shared.topology import ROUTINE_UPDATED
 from tests.e2e.conftest import System
@@ -35,7 +34,7 @@ def routine_when_applied(
     """Poll the routine until it reflects the event at `position`, as a client would."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        response = requests.get(f"{system.planner.url}/v1/users/{user_id}/routine", timeout=5)
+        response = system.http.get(f"{system.planner.url}/v1/users/{user_id}/routine", timeout=5)
         if response.status_code == 200 and response.json()["applied_position"] >= position:
             return response.json()  # type: ignore[no-any-return]
         time.sleep(0.1)
@@ -46,13 +45,13 @@ def test_post_baseline_and_workout_then_read_the_routine_and_receive_the_update(
     system: System, routine_updates
 ):
     user = new_user_id()
-    assert requests.get(f"{system.planner.url}/v1/users/{user}/routine").status_code == 404
+    assert system.http.get(f"{system.planner.url}/v1/users/{user}/routine").status_code == 404
 
     first = baseline(user)
-    stored = requests.post(f"{system.traininglog.url}/v1/events", json=first, timeout=5)
+    stored = system.http.post(f"{system.traininglog.url}/v1/events", json=first, timeout=5)
     assert stored.status_code == 201, stored.text
     second = workout(user, day=1)
-    logged = requests.post(f"{system.traininglog.url}/v1/events", json=second, timeout=5)
+    logged = system.http.post(f"{system.traininglog.url}/v1/events", json=second, timeout=5)
     assert logged.status_code == 201, logged.text
 
     routine = routine_when_applied(system, user, logged.json()["position"])
@@ -80,23 +79,23 @@ def test_post_baseline_and_workout_then_read_the_routine_and_receive_the_update(
     assert updates[0]["caused_by"] == [first["event_id"]]
     assert updates[0]["routine"]["blocks"]
 
-    history = requests.get(f"{system.planner.url}/v1/users/{user}/routine/history").json()
+    history = system.http.get(f"{system.planner.url}/v1/users/{user}/routine/history").json()
     assert [v["version"] for v in history["versions"]] == list(range(1, routine["version"] + 1))
 
 
 def test_both_services_answer_health_readiness_metrics_and_openapi(system: System):
     for service in (system.traininglog, system.planner):
-        assert requests.get(f"{service.url}/healthz").json() == {"status": "ok"}
-        ready = requests.get(f"{service.url}/readyz").json()
+        assert system.http.get(f"{service.url}/healthz").json() == {"status": "ok"}
+        ready = system.http.get(f"{service.url}/readyz").json()
         assert ready["status"] == "ok" and ready["checks"]["broker"] == "ok"
-        assert requests.get(f"{service.url}/metrics").status_code == 200
-        assert requests.get(f"{service.url}/openapi.json").json()["openapi"] == "3.0.3"
+        assert system.http.get(f"{service.url}/metrics").status_code == 200
+        assert system.http.get(f"{service.url}/openapi.json").json()["openapi"] == "3.0.3"
 
 
 def test_logs_carry_the_event_id_across_both_services(system: System):
     user = new_user_id()
     document = baseline(user)
-    response = requests.post(f"{system.traininglog.url}/v1/events", json=document, timeout=5)
+    response = system.http.post(f"{system.traininglog.url}/v1/events", json=document, timeout=5)
     routine_when_applied(system, user, response.json()["position"])
 
     def lines_with_event_id(text: str) -> list[dict]:

@@ -10,7 +10,7 @@ from tests.factories import baseline, new_user_id, pain, workout
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 from traininglog.adapters.tables import event_outbox, events
-from traininglog.domain.append import Outcome
+from traininglog.domain.append import Outcome, Writer
 from traininglog.service_layer.ingest import Receipt, record_events
 
 pytestmark = pytest.mark.integration
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def record(engine: Engine, *documents: dict) -> list[Receipt]:
     loaded = [NewEventSchema().load(document) for document in documents]
-    return record_events(lambda: SqlAlchemyUnitOfWork(engine), loaded)
+    return record_events(lambda: SqlAlchemyUnitOfWork(engine), loaded, Writer("acme"))
 
 
 def rows_for(engine: Engine, user_id: str) -> list[tuple[int, str]]:

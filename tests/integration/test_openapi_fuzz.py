@@ -31,6 +31,7 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUni
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import apply_event
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.keys import KEYS
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings
 from traininglog.entrypoints.http import create_app as create_traininglog_app
@@ -60,6 +61,7 @@ def traininglog_app(engine: Engine | None) -> Flask:
         unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),  # type: ignore[arg-type]
         reader=SqlAlchemyEventReader(engine),  # type: ignore[arg-type]
         readiness_checks={"database": lambda: True},
+        registry=lambda: KEYS.registry,
     )
 
 
@@ -79,6 +81,7 @@ def planner_app(engine: Engine | None) -> Flask:
         readiness_checks={"database": lambda: True, "broker": lambda: True},
         rebuild_job=IdleRebuildJob(),  # type: ignore[arg-type]
         rebuild_user=lambda user_id: (0, None),
+        registry=lambda: KEYS.registry,
     )
 
 
@@ -141,17 +144,27 @@ def schemas(postgres_engine: Engine) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def seeded_user(postgres_engine: Engine, schemas: dict[str, Any]) -> str:
+# The operator's key: every operation answers for every user, as documented.
+AUTHORIZED = KEYS.header("ops")
+
+
+def seed_user(postgres_engine: Engine, schemas: dict[str, Any]) -> str:
     """A user with a baseline, a workout and a pain report in traininglog, applied by the planner,
     so that answers about them carry real pages, routines and histories to check."""
     user = new_user_id()
     traininglog = schemas["traininglog"].app.test_client()
     for document in (baseline(user), workout(user), pain(user, score=3)):
-        assert traininglog.post("/v1/events", json=document).status_code == 201
-    for envelope in traininglog.get(f"/v1/users/{user}/events").get_json()["events"]:
+        answer = traininglog.post("/v1/events", json=document, headers=AUTHORIZED)
+        assert answer.status_code == 201
+    stream = traininglog.get(f"/v1/users/{user}/events", headers=AUTHORIZED).get_json()["events"]
+    for envelope in stream:
         apply_event(lambda: PlannerUnitOfWork(postgres_engine), envelope)
     return user
+
+
+@pytest.fixture(scope="module")
+def seeded_user(postgres_engine: Engine, schemas: dict[str, Any]) -> str:
+    return seed_user(postgres_engine, schemas)
 
 
 STRATEGIES: dict[str, Callable[[Any, str], Any]] = {
@@ -168,18 +181,26 @@ STRATEGIES: dict[str, Callable[[Any, str], Any]] = {
     documented_operations("traininglog") + documented_operations("planner"),
 )
 def test_answers_as_documented(
-    schemas: dict[str, Any], seeded_user: str, service: str, label: str, kind: str
+    postgres_engine: Engine,
+    schemas: dict[str, Any],
+    seeded_user: str,
+    service: str,
+    label: str,
+    kind: str,
 ) -> None:
     operation = schemas[service].find_operation_by_label(label)
     assert operation is not None, label
     if kind.startswith("user_id "):
         user_id = AWKWARD_USER_IDS[kind.removeprefix("user_id ")]
-        operation.Case(path_parameters={"user_id": user_id}).call_and_validate(checks=CHECKS)
+        case = operation.Case(path_parameters={"user_id": user_id})
+        case.call_and_validate(checks=CHECKS, headers=AUTHORIZED)
         return
+    if label.startswith("DELETE"):  # erasing: a user of its own, the others keep theirs
+        seeded_user = seed_user(postgres_engine, schemas)
 
     @FUZZ
     @given(case=STRATEGIES[kind](operation, seeded_user))
     def fuzz(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=CHECKS)
+        case.call_and_validate(checks=CHECKS, headers=AUTHORIZED)
 
     fuzz()

@@ -22,7 +22,9 @@ from tests.factories import baseline, new_user_id, pain
 pytestmark = pytest.mark.integration
 
 
-def stored(document: dict, *, stream_version: int, position: int) -> dict:
+def stored(
+    document: dict, *, stream_version: int, position: int, tenant: str = "acme"
+) -> dict:
     """The envelope as traininglog publishes it."""
     envelope = json.loads(canonical_body(NewEventSchema().load(document)))
     return {
@@ -30,6 +32,7 @@ def stored(document: dict, *, stream_version: int, position: int) -> dict:
         "recorded_at": "2026-09-01T09:00:00+00:00",
         "stream_version": stream_version,
         "position": position,
+        "tenant": tenant,
     }
 
 

@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.keys import KEYS
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings
 from traininglog.entrypoints.http import create_app
@@ -21,12 +22,19 @@ def client(engine: Engine) -> FlaskClient:
         unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),
         reader=SqlAlchemyEventReader(engine),
         readiness_checks={"database": lambda: True},
+        registry=lambda: KEYS.registry,
     )
-    return app.test_client()
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = KEYS.header("ops")["Authorization"]
+    return client
 
 
 def stream_of(client: FlaskClient, user_id: str) -> list[dict]:
-    return client.get(f"/v1/users/{user_id}/events").get_json()["events"]  # type: ignore[no-any-return]
+    """The user's events; none for a user nothing was ever stored for (traininglog: 404)."""
+    answer = client.get(f"/v1/users/{user_id}/events")
+    if answer.status_code == 404:
+        return []
+    return answer.get_json()["events"]  # type: ignore[no-any-return]
 
 
 def test_post_answers_201_then_200_with_the_same_body_then_409(client):
@@ -156,8 +164,10 @@ def test_a_database_that_does_not_answer_gets_503_with_retry_after_not_500(free_
         unit_of_work=lambda: SqlAlchemyUnitOfWork(down),
         reader=SqlAlchemyEventReader(down),
         readiness_checks={"database": lambda: False},
+        registry=lambda: KEYS.registry,
     )
     client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = KEYS.header("ops")["Authorization"]
     user = new_user_id()
     for path, body in (
         ("/v1/events", baseline(user)),

@@ -1,6 +1,12 @@
+import functools
 from datetime import UTC, datetime
 
-from traininglog.domain.append import NewEvent, Outcome, StoredRef, decide_append
+from traininglog.domain.append import NewEvent, Outcome, Owner, StoredRef, Writer
+from traininglog.domain.append import decide_append as decide
+
+ACME = Writer("acme")
+# The tests below are about versions and idempotency: one tenant writing for its own users.
+decide_append = functools.partial(decide, writer=ACME, owners={})
 
 
 def event(event_id: str, user_id: str = "ana", body_hash: str = "h1") -> NewEvent:
@@ -48,3 +54,28 @@ def test_duplicates_do_not_consume_stream_versions():
     stored = StoredRef("a", "ana", stream_version=1, position=1, body_hash="h1")
     decisions = decide_append([event("a"), event("b")], {"a": stored}, stream_heads={"ana": 1})
     assert decisions[1].stream_version == 2
+
+
+def test_another_tenants_user_is_not_found_even_for_an_event_id_stored_for_them():
+    stored = StoredRef("a", "bob", stream_version=1, position=1, body_hash="h1")
+    owners = {"bob": Owner("globex"), "ana": Owner("acme")}
+    theirs, retry, mine = decide(
+        [event("b", "bob"), event("a", "bob"), event("c", "ana")],
+        {"a": stored},
+        {"ana": 2, "bob": 1},
+        writer=ACME,
+        owners=owners,
+    )
+    assert (theirs.outcome, theirs.stream_version) == (Outcome.NOT_FOUND, None)
+    assert (retry.outcome, retry.existing) == (Outcome.NOT_FOUND, None)  # says nothing of it
+    assert (mine.outcome, mine.stream_version) == (Outcome.STORED, 3)
+
+
+def test_an_operator_writes_for_every_user_and_nobody_for_an_erased_one():
+    owners = {"bob": Owner("globex"), "eve": Owner("acme", erased=True)}
+    operator = Writer("ops", every_user=True)
+    (for_bob,) = decide([event("b", "bob")], {}, {"bob": 1}, writer=operator, owners=owners)
+    assert (for_bob.outcome, for_bob.stream_version) == (Outcome.STORED, 2)
+    for writer in (ACME, operator):
+        (late,) = decide([event("e", "eve")], {}, {"eve": 4}, writer=writer, owners=owners)
+        assert late.outcome is Outcome.ERASED

@@ -85,5 +85,6 @@ def test_stored_envelope_accepts_old_events_and_the_store_fields():
         "recorded_at": "2026-09-01T08:00:00+00:00",
         "stream_version": 1,
         "position": 42,
+        "tenant": "acme",
     }
     assert StoredEnvelopeSchema().load(stored)["event_id"] == document["event_id"]

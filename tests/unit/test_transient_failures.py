@@ -12,7 +12,7 @@ from tests.factories import baseline, new_user_id
 
 
 def stored_message() -> IncomingMessage:
-    envelope = {**baseline(new_user_id()), "stream_version": 1, "position": 1}
+    envelope = {**baseline(new_user_id()), "stream_version": 1, "position": 1, "tenant": "acme"}
     envelope["recorded_at"] = envelope["occurred_at"]
     return IncomingMessage(json.dumps(envelope).encode(), "baseline.assessed", "m", {}, False)
 

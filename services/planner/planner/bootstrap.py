@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from backtrack_shared.auth.clients_file import WatchedClientsFile
 from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
 from backtrack_shared.rabbit import (
     PikaConfirmedPublisher,
@@ -100,13 +101,15 @@ def bootstrap(settings: Settings) -> Planner:
     def unit_of_work() -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(engine)
 
-    feed = HttpTrainingLogFeed(settings.traininglog_url)
+    feed = HttpTrainingLogFeed(settings.traininglog_url, settings.traininglog_api_key)
     folds = RoutineFolds(settings.fold_cache_users)
     reader = SqlAlchemyPlannerReader(engine)
     # Its own connection and its own HTTP session: neither is shared across threads.
     lag = Lag(
         QueueDepthProbe(settings.amqp_url, topology.planner_queue, connection_name="planner-lag"),
-        HttpTrainingLogFeed(settings.traininglog_url, timeout_s=5).head,
+        HttpTrainingLogFeed(
+            settings.traininglog_url, settings.traininglog_api_key, timeout_s=5
+        ).head,
         reader.applied_head,
     )
 
@@ -162,6 +165,7 @@ def bootstrap(settings: Settings) -> Planner:
         readiness_details=lag.figures,
         rebuild_job=RebuildJob(unit_of_work, feed, consumer, writer, folds),
         rebuild_user=rebuild_one,
+        registry=WatchedClientsFile(settings.clients_file).registry,
     )
     catch_up_worker = PeriodicWorker("feed-catch-up", catch_up_now, settings.catch_up_interval_s)
     lag_worker = PeriodicWorker("lag", lag.measure, INTERVAL_S)

@@ -2,9 +2,18 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment
+
+
+def read_key_file(path: Path) -> str:
+    """The planner's key to traininglog from a file (`make run` writes one); '' if none."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,8 @@ class Settings:
     fold_cache_users: int = 256
     relay_batch_size: int = 200
     relay_poll_interval_s: float = 0.5
+    clients_file: Path = field(default_factory=lambda: Path("data/clients.json"))
+    traininglog_api_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -40,4 +51,9 @@ class Settings:
             fold_cache_users=env.integer("FOLD_CACHE_USERS", cls.fold_cache_users),
             relay_batch_size=env.integer("RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1),
             relay_poll_interval_s=env.number("RELAY_POLL_INTERVAL_S", cls.relay_poll_interval_s),
+            clients_file=env.clients_file(),
+            traininglog_api_key=env.text("TRAININGLOG_API_KEY", "")
+            or read_key_file(
+                Path(env.text("TRAININGLOG_API_KEY_FILE", str(env.data_path("planner-api-key"))))
+            ),
         )

@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import Engine
 
+from backtrack_shared.auth.clients_file import WatchedClientsFile
 from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
 from backtrack_shared.rabbit import PikaConfirmedPublisher, broker_reachable
 from backtrack_shared.relay import OutboxRelay
@@ -51,6 +52,7 @@ def bootstrap(settings: Settings) -> TrainingLog:
             "database": lambda: database_reachable(engine),
             "broker": lambda: broker_reachable(settings.amqp_url),
         },
+        registry=WatchedClientsFile(settings.clients_file).registry,
         on_recorded=relay.wake,
     )
     return TrainingLog(settings, engine, app, relay)

@@ -2,9 +2,10 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment
+from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment, SettingsError
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,18 @@ class Settings:
     page_limit_max: int = 1000
     relay_batch_size: int = 200
     relay_poll_interval_s: float = 0.5
+    clients_file: Path = field(default_factory=lambda: Path("data/clients.json"))
+    rate_limit_events_per_s: float = 200.0
+    rate_limit_burst: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_burst < self.max_batch_events:
+            raise SettingsError(
+                "TRAININGLOG_RATE_LIMIT_BURST must be at least TRAININGLOG_MAX_BATCH_EVENTS, "
+                "or a full batch could never pass"
+            )
+        if self.rate_limit_events_per_s <= 0:
+            raise SettingsError("TRAININGLOG_RATE_LIMIT_EVENTS_PER_S must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -40,4 +53,9 @@ class Settings:
             page_limit_max=env.integer("PAGE_LIMIT_MAX", cls.page_limit_max, minimum=1),
             relay_batch_size=env.integer("RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1),
             relay_poll_interval_s=env.number("RELAY_POLL_INTERVAL_S", cls.relay_poll_interval_s),
+            clients_file=env.clients_file(),
+            rate_limit_events_per_s=env.number(
+                "RATE_LIMIT_EVENTS_PER_S", cls.rate_limit_events_per_s
+            ),
+            rate_limit_burst=env.integer("RATE_LIMIT_BURST", cls.rate_limit_burst, minimum=1),
         )

@@ -15,7 +15,7 @@ from marshmallow import (
 )
 
 from backtrack_shared import catalogue
-from backtrack_shared.contracts.registry import EVENT_TYPES, payload_schema
+from backtrack_shared.contracts.registry import CLIENT_EVENT_TYPES, EVENT_TYPES, payload_schema
 
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 # A device clock may run a little ahead; further than this is a wrong clock or a wrong date.
@@ -96,7 +96,15 @@ def _encodes_to_utf8(value: object) -> bool:
 
 
 class NewEventSchema(EnvelopeSchema):
-    """An envelope arriving now: its occurred_at may not lie far in the future."""
+    """An envelope a client sends now: one of the client event types, from a client source,
+    and its occurred_at may not lie far in the future."""
+
+    type = fields.String(required=True, validate=validate.OneOf(CLIENT_EVENT_TYPES))
+
+    @validates("source")
+    def _from_a_client(self, value: dict[str, Any], **_: object) -> None:
+        if value.get("kind") == catalogue.SYSTEM_SOURCE_KIND:
+            raise ValidationError({"kind": ["Only the services write system events."]})
 
     @validates("occurred_at")
     def _not_far_in_future(self, value: datetime, **_: object) -> None:
@@ -108,6 +116,9 @@ class StoredEnvelopeSchema(EnvelopeSchema):
     """An envelope as the store hands it out: with its server time and its place in the log."""
 
     recorded_at = fields.AwareDateTime(required=True, format="iso")
+    tenant = fields.String(
+        required=True, metadata={"description": "The client application whose user this is."}
+    )
     stream_version = fields.Integer(required=True, metadata={"description": "Per user, gapless."})
     position = fields.Integer(required=True, metadata={"description": "Global, monotonic."})
 

@@ -87,3 +87,9 @@ class ClearanceRecordedV1(Schema):
         validate=validate.Length(min=1),
     )
     note = fields.String(validate=validate.Length(max=500))
+
+
+class UserErasedV1(Schema):
+    """Written by traininglog itself when a user is forgotten: no health data, only who asked."""
+
+    requested_by = fields.String(required=True, validate=_SHORT_TEXT)

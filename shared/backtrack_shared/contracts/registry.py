@@ -18,17 +18,25 @@ _SCHEMAS: Mapping[tuple[str, int], type[Schema]] = {
     ("goal.set", 1): payloads_v1.GoalSetV1,
     ("recovery.logged", 1): payloads_v1.RecoveryLoggedV1,
     ("clearance.recorded", 1): payloads_v1.ClearanceRecordedV1,
+    ("user.erased", 1): payloads_v1.UserErasedV1,
 }
+
+# Written by the services themselves, never posted by a client.
+USER_ERASED = "user.erased"
+SYSTEM_EVENT_TYPES: tuple[str, ...] = (USER_ERASED,)
 
 
 def payload_versions() -> list[tuple[str, int, type[Schema]]]:
-    """Every (type, version, schema) there is, for the OpenAPI document."""
+    """Every (type, version, schema) a client may post, for the OpenAPI document."""
     return [
-        (event_type, version, schema) for (event_type, version), schema in sorted(_SCHEMAS.items())
+        (event_type, version, schema)
+        for (event_type, version), schema in sorted(_SCHEMAS.items())
+        if event_type not in SYSTEM_EVENT_TYPES
     ]
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(sorted({event_type for event_type, _ in _SCHEMAS}))
+CLIENT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t not in SYSTEM_EVENT_TYPES)
 LATEST_VERSIONS: Mapping[str, int] = {
     event_type: max(v for t, v in _SCHEMAS if t == event_type) for event_type in EVENT_TYPES
 }

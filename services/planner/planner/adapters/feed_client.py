@@ -10,11 +10,15 @@ Envelope = dict[str, Any]
 
 
 class HttpTrainingLogFeed:
-    def __init__(self, base_url: str, *, page_size: int = 500, timeout_s: float = 10) -> None:
+    def __init__(
+        self, base_url: str, api_key: str, *, page_size: int = 500, timeout_s: float = 10
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._page_size = page_size
         self._timeout_s = timeout_s
         self._session = requests.Session()
+        # The feed spans every tenant: the planner's key is an admin key.
+        self._session.headers["Authorization"] = f"Bearer {api_key}"
 
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         response = self._session.get(
@@ -37,12 +41,18 @@ class HttpTrainingLogFeed:
             after = page[-1]["position"]
 
     def user_events(self, user_id: str, after_version: int = 0) -> Iterator[Envelope]:
-        """One user's events after a stream version, in stream order."""
+        """One user's events after a stream version, in stream order (none for a user traininglog
+        does not know, or erased)."""
         while True:
-            page = self._get(
-                f"/v1/users/{user_id}/events",
-                {"after_version": after_version, "limit": self._page_size},
-            )["events"]
+            try:
+                page = self._get(
+                    f"/v1/users/{user_id}/events",
+                    {"after_version": after_version, "limit": self._page_size},
+                )["events"]
+            except requests.HTTPError as err:
+                if err.response is not None and err.response.status_code == 404:
+                    return
+                raise
             yield from page
             if len(page) < self._page_size:
                 return

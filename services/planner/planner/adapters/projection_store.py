@@ -28,9 +28,11 @@ from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
 from planner.adapters.tables import (
     planner_checkpoints,
+    planner_erasures,
     planner_events,
     planner_outbox,
     planner_routine_versions,
+    planner_user_tenants,
     planner_users,
 )
 from planner.domain import LoggedEvent
@@ -81,8 +83,15 @@ class SqlAlchemyProjectionStore:
         return {event_id for (event_id,) in self._connection.execute(query)}
 
     def add_events(self, envelopes: Sequence[dict[str, Any]]) -> None:
+        """Store applied events, and note the tenant of users not seen before."""
         if not envelopes:
             return
+        tenants = {envelope["user_id"]: envelope["tenant"] for envelope in envelopes}
+        dialect_insert = postgresql_insert if is_postgresql(self._connection) else sqlite_insert
+        self._connection.execute(
+            dialect_insert(planner_user_tenants).on_conflict_do_nothing(),
+            [{"user_id": user_id, "tenant": tenant} for user_id, tenant in tenants.items()],
+        )
         self._connection.execute(
             insert(planner_events),
             [
@@ -132,9 +141,28 @@ class SqlAlchemyProjectionStore:
         )
         return self._connection.execute(query).scalar_one() or 0
 
+    def erased(self, user_ids: Iterable[str]) -> set[str]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return set()
+        query = select(planner_erasures.c.user_id).where(planner_erasures.c.user_id.in_(ids))
+        return set(self._connection.execute(query).scalars())
+
+    def erase(self, user_id: str, position: int, erased_at: datetime) -> None:
+        """Drop everything the planner holds of the user, their unsent routine messages too,
+        and remember the erasure so that their late events are dropped as well."""
+        self.forget(user_id)
+        self._connection.execute(delete(planner_outbox).where(planner_outbox.c.user_id == user_id))
+        dialect_insert = postgresql_insert if is_postgresql(self._connection) else sqlite_insert
+        self._connection.execute(
+            dialect_insert(planner_erasures)
+            .values(user_id=user_id, position=position, erased_at=erased_at.astimezone(UTC))
+            .on_conflict_do_nothing()
+        )
+
     def forget(self, user_id: str | None = None) -> None:
         """Delete the projections of one user, or of everyone: they are rebuilt from the feed."""
-        for table in (planner_events, planner_routine_versions, planner_users):
+        for table in (planner_events, planner_routine_versions, planner_users, planner_user_tenants):
             statement = delete(table)
             if user_id is not None:
                 statement = statement.where(table.c.user_id == user_id)
@@ -253,7 +281,13 @@ class SqlAlchemyProjectionStore:
         self._connection.execute(
             insert(planner_outbox),
             [
-                {"routing_key": m.routing_key, "message_id": m.message_id, "body": m.body.decode()}
+                {
+                    "routing_key": m.routing_key,
+                    "message_id": m.message_id,
+                    "body": m.body.decode(),
+                    "user_id": m.headers.get("user_id"),
+                    "tenant": m.headers.get("tenant"),
+                }
                 for m in messages
             ],
         )
@@ -280,6 +314,14 @@ class SqlAlchemyPlannerReader:
                 return None
             version = store.routine_version(user_id, state.routine_version)
         return (state, version) if version else None
+
+    def tenant(self, user_id: str) -> str | None:
+        """The client application whose user this is (None: no such user, or erased)."""
+        query = select(planner_user_tenants.c.tenant).where(
+            planner_user_tenants.c.user_id == user_id
+        )
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar_one_or_none()
 
     def history(self, user_id: str) -> list[RoutineVersion]:
         query = (
@@ -324,6 +366,7 @@ class SqlAlchemyRoutineOutbox:
                     routing_key=row["routing_key"],
                     body=row["body"].encode(),
                     message_id=row["message_id"],
+                    headers={"user_id": row["user_id"], "tenant": row["tenant"]},
                 ),
             )
             for row in rows

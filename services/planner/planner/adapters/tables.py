@@ -72,4 +72,25 @@ planner_outbox = Table(
     Column("routing_key", String(64), nullable=False),
     Column("message_id", String(128), nullable=False),
     Column("body", Text, nullable=False),
+    Column("user_id", String(64), nullable=True),  # an erasure drops the user's unsent messages
+    Column("tenant", String(64), nullable=True),
+)
+
+# Whose each user is: the client application (tenant) that wrote their events. A client reads
+# only its own users' routines.
+planner_user_tenants = Table(
+    "planner_user_tenants",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+)
+
+# Users forgotten on request: their projections are gone, and any of their events arriving late
+# (a redelivery, a catch-up) is dropped, never applied. Holds no health data.
+planner_erasures = Table(
+    "planner_erasures",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("position", Position, nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
 )

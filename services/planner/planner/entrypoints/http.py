@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Blueprint, abort
 
+from backtrack_shared.auth import ADMIN, AUDIT_READ, ROUTINE_READ, Registry
+from backtrack_shared.auth.http import install_auth, principal, requires
 from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
@@ -18,12 +20,20 @@ from planner.service_layer.versions import audit, replay_versions
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
 _USER_ID = "<user_id:user_id>"
 NOT_A_USER_ID = "The user_id is not one an event may carry."
+NO_SUCH_USER = "No such user for this client."
 
 
 def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     blp = Blueprint("routine", __name__, url_prefix="/v1", description="Routines and their reasons")
 
+    def only_if_visible(user_id: str) -> None:
+        """Another client's user answers exactly as a user nobody wrote for (OWASP API1)."""
+        tenant = reader.tenant(user_id)
+        if tenant is None or not principal().sees(tenant):
+            abort(404, message=NO_SUCH_USER)
+
     @blp.route(f"/users/{_USER_ID}/routine")
+    @requires(blp, ROUTINE_READ)
     @blp.arguments(schemas.RoutineQuerySchema, location="query")
     @blp.alt_response(200, schema=schemas.RoutineSchema, success=True)
     @blp.alt_response(
@@ -34,6 +44,7 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     def get_routine(query: dict[str, datetime], user_id: str) -> dict[str, Any]:
         """The current routine: every prescription's dose and its last change, with the rule and
         the events that made it. With `as_of`, the routine the rules give for the events up to then."""
+        only_if_visible(user_id)
         current = reader.current(user_id)
         if current is None:
             abort(
@@ -62,6 +73,7 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
         }
 
     @blp.route(f"/users/{_USER_ID}/progress")
+    @requires(blp, ROUTINE_READ)
     @blp.alt_response(200, schema=schemas.ProgressSchema, success=True)
     @blp.alt_response(
         404,
@@ -71,6 +83,7 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     def get_progress(user_id: str) -> dict[str, Any]:
         """Per local week: pain trend, sessions, minutes and training load; the acute:chronic
         workload ratio; progress against each goal."""
+        only_if_visible(user_id)
         history = reader.events(user_id)
         if not history:
             abort(404, message=f"No events of user {user_id!r} are applied yet.")
@@ -78,18 +91,22 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
         return {**progress(history, as_of), "user_id": user_id, "as_of": as_of.isoformat()}
 
     @blp.route(f"/users/{_USER_ID}/routine/history")
+    @requires(blp, AUDIT_READ)
     @blp.alt_response(200, schema=schemas.RoutineHistorySchema, success=True)
-    @blp.alt_response(404, schema=ERROR_SCHEMA, description=NOT_A_USER_ID)
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} {NOT_A_USER_ID}")
     def get_routine_history(user_id: str) -> dict[str, Any]:
         """Every routine version, oldest first, with its changes, causes and rules version."""
+        only_if_visible(user_id)
         return {"user_id": user_id, "versions": [v.as_json() for v in reader.history(user_id)]}
 
     @blp.route(f"/users/{_USER_ID}/audit")
+    @requires(blp, AUDIT_READ)
     @blp.alt_response(200, schema=schemas.AuditSchema, success=True)
-    @blp.alt_response(404, schema=ERROR_SCHEMA, description=NOT_A_USER_ID)
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} {NOT_A_USER_ID}")
     def get_audit(user_id: str) -> dict[str, Any]:
         """Replay the user's events under today's rules and compare, version by version, with
         the versions recorded when they were applied."""
+        only_if_visible(user_id)
         replayed = replay_versions(reader.events_in_applied_order(user_id))
         return {"user_id": user_id, **audit(reader.history(user_id), replayed)}
 
@@ -102,6 +119,7 @@ def admin_blueprint(
     blp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Rebuild projections")
 
     @blp.route("/rebuild", methods=["POST"])
+    @requires(blp, ADMIN)
     @blp.arguments(schemas.RebuildRequestSchema)
     @blp.alt_response(
         200, schema=schemas.UserRebuildSchema, success=True, description="One user rebuilt."
@@ -128,6 +146,7 @@ def admin_blueprint(
         return rebuild_job.status(), 202 if started else 409
 
     @blp.route("/rebuild")
+    @requires(blp, ADMIN)
     @blp.alt_response(200, schema=schemas.RebuildStatusSchema, success=True)
     def get_rebuild() -> dict[str, Any]:
         """The progress of the last full rebuild."""
@@ -142,6 +161,7 @@ def create_app(
     readiness_checks: dict[str, Callable[[], bool]],
     rebuild_job: RebuildJob,
     rebuild_user: Callable[[str], tuple[int, int | None]],
+    registry: Callable[[], Registry],
     readiness_details: Callable[[], dict[str, Any]] | None = None,
 ) -> Flask:
     app = Flask("planner")
@@ -151,6 +171,7 @@ def create_app(
         version="1",
         description="Backtrack's planner: the progressed routine for each user, and why.",
     )
+    install_auth(app, api, registry)
     # The lag goes in /readyz's body, never in its status: a planner behind is still ready.
     api.register_blueprint(ops_blueprint(readiness_checks, readiness_details))
     api.register_blueprint(routine_blueprint(reader))

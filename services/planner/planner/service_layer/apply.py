@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError
 
+from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.topology import ROUTINE_UPDATED
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork, UserState, logged_event
@@ -30,6 +31,8 @@ class Applied(enum.Enum):
     ROUTINE_CHANGED = "routine_changed"
     ROUTINE_UNCHANGED = "routine_unchanged"
     DUPLICATE = "duplicate"
+    ERASED = "erased"  # a user.erased marker: the user's projections are gone
+    DROPPED = "dropped"  # an event of a user erased before: never applied
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,18 @@ class ApplyResult:
     routine_version: int | None
 
 
-def routine_updated_message(version: RoutineVersion) -> OutgoingMessage:
-    body = {"type": ROUTINE_UPDATED, "user_id": version.user_id, **version.as_json()}
+def routine_updated_message(version: RoutineVersion, tenant: str) -> OutgoingMessage:
+    body = {
+        "type": ROUTINE_UPDATED,
+        "user_id": version.user_id,
+        "tenant": tenant,
+        **version.as_json(),
+    }
     return OutgoingMessage(
         routing_key=ROUTINE_UPDATED,
         body=json.dumps(body, sort_keys=True, separators=(",", ":")).encode(),
         message_id=f"{version.user_id}:routine:{version.version}",
-        headers={"user_id": version.user_id},
+        headers={"user_id": version.user_id, "tenant": tenant},
     )
 
 
@@ -93,9 +101,15 @@ def _apply_in_one_transaction(
     checkpoint: tuple[str, int] | None,
 ) -> list[ApplyResult]:
     events = [logged_event(envelope) for envelope in envelopes]
+    tenants = {envelope["user_id"]: envelope["tenant"] for envelope in envelopes}
     results: list[ApplyResult] = []
     with unit_of_work() as uow:
         store = uow.store
+        erased = store.erased(tenants)
+        for event in events:
+            if event.type == USER_ERASED and event.user_id not in erased:
+                store.erase(event.user_id, event.position, event.occurred_at)
+                erased.add(event.user_id)
         seen = store.known_event_ids([event.event_id for event in events])
         users = {event.user_id for event in events}
         states = store.users(users)
@@ -107,6 +121,10 @@ def _apply_in_one_transaction(
         versions: list[RoutineVersion] = []
         checked_out: dict[str, IncrementalFold] = {}
         for envelope, event in zip(envelopes, events, strict=True):
+            if event.user_id in erased:
+                marker = event.type == USER_ERASED
+                results.append(ApplyResult(Applied.ERASED if marker else Applied.DROPPED, None))
+                continue
             if event.event_id in seen:
                 results.append(ApplyResult(Applied.DUPLICATE, None))
                 continue
@@ -140,7 +158,9 @@ def _apply_in_one_transaction(
         store.add_events(stored)
         store.add_routine_versions(versions)
         if announce:
-            store.add_to_outbox([routine_updated_message(version) for version in versions])
+            store.add_to_outbox(
+                [routine_updated_message(v, tenants[v.user_id]) for v in versions]
+            )
         touched = {envelope["user_id"] for envelope in stored}
         store.save_users([states[u] for u in touched], new_user_ids=new_users & touched)
         if checkpoint is not None:
@@ -148,6 +168,8 @@ def _apply_in_one_transaction(
         uow.commit()
     for user, fold in checked_out.items():
         folds.check_in(user, fold)
+    for user in erased & tenants.keys():
+        folds.forget(user)
     for event, result in zip(events, results, strict=True):
         EVENTS_APPLIED.labels(result.outcome.value).inc()
         if result.outcome is Applied.ROUTINE_CHANGED:

@@ -2,12 +2,18 @@
 gap in a user's stream, and for a rebuild from nothing."""
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 import requests
 import structlog
 
-from planner.adapters.projection_store import SqlAlchemyUnitOfWork, UserState
+from backtrack_shared.contracts.registry import USER_ERASED
+from planner.adapters.projection_store import (
+    SqlAlchemyProjectionStore,
+    SqlAlchemyUnitOfWork,
+    UserState,
+)
 from planner.service_layer.apply import apply_events
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.versions import replay_versions
@@ -140,8 +146,7 @@ def rebuild(
     read = 0
     for page in feed.pages(after):
         with unit_of_work() as uow:
-            known = uow.store.known_event_ids([envelope["event_id"] for envelope in page])
-            uow.store.add_events([e for e in page if e["event_id"] not in known])
+            _store_page(uow.store, page)
             uow.store.set_checkpoint(REBUILD, page[-1]["position"])
             uow.commit()
         read += len(page)
@@ -158,6 +163,21 @@ def rebuild(
         uow.store.set_checkpoint(REBUILD, None)
         uow.commit()
     return read
+
+
+def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
+    """A rebuild's first phase for one page: store the events not stored yet; an erasure
+    marker erases its user, whose events are never stored again."""
+    erased = store.erased(envelope["user_id"] for envelope in page)
+    for envelope in page:
+        if envelope["type"] == USER_ERASED and envelope["user_id"] not in erased:
+            erased_at = datetime.fromisoformat(envelope["occurred_at"])
+            store.erase(envelope["user_id"], envelope["position"], erased_at)
+            erased.add(envelope["user_id"])
+    known = store.known_event_ids([envelope["event_id"] for envelope in page])
+    store.add_events(
+        [e for e in page if e["event_id"] not in known and e["user_id"] not in erased]
+    )
 
 
 def _fold_user(unit_of_work: UnitOfWorkFactory, user_id: str) -> int:
@@ -179,6 +199,8 @@ def rebuild_user(
     stream = list(feed.user_events(user_id))
     with unit_of_work() as uow:
         uow.store.forget(user_id)
+        if uow.store.erased([user_id]):
+            stream = []
         uow.store.add_events(stream)
         uow.commit()
     if folds is not None:

@@ -11,11 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    Select,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
+from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.db import UnitOfWork, as_utc, is_postgresql
-from traininglog.adapters.tables import event_outbox, events
-from traininglog.domain.append import NewEvent, StoredRef
+from traininglog.adapters.sealing import unseal
+from traininglog.adapters.tables import event_outbox, events, users
+from traininglog.domain.append import NewEvent, Owner, StoredRef
 
 APPEND_LOCK_KEY = 0x6576_656E_7473
 
@@ -24,14 +38,33 @@ APPEND_LOCK_KEY = 0x6576_656E_7473
 class RowToAppend:
     event: NewEvent
     stream_version: int
+    stored_body: str  # the event's body as it goes to disk: sealed with its user's key
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    owner: Owner
+    data_key: bytes | None  # None once erased
 
 
 def stored_envelope(row: RowMapping) -> dict[str, Any]:
-    envelope: dict[str, Any] = json.loads(row["body"])
+    """The envelope a row stands for (a row of `readable_events()`: with its user's key)."""
+    envelope: dict[str, Any] = json.loads(unseal(row["data_key"], row["event_id"], row["body"]))
     envelope["recorded_at"] = as_utc(row["recorded_at"]).isoformat()
     envelope["stream_version"] = row["stream_version"]
     envelope["position"] = row["position"]
+    envelope["tenant"] = row["tenant"]
     return envelope
+
+
+def readable_events() -> Select[Any]:
+    """Events with what it takes to read them, leaving out those of erased users: only the
+    marker of their erasure (which holds no health data) is still handed out."""
+    return (
+        select(events, users.c.tenant, users.c.data_key)
+        .join(users, users.c.user_id == events.c.user_id)
+        .where(or_(users.c.erased_at.is_(None), events.c.type == USER_ERASED))
+    )
 
 
 class SqlAlchemyEventStore:
@@ -70,6 +103,58 @@ class SqlAlchemyEventStore:
         )
         return {user_id: version for user_id, version in rows}
 
+    def users(self, user_ids: Iterable[str]) -> dict[str, UserRecord]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        rows = self._connection.execute(
+            select(users.c.user_id, users.c.tenant, users.c.data_key, users.c.erased_at).where(
+                users.c.user_id.in_(ids)
+            )
+        )
+        return {
+            row.user_id: UserRecord(Owner(row.tenant, row.erased_at is not None), row.data_key)
+            for row in rows
+        }
+
+    def add_users(self, tenant: str, data_keys: dict[str, bytes], created_at: datetime) -> None:
+        if data_keys:
+            self._connection.execute(
+                insert(users),
+                [
+                    {"user_id": u, "tenant": tenant, "data_key": k, "created_at": created_at}
+                    for u, k in data_keys.items()
+                ],
+            )
+
+    def erase(self, user_id: str, erased_at: datetime) -> None:
+        """Delete the user's key, and the outbox rows of events not yet sent: nothing of theirs
+        can be read or sent from now on. The events themselves stay, sealed for good."""
+        self._connection.execute(
+            update(users)
+            .where(users.c.user_id == user_id)
+            .values(data_key=None, erased_at=erased_at)
+        )
+        self._connection.execute(
+            delete(event_outbox).where(
+                event_outbox.c.position.in_(
+                    select(events.c.position).where(events.c.user_id == user_id)
+                )
+            )
+        )
+
+    def erasure_marker(self, user_id: str) -> StoredRef:
+        row = self._connection.execute(
+            select(
+                events.c.event_id,
+                events.c.user_id,
+                events.c.stream_version,
+                events.c.position,
+                events.c.body_hash,
+            ).where(events.c.user_id == user_id, events.c.type == USER_ERASED)
+        ).one()
+        return StoredRef(**row._mapping)
+
     def append(self, rows: Sequence[RowToAppend], recorded_at: datetime) -> list[int]:
         """Insert the events and their outbox rows; return their positions, in order."""
         if not rows:
@@ -86,7 +171,7 @@ class SqlAlchemyEventStore:
                     "occurred_at": row.event.occurred_at,
                     "recorded_at": recorded_at,
                     "body_hash": row.event.body_hash,
-                    "body": row.event.body,
+                    "body": row.stored_body,
                 }
                 for row in rows
             ],
@@ -109,9 +194,16 @@ class SqlAlchemyEventReader:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    def owner(self, user_id: str) -> Owner | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(users.c.tenant, users.c.erased_at).where(users.c.user_id == user_id)
+            ).first()
+        return None if row is None else Owner(row.tenant, row.erased_at is not None)
+
     def stream(self, user_id: str, after_version: int, limit: int) -> list[dict[str, Any]]:
         query = (
-            select(events)
+            readable_events()
             .where(events.c.user_id == user_id, events.c.stream_version > after_version)
             .order_by(events.c.stream_version)
             .limit(limit)
@@ -125,7 +217,7 @@ class SqlAlchemyEventReader:
 
     def feed(self, after_position: int, limit: int) -> list[dict[str, Any]]:
         query = (
-            select(events)
+            readable_events()
             .where(events.c.position > after_position)
             .order_by(events.c.position)
             .limit(limit)

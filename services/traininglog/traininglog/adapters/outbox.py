@@ -8,7 +8,7 @@ from sqlalchemy import Engine, delete, func, select
 from backtrack_shared.db import WRITE
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
-from traininglog.adapters.event_store import stored_envelope
+from traininglog.adapters.event_store import readable_events, stored_envelope
 from traininglog.adapters.tables import event_outbox, events
 
 
@@ -18,7 +18,7 @@ class SqlAlchemyEventOutbox:
 
     def pending(self, limit: int) -> list[PendingMessage]:
         query = (
-            select(events)
+            readable_events()
             .join(event_outbox, event_outbox.c.position == events.c.position)
             .order_by(events.c.position)
             .limit(limit)
@@ -34,6 +34,7 @@ class SqlAlchemyEventOutbox:
                     message_id=row["event_id"],
                     headers={
                         "user_id": row["user_id"],
+                        "tenant": row["tenant"],
                         "stream_version": row["stream_version"],
                         "position": row["position"],
                     },

@@ -6,6 +6,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -30,7 +31,8 @@ events = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("body_hash", String(64), nullable=False),
-    # The client's envelope as canonical JSON: schema versions never reach the SQL.
+    # The client's envelope as canonical JSON, sealed with its user's data key (see sealing.py):
+    # schema versions never reach the SQL, and erasing the key makes the body unreadable.
     Column("body", Text, nullable=False),
     UniqueConstraint("user_id", "stream_version", name="uq_events_user_stream_version"),
 )
@@ -40,4 +42,17 @@ event_outbox = Table(
     "event_outbox",
     metadata,
     Column("position", Position, ForeignKey("events.position"), primary_key=True),
+)
+
+# One row per user: the client application (tenant) that first wrote for them, and the key that
+# seals their events. Erasure deletes the key and keeps the row, so the log stays append-only
+# and the user id stays taken.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("data_key", LargeBinary, nullable=True),  # NULL once erased
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=True),
 )

@@ -3,6 +3,10 @@
 An event id is the client's idempotency key: the same id with the same body is answered as the
 first time and stored once; the same id with another body is a conflict. New events get the next
 versions of their user's stream, in the order they were given.
+
+A user belongs to the client application (the tenant) that first wrote for them. Another
+client's write for that user is answered as if the user did not exist (OWASP API1: never say
+whose it is); a write for a user who was erased is refused.
 """
 
 import enum
@@ -31,10 +35,29 @@ class StoredRef:
     body_hash: str
 
 
+@dataclass(frozen=True)
+class Owner:
+    tenant: str
+    erased: bool = False
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who appends: their tenant, and whether they may write for every user (an operator)."""
+
+    tenant: str
+    every_user: bool = False
+
+    def may_write_for(self, owner: Owner | None) -> bool:
+        return owner is None or self.every_user or owner.tenant == self.tenant
+
+
 class Outcome(enum.Enum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
+    NOT_FOUND = "not_found"  # another tenant's user
+    ERASED = "erased"
 
 
 @dataclass(frozen=True)
@@ -49,14 +72,22 @@ def decide_append(
     new_events: Sequence[NewEvent],
     already_stored: Mapping[str, StoredRef],
     stream_heads: Mapping[str, int],
+    *,
+    writer: Writer,
+    owners: Mapping[str, Owner],
 ) -> list[Decision]:
     """One decision per new event, in order. Repeats inside one batch count as retries too."""
     heads = dict(stream_heads)
     accepted: dict[str, tuple[str, int]] = {}  # event_id -> (body_hash, stream_version)
     decisions = []
     for event in new_events:
+        owner = owners.get(event.user_id)
         stored = already_stored.get(event.event_id)
-        if stored is not None:
+        if not writer.may_write_for(owner):
+            decisions.append(Decision(event, Outcome.NOT_FOUND, None))
+        elif owner is not None and owner.erased:
+            decisions.append(Decision(event, Outcome.ERASED, None))
+        elif stored is not None:
             outcome = Outcome.DUPLICATE if stored.body_hash == event.body_hash else Outcome.CONFLICT
             decisions.append(Decision(event, outcome, stored.stream_version, stored))
         elif event.event_id in accepted:

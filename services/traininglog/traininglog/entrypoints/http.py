@@ -8,6 +8,15 @@ from flask import Flask
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
+from backtrack_shared.auth import ADMIN, AUDIT_READ, EVENTS_WRITE, Registry
+from backtrack_shared.auth.http import (
+    RATE_LIMITED_RESPONSE,
+    install_auth,
+    principal,
+    rate_limited,
+    requires,
+)
+from backtrack_shared.auth.rate_limit import RateLimiter
 from backtrack_shared.contracts import NewEventSchema
 from backtrack_shared.contracts.registry import LATEST_VERSIONS, payload_versions
 from backtrack_shared.web import (
@@ -18,15 +27,19 @@ from backtrack_shared.web import (
     ops_blueprint,
 )
 from traininglog.config import Settings
-from traininglog.domain.append import Outcome
+from traininglog.domain.append import Outcome, Writer
 from traininglog.entrypoints import schemas
 from traininglog.metrics import EVENTS_REJECTED
-from traininglog.service_layer.ingest import record_events
+from traininglog.service_layer.ingest import UnknownUser, erase_user, record_events
 
 CONFLICT_REASON = "This event_id was already stored with a different body."
+NO_SUCH_USER = "No such user for this client."
+ERASED_REASON = "This user was erased: nothing more is recorded for them."
 MALFORMED = "The body is not valid JSON."
 TOO_LARGE = "The body is larger than MAX_BODY_BYTES."
 # Documented on every write: the client retries the same request after Retry-After seconds.
+# A batch item refused for its user answers as rejected, naming the field and the reason.
+BATCH_REFUSALS = {Outcome.NOT_FOUND: NO_SUCH_USER, Outcome.ERASED: ERASED_REASON}
 UNAVAILABLE_RESPONSE = {
     "schema": ERROR_SCHEMA,
     "description": DATABASE_UNAVAILABLE,
@@ -39,15 +52,22 @@ UNAVAILABLE_RESPONSE = {
 }
 
 
+def writer() -> Writer:
+    caller = principal()
+    return Writer(caller.client_id, every_user=caller.sees_every_user)
+
+
 def events_blueprint(
     settings: Settings,
     unit_of_work: Callable[[], Any],
     reader: Any,
     on_recorded: Callable[[], None],
+    limiter: RateLimiter,
 ) -> Blueprint:
     blp = Blueprint("events", __name__, url_prefix="/v1", description="Record and read events")
 
     @blp.route("/events", methods=["POST"])
+    @requires(blp, EVENTS_WRITE)
     @blp.arguments(NewEventSchema, description="One event envelope.")
     @blp.response(201, schemas.ReceiptSchema, description="Stored.")
     @blp.alt_response(
@@ -58,11 +78,19 @@ def events_blueprint(
     )
     @blp.alt_response(400, schema=ERROR_SCHEMA, description=MALFORMED)
     @blp.alt_response(413, schema=ERROR_SCHEMA, description=TOO_LARGE)
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=NO_SUCH_USER)
+    @blp.alt_response(410, schema=ERROR_SCHEMA, description=ERASED_REASON)
+    @blp.alt_response(429, **RATE_LIMITED_RESPONSE)
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
     def post_event(envelope: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Record one event. Retrying with the same event_id is safe."""
         structlog.contextvars.bind_contextvars(event_id=envelope["event_id"])
-        (receipt,) = record_events(unit_of_work, [envelope])
+        rate_limited(limiter, 1)
+        (receipt,) = record_events(unit_of_work, [envelope], writer())
+        if receipt.outcome is Outcome.NOT_FOUND:
+            abort(404, message=NO_SUCH_USER, errors={"user_id": [NO_SUCH_USER]})
+        if receipt.outcome is Outcome.ERASED:
+            abort(410, message=ERASED_REASON, errors={"user_id": [ERASED_REASON]})
         if receipt.outcome is Outcome.CONFLICT:
             abort(409, message=CONFLICT_REASON, errors={"event_id": [CONFLICT_REASON]})
         if receipt.outcome is Outcome.STORED:
@@ -71,6 +99,7 @@ def events_blueprint(
         return receipt.as_response(), 200
 
     @blp.route("/events/batch", methods=["POST"])
+    @requires(blp, EVENTS_WRITE)
     @blp.arguments(schemas.BatchRequestSchema)
     @blp.response(200, schemas.BatchResponseSchema, description="One result per item, in order.")
     @blp.alt_response(400, schema=ERROR_SCHEMA, description=MALFORMED)
@@ -79,6 +108,7 @@ def events_blueprint(
         schema=ERROR_SCHEMA,
         description=f"{TOO_LARGE} Or more events than MAX_BATCH_EVENTS: nothing is stored.",
     )
+    @blp.alt_response(429, **RATE_LIMITED_RESPONSE)
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
     def post_batch(batch: dict[str, Any]) -> dict[str, Any]:
         """Record many events (up to MAX_BATCH_EVENTS, default 500); each item is answered on its own.
@@ -96,6 +126,7 @@ def events_blueprint(
                     "json": {"events": [f"At most {settings.max_batch_events} events per batch."]}
                 },
             )
+        rate_limited(limiter, len(items))
         results: list[dict[str, Any] | None] = [None] * len(items)
         valid: list[tuple[int, dict[str, Any]]] = []
         loader = NewEventSchema()
@@ -112,13 +143,17 @@ def events_blueprint(
                     "status": "rejected",
                     "errors": err.messages,
                 }
-        receipts = record_events(unit_of_work, [envelope for _, envelope in valid]) if valid else []
+        envelopes = [envelope for _, envelope in valid]
+        receipts = record_events(unit_of_work, envelopes, writer()) if valid else []
         for (index, _), receipt in zip(valid, receipts, strict=True):
+            refused = BATCH_REFUSALS.get(receipt.outcome)
             result: dict[str, Any] = {
                 "index": index,
-                "status": receipt.outcome.value,
+                "status": "rejected" if refused else receipt.outcome.value,
                 **receipt.as_response(),
             }
+            if refused:
+                result["errors"] = {"user_id": [refused]}
             if receipt.outcome is Outcome.CONFLICT:
                 result["errors"] = {"event_id": [CONFLICT_REASON]}
             results[index] = result
@@ -131,14 +166,18 @@ def events_blueprint(
         return {"results": results, "counts": counts}
 
     @blp.route("/users/<user_id:user_id>/events")
+    @requires(blp, AUDIT_READ)
     @blp.arguments(schemas.StreamQuerySchema, location="query")
     # Pages go out as the store built them: the schema documents them, no second serialization.
     @blp.alt_response(200, schema=schemas.StreamPageSchema, success=True)
     @blp.alt_response(
-        404, schema=ERROR_SCHEMA, description="The user_id is not one an event may carry."
+        404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or erased."
     )
     def get_stream(query: dict[str, int], user_id: str) -> dict[str, Any]:
         """A user's events in stream order, a page at a time."""
+        owner = reader.owner(user_id)
+        if owner is None or owner.erased or not principal().sees(owner.tenant):
+            abort(404, message=NO_SUCH_USER)
         page = reader.stream(user_id, query["after_version"], query["limit"])
         full = len(page) == query["limit"]
         return {
@@ -147,11 +186,30 @@ def events_blueprint(
             "next_after_version": page[-1]["stream_version"] if page and full else None,
         }
 
+    @blp.route("/users/<user_id:user_id>", methods=["DELETE"])
+    @requires(blp, ADMIN)
+    @blp.response(200, schemas.ReceiptSchema, description="Erased: the erasure's marker event.")
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=NO_SUCH_USER)
+    @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
+    def delete_user(user_id: str) -> dict[str, Any]:
+        """Forget a user: their key is deleted, so their events can no longer be read from the
+        store, the feed or any backup, and the planner drops their routine. The log keeps a
+        `user.erased` marker (no health data). Asking again answers the same marker."""
+        try:
+            receipt = erase_user(unit_of_work, user_id, writer())
+        except UnknownUser:
+            abort(404, message=NO_SUCH_USER)
+        on_recorded()
+        return receipt.as_response()
+
     @blp.route("/feed")
+    @requires(blp, ADMIN)
     @blp.arguments(schemas.FeedQuerySchema, location="query")
     @blp.alt_response(200, schema=schemas.FeedPageSchema, success=True)
     def get_feed(query: dict[str, int]) -> dict[str, Any]:
-        """Every event after a global position, in position order: catch-up and replay."""
+        """Every event after a global position, in position order: catch-up and replay. Across
+        every tenant, so for operators and the planner only (admin). Positions skip the events
+        of erased users."""
         page = reader.feed(query["after"], query["limit"])
         return {
             "events": page,
@@ -168,6 +226,7 @@ def create_app(
     unit_of_work: Callable[[], Any],
     reader: Any,
     readiness_checks: dict[str, Callable[[], bool]],
+    registry: Callable[[], Registry],
     on_recorded: Callable[[], None] = lambda: None,
 ) -> Flask:
     app = Flask("traininglog")
@@ -178,8 +237,10 @@ def create_app(
         version="1",
         description="Backtrack's logging service: the append-only store of rehab events.",
     )
+    install_auth(app, api, registry)
+    limiter = RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst)
     api.register_blueprint(ops_blueprint(readiness_checks))
-    api.register_blueprint(events_blueprint(settings, unit_of_work, reader, on_recorded))
+    api.register_blueprint(events_blueprint(settings, unit_of_work, reader, on_recorded, limiter))
     for event_type, version, schema in payload_versions():
         name = "".join(part.title() for part in event_type.replace(".", "_").split("_"))
         latest = version == LATEST_VERSIONS[event_type]

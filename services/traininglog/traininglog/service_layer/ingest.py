@@ -1,6 +1,8 @@
-"""Recording events: validate-once envelopes in, one transaction, one receipt per event out."""
+"""Recording events: validate-once envelopes in, one transaction, one receipt per event out;
+and forgetting a user."""
 
 import hashlib
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -8,9 +10,12 @@ from typing import Any
 
 import structlog
 
+from backtrack_shared.catalogue import SYSTEM_SOURCE_KIND
 from backtrack_shared.contracts import canonical_body
+from backtrack_shared.contracts.registry import USER_ERASED
 from traininglog.adapters.event_store import RowToAppend, SqlAlchemyUnitOfWork
-from traininglog.domain.append import NewEvent, Outcome, decide_append
+from traininglog.adapters.sealing import new_data_key, seal
+from traininglog.domain.append import NewEvent, Outcome, Writer, decide_append
 from traininglog.metrics import EVENTS_RECORDED
 
 log = structlog.get_logger(__name__)
@@ -50,24 +55,44 @@ def new_event(envelope: dict[str, Any]) -> NewEvent:
 def record_events(
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork],
     envelopes: Sequence[dict[str, Any]],
+    writer: Writer,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Receipt]:
-    """Append the new events and their outbox rows in one transaction; all or nothing."""
+    """Append the new events and their outbox rows in one transaction; all or nothing. A user
+    seen for the first time becomes the writer's, with a new key sealing their events."""
     candidates = [new_event(envelope) for envelope in envelopes]
+    recorded_at = now()
     with unit_of_work() as uow:
         uow.events.lock_for_append()
+        known_users = uow.events.users(event.user_id for event in candidates)
         already_stored = uow.events.find(event.event_id for event in candidates)
         heads = uow.events.stream_heads(
             event.user_id for event in candidates if event.event_id not in already_stored
         )
-        decisions = decide_append(candidates, already_stored, heads)
+        decisions = decide_append(
+            candidates,
+            already_stored,
+            heads,
+            writer=writer,
+            owners={user_id: known.owner for user_id, known in known_users.items()},
+        )
+        stored = [d for d in decisions if d.outcome is Outcome.STORED]
+        new_keys = {
+            d.event.user_id: new_data_key() for d in stored if d.event.user_id not in known_users
+        }
+        uow.events.add_users(writer.tenant, new_keys, recorded_at)
+        keys = {u: k.data_key for u, k in known_users.items() if k.data_key} | new_keys
         to_append = [
-            RowToAppend(d.event, d.stream_version)
-            for d in decisions
-            if d.outcome is Outcome.STORED and d.stream_version is not None
+            RowToAppend(
+                d.event,
+                d.stream_version,
+                seal(keys[d.event.user_id], d.event.event_id, d.event.body),
+            )
+            for d in stored
+            if d.stream_version is not None
         ]
-        positions = iter(uow.events.append(to_append, recorded_at=now()))
+        positions = iter(uow.events.append(to_append, recorded_at=recorded_at))
         uow.commit()
 
     receipts = []
@@ -97,3 +122,56 @@ def record_events(
             position=position,
         )
     return receipts
+
+
+class UnknownUser(Exception):
+    """No user by that id that the caller may see."""
+
+
+def erase_user(
+    unit_of_work: Callable[[], SqlAlchemyUnitOfWork],
+    user_id: str,
+    writer: Writer,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Receipt:
+    """Forget a user: delete their key (their events can no longer be opened, anywhere) and
+    append a `user.erased` marker, which tells the planner to drop their projections and keeps
+    in the log that, and when, an erasure happened. Asking again answers the first marker."""
+    erased_at = now()
+    with unit_of_work() as uow:
+        uow.events.lock_for_append()
+        known = uow.events.users([user_id]).get(user_id)
+        if known is None or not writer.may_write_for(known.owner):
+            raise UnknownUser(user_id)
+        if known.owner.erased:
+            marker = uow.events.erasure_marker(user_id)
+            return Receipt(Outcome.DUPLICATE, marker.event_id, user_id, marker.stream_version,
+                           marker.position)
+        event_id = str(uuid.uuid4())
+        body = canonical_body(
+            {
+                "event_id": event_id,
+                "type": USER_ERASED,
+                "schema_version": 1,
+                "user_id": user_id,
+                "occurred_at": erased_at,
+                "source": {"kind": SYSTEM_SOURCE_KIND, "name": "traininglog"},
+                "payload": {"requested_by": writer.tenant},
+            }
+        )
+        event = NewEvent(
+            event_id=event_id,
+            user_id=user_id,
+            type=USER_ERASED,
+            schema_version=1,
+            occurred_at=erased_at,
+            body=body,
+            body_hash=hashlib.sha256(body.encode()).hexdigest(),
+        )
+        version = uow.events.stream_heads([user_id]).get(user_id, 0) + 1
+        uow.events.erase(user_id, erased_at)
+        (position,) = uow.events.append([RowToAppend(event, version, body)], erased_at)
+        uow.commit()
+    log.info("user.erased", user_id=user_id, event_id=event_id, requested_by=writer.tenant)
+    return Receipt(Outcome.STORED, event_id, user_id, version, position)

@@ -1,0 +1,97 @@
+"""API keys on Flask: `requires(blp, scope)` guards a view and documents what it answers.
+
+Every view of the API is guarded but the operational ones (health, readiness, metrics, the
+OpenAPI document), and a test walks each service's URL map to keep it so. No key, or a key
+that is not live: 401. A live key without the scope: 403. A user the client may not see: the
+view answers 404, exactly as for a user nobody wrote for (OWASP API1).
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import structlog
+from flask import Flask, current_app, g, request
+from flask_smorest import Api, Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
+
+from backtrack_shared.auth.keys import Principal, Registry, authenticate
+from backtrack_shared.auth.rate_limit import RateLimiter, retry_after_header
+
+SCHEME = "apiKey"
+EXTENSION = "backtrack_auth"
+MISSING = "Send an API key: `Authorization: Bearer bt_...`."
+NOT_LIVE = "This API key is not valid, or it was revoked."
+RATE_LIMITED = "Too many events from this client: retry after Retry-After seconds."
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def install_auth(app: Flask, api: Api, registry: Callable[[], Registry]) -> None:
+    """Authenticate requests against `registry()` (read per request: keys change live)."""
+    app.extensions[EXTENSION] = registry
+    api.spec.components.security_scheme(
+        SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from `backtrack-clients`, as `Authorization: Bearer bt_...`.",
+        },
+    )
+
+
+def _presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value if scheme.lower() == "bearer" else None
+
+
+def requires(blp: Blueprint, scope: str) -> Callable[[View], View]:
+    """Guard a view with a key holding `scope`; document its 401 and 403 answers."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            registry: Callable[[], Registry] = current_app.extensions[EXTENSION]
+            principal = authenticate(registry(), _presented_key())
+            if principal is None:
+                abort(401, message=MISSING if _presented_key() is None else NOT_LIVE)
+            assert principal is not None
+            structlog.contextvars.bind_contextvars(client_id=principal.client_id)
+            if not principal.may(scope):
+                abort(403, message=f"This API key lacks the scope {scope}.")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        documented = blp.doc(security=[{SCHEME: []}])(guarded)
+        documented = blp.alt_response(401, schema=ErrorSchema, description=MISSING)(documented)
+        documented = blp.alt_response(
+            403, schema=ErrorSchema, description=f"The key lacks the scope {scope}."
+        )(documented)
+        return cast(View, documented)
+
+    return decorate
+
+
+def principal() -> Principal:
+    """The client of the request being answered (inside a view guarded by `requires`)."""
+    return cast(Principal, g.principal)
+
+
+def rate_limited(limiter: RateLimiter, cost: int) -> None:
+    """Spend `cost` events of the calling client's limit, or answer 429 with Retry-After."""
+    wait_s = limiter.take(principal().client_id, cost)
+    if wait_s > 0:
+        abort(429, message=RATE_LIMITED, headers={"Retry-After": retry_after_header(wait_s)})
+
+
+RATE_LIMITED_RESPONSE = {
+    "schema": ErrorSchema,
+    "description": RATE_LIMITED,
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before sending the same request again.",
+            "schema": {"type": "integer"},
+        }
+    },
+}
