@@ -76,6 +76,8 @@ def test_post_baseline_and_workout_then_read_the_routine_and_receive_the_update(
             break
     updates = [m for _, m in received if m["user_id"] == user]
     assert updates and updates[0]["version"] == 1
+    assert updates[0]["tenant"] == "ops"  # the client that wrote for the user, in the body
+    assert {p.headers["tenant"] for p, m in received if m["user_id"] == user} == {"ops"}
     assert updates[0]["caused_by"] == [first["event_id"]]
     assert updates[0]["routine"]["blocks"]
 

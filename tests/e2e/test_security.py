@@ -1,0 +1,119 @@
+"""Security over real HTTP, with both services as processes: tenants kept apart on every user
+endpoint of both, the tenant carried on the broker, and erasure end to end with a full replay
+that leaves every other user's routine versions exactly as they were."""
+
+import json
+import time
+
+import pika
+import pytest
+import requests
+
+from tests.e2e.client import history, post_all, wait_applied
+from tests.e2e.conftest import System
+from tests.e2e.test_replay_and_catch_up import wait_rebuilt
+from tests.factories import baseline, new_user_id, pain, workout
+from tests.keys import KEYS
+
+pytestmark = pytest.mark.e2e
+
+
+def session(client_id: str | None) -> requests.Session:
+    http = requests.Session()
+    if client_id is not None:
+        http.headers.update(KEYS.header(client_id))
+    return http
+
+
+def user_endpoints(system: System, user: str) -> list[str]:
+    planner = f"{system.planner.url}/v1/users/{user}"
+    return [
+        f"{system.traininglog.url}/v1/users/{user}/events",
+        f"{planner}/routine",
+        f"{planner}/routine?as_of=2026-09-03T00:00:00Z",
+        f"{planner}/progress",
+        f"{planner}/routine/history",
+        f"{planner}/audit",
+    ]
+
+
+def acme_user_applied(system: System) -> str:
+    user = new_user_id()
+    acme = session("acme")
+    positions = []
+    for document in (baseline(user), workout(user, day=1), pain(user, score=2, day=1)):
+        answer = acme.post(f"{system.traininglog.url}/v1/events", json=document, timeout=5)
+        assert answer.status_code == 201, answer.text
+        positions.append(answer.json()["position"])
+    wait_applied(system, user, max(positions))
+    return user
+
+
+def test_a_client_sees_its_own_users_and_another_client_gets_404_everywhere(system: System):
+    user = acme_user_applied(system)
+    for url in user_endpoints(system, user):
+        assert session("acme").get(url, timeout=10).status_code == 200, url
+        assert session("globex").get(url, timeout=10).status_code == 404, url
+        assert session(None).get(url, timeout=10).status_code == 401, url
+    write = session("globex").post(
+        f"{system.traininglog.url}/v1/events", json=pain(user, score=9), timeout=5
+    )
+    assert write.status_code == 404
+    reader = session("reader")
+    assert (
+        reader.post(
+            f"{system.traininglog.url}/v1/events", json=baseline(new_user_id()), timeout=5
+        ).status_code
+        == 403
+    )
+
+
+def test_the_tenant_travels_with_the_event_on_the_broker(system: System):
+    connection = pika.BlockingConnection(pika.URLParameters(system.amqp_url))
+    try:
+        channel = connection.channel()
+        queue = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_bind(queue, system.topology.events_exchange, routing_key="#")
+        user = acme_user_applied(system)
+        deadline, seen = time.monotonic() + 15, []
+        for method, properties, body in channel.consume(queue, inactivity_timeout=1):
+            if method is not None:
+                channel.basic_ack(method.delivery_tag)
+                envelope = json.loads(body)
+                if envelope["user_id"] == user:
+                    seen.append((properties.headers["tenant"], envelope["tenant"]))
+            if len(seen) == 3 or time.monotonic() > deadline:
+                break
+        assert seen == [("acme", "acme")] * 3
+    finally:
+        connection.close()
+
+
+def test_erasure_forgets_a_user_everywhere_and_a_full_replay_leaves_the_others_unchanged(
+    system: System,
+):
+    erased, kept = acme_user_applied(system), acme_user_applied(system)
+    more = post_all(system, [workout(kept, day=2), pain(kept, score=1, day=2)])
+    wait_applied(system, kept, max(more))
+    kept_versions = history(system, kept)
+
+    answer = system.http.delete(f"{system.traininglog.url}/v1/users/{erased}", timeout=5)
+    assert answer.status_code == 200, answer.text
+    marker = answer.json()["position"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if system.http.get(f"{system.planner.url}/v1/users/{erased}/routine").status_code == 404:
+            break
+        time.sleep(0.2)
+    for url in user_endpoints(system, erased):
+        assert system.http.get(url, timeout=10).status_code == 404, url
+    feed = system.http.get(
+        f"{system.traininglog.url}/v1/feed", params={"after": 0, "limit": 1000}, timeout=10
+    ).json()["events"]
+    assert [e["position"] for e in feed if e["user_id"] == erased] == [marker]
+
+    started = system.http.post(f"{system.planner.url}/v1/admin/rebuild", json={}, timeout=5)
+    assert started.status_code == 202
+    assert wait_rebuilt(system)["state"] == "done"
+    assert history(system, kept) == kept_versions
+    assert system.http.get(f"{system.planner.url}/v1/users/{erased}/routine").status_code == 404

@@ -1,0 +1,252 @@
+"""Who may write and read, tenant isolation, erasure and rate limits, through both services'
+Flask apps on the real databases (SQLite and PostgreSQL)."""
+
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
+
+from backtrack_shared.contracts.registry import USER_ERASED
+from planner.adapters.projection_store import (
+    SqlAlchemyPlannerReader,
+    SqlAlchemyRoutineOutbox,
+)
+from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
+from planner.entrypoints.http import create_app as create_planner_app
+from planner.service_layer.apply import Applied, apply_event
+from tests.factories import baseline, new_user_id, pain, workout
+from tests.keys import KEYS
+from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
+from traininglog.adapters.sealing import Unreadable, is_sealed, unseal
+from traininglog.adapters.tables import events, users
+from traininglog.config import Settings
+from traininglog.entrypoints.http import create_app as create_traininglog_app
+
+pytestmark = pytest.mark.integration
+
+OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+
+
+class IdleRebuildJob:
+    def start(self) -> bool:
+        return False
+
+    def status(self) -> dict[str, Any]:
+        return {"state": "idle"}
+
+
+def traininglog_app(engine: Engine, settings: Settings | None = None) -> Flask:
+    return create_traininglog_app(
+        settings or Settings(),
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),
+        reader=SqlAlchemyEventReader(engine),
+        readiness_checks={"database": lambda: True},
+        registry=lambda: KEYS.registry,
+    )
+
+
+def planner_app(engine: Engine) -> Flask:
+    return create_planner_app(
+        reader=SqlAlchemyPlannerReader(engine),
+        readiness_checks={"database": lambda: True},
+        rebuild_job=IdleRebuildJob(),  # type: ignore[arg-type]
+        rebuild_user=lambda user_id: (0, None),
+        registry=lambda: KEYS.registry,
+    )
+
+
+def as_client(app: Flask, client_id: str | None) -> FlaskClient:
+    client = app.test_client()
+    if client_id is not None:
+        client.environ_base["HTTP_AUTHORIZATION"] = KEYS.header(client_id)["Authorization"]
+    return client
+
+
+def feed_after(app: Flask, position: int) -> list[dict]:
+    """The feed after a position (the database holds other tests' events before it)."""
+    answer = as_client(app, "ops").get(f"/v1/feed?after={position}&limit=1000").get_json()
+    return answer["events"]  # type: ignore[no-any-return]
+
+
+def head(app: Flask) -> int:
+    return as_client(app, "ops").get("/v1/feed?after=0&limit=1").get_json()["head"]  # type: ignore[no-any-return]
+
+
+def apply_all(engine: Engine, envelopes: list[dict]) -> list[Applied]:
+    """What the planner's consumer does with what traininglog publishes."""
+    return [apply_event(lambda: PlannerUnitOfWork(engine), e).outcome for e in envelopes]
+
+
+@pytest.fixture
+def log(engine: Engine) -> Flask:
+    return traininglog_app(engine)
+
+
+@pytest.fixture
+def plan(engine: Engine) -> Flask:
+    return planner_app(engine)
+
+
+@pytest.fixture
+def acme_user(engine: Engine, log: Flask) -> str:
+    """A user of ACME's with a baseline and a workout, applied by the planner."""
+    user, before = new_user_id(), head(log)
+    acme = as_client(log, "acme")
+    for document in (baseline(user), workout(user)):
+        assert acme.post("/v1/events", json=document).status_code == 201
+    apply_all(engine, feed_after(log, before))
+    return user
+
+
+def guarded_routes(app: Flask, user_id: str) -> list[tuple[str, str]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule in OPERATIONAL:
+            continue
+        url = rule.rule.replace("<user_id:user_id>", user_id)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((method, url))
+    return routes
+
+
+def test_every_endpoint_but_the_operational_ones_wants_a_live_key(log, plan, acme_user):
+    for app in (log, plan):
+        routes = guarded_routes(app, acme_user)
+        assert len(routes) >= 4
+        for method, url in routes:
+            for headers in ({}, {"Authorization": "Bearer bt_nokeyatall_" + "x" * 43}):
+                answer = app.test_client().open(url, method=method, json={}, headers=headers)
+                assert answer.status_code == 401, (method, url, answer.get_json())
+                assert answer.get_json()["message"]
+        for path in OPERATIONAL:
+            assert app.test_client().get(path).status_code in (200, 503), path
+
+
+def test_a_key_without_the_scope_gets_403(log, plan, acme_user):
+    reader = as_client(log, "reader")  # routine:read only
+    assert reader.post("/v1/events", json=baseline(new_user_id())).status_code == 403
+    assert reader.post("/v1/events/batch", json={"events": []}).status_code == 403
+    assert reader.get(f"/v1/users/{acme_user}/events").status_code == 403
+    assert reader.get("/v1/feed").status_code == 403
+    assert reader.delete(f"/v1/users/{acme_user}").status_code == 403
+    planner_reader = as_client(plan, "reader")
+    assert planner_reader.get(f"/v1/users/{acme_user}/routine/history").status_code == 403
+    assert planner_reader.get(f"/v1/users/{acme_user}/audit").status_code == 403
+    assert planner_reader.post("/v1/admin/rebuild", json={}).status_code == 403
+    acme = as_client(log, "acme")
+    assert acme.delete(f"/v1/users/{acme_user}").status_code == 403  # erasure is an operator's
+    assert acme.get("/v1/feed").status_code == 403  # the feed spans every tenant
+
+
+def test_another_tenants_user_is_404_on_every_user_endpoint_of_both_services(log, plan, acme_user):
+    nobody = new_user_id()
+    reads = [
+        (log, "/v1/users/{}/events"),
+        (plan, "/v1/users/{}/routine"),
+        (plan, "/v1/users/{}/routine?as_of=2026-09-10T00:00:00Z"),
+        (plan, "/v1/users/{}/progress"),
+        (plan, "/v1/users/{}/routine/history"),
+        (plan, "/v1/users/{}/audit"),
+    ]
+    for app, path in reads:
+        assert as_client(app, "acme").get(path.format(acme_user)).status_code == 200, path
+        theirs = as_client(app, "globex").get(path.format(acme_user))
+        unknown = as_client(app, "globex").get(path.format(nobody))
+        assert theirs.status_code == 404, path
+        assert theirs.get_json()["message"] == unknown.get_json()["message"]  # nothing told
+        assert acme_user not in theirs.get_data(as_text=True)
+
+    globex = as_client(log, "globex")
+    assert globex.post("/v1/events", json=pain(acme_user, score=9)).status_code == 404
+    batch = globex.post("/v1/events/batch", json={"events": [pain(acme_user, score=9)]})
+    (item,) = batch.get_json()["results"]
+    assert (item["status"], item["position"]) == ("rejected", None)
+    assert list(item["errors"]) == ["user_id"]
+    stream = as_client(log, "acme").get(f"/v1/users/{acme_user}/events").get_json()["events"]
+    assert len(stream) == 2  # nothing of globex's was stored
+    assert {event["tenant"] for event in stream} == {"acme"}
+
+
+def test_erasure_makes_the_user_unreadable_everywhere_and_leaves_the_others_be(
+    engine: Engine, log: Flask, plan: Flask, acme_user: str
+):
+    other, start = new_user_id(), head(log)
+    acme = as_client(log, "acme")
+    for document in (baseline(other), pain(other, score=2)):
+        assert acme.post("/v1/events", json=document).status_code == 201
+    apply_all(engine, feed_after(log, start))
+    # Her events as the planner got them: redelivered after her erasure, they must not count.
+    late = as_client(log, "ops").get(f"/v1/users/{acme_user}/events").get_json()["events"]
+    others_before = as_client(plan, "acme").get(f"/v1/users/{other}/routine/history").get_json()
+    before_erasure = head(log)
+
+    ops = as_client(log, "ops")
+    erased = ops.delete(f"/v1/users/{acme_user}")
+    assert erased.status_code == 200 and erased.get_json()["stream_version"] == 3
+    assert ops.delete(f"/v1/users/{acme_user}").get_json() == erased.get_json()
+
+    with engine.connect() as connection:  # the store: sealed bodies, and no key to open them
+        rows = connection.execute(
+            select(events.c.event_id, events.c.type, events.c.body).where(
+                events.c.user_id == acme_user
+            )
+        ).all()
+        key = connection.execute(
+            select(users.c.data_key).where(users.c.user_id == acme_user)
+        ).scalar_one()
+    assert key is None and len(rows) == 3
+    for event_id, event_type, body in rows:
+        if event_type == USER_ERASED:
+            assert json.loads(body)["payload"] == {"requested_by": "ops"}
+            continue
+        assert is_sealed(body)
+        with pytest.raises(Unreadable):
+            unseal(key, event_id, body)
+
+    since_her_first = feed_after(log, late[0]["position"] - 1)
+    assert since_her_first  # her events were there, and other users' after them
+    assert not [
+        e for e in since_her_first if e["user_id"] == acme_user and e["type"] != USER_ERASED
+    ]
+    (marker,) = feed_after(log, before_erasure)  # the feed: of her, only the marker
+    assert (marker["type"], marker["user_id"]) == (USER_ERASED, acme_user)
+    assert ops.get(f"/v1/users/{acme_user}/events").status_code == 404
+    assert acme.post("/v1/events", json=pain(acme_user, score=1)).status_code == 410
+
+    assert apply_all(engine, [marker]) == [Applied.ERASED]
+    for path in ("routine", "routine/history", "progress", "audit"):
+        assert as_client(plan, "ops").get(f"/v1/users/{acme_user}/{path}").status_code == 404
+    outcomes = [apply_event(lambda: PlannerUnitOfWork(engine), e).outcome for e in late]
+    assert outcomes == [Applied.DROPPED] * len(late)  # redelivered late: never applied again
+    reader = SqlAlchemyPlannerReader(engine)
+    assert reader.current(acme_user) is None and reader.events(acme_user) == []
+    pending = SqlAlchemyRoutineOutbox(engine).pending(100_000)
+    assert not [p for p in pending if p.message.headers.get("user_id") == acme_user]
+
+    others_after = as_client(plan, "acme").get(f"/v1/users/{other}/routine/history").get_json()
+    assert others_after == others_before
+    assert as_client(plan, "acme").get(f"/v1/users/{other}/audit").get_json()["reproduced"]
+
+
+def test_writes_over_the_clients_limit_get_429_with_retry_after_and_store_nothing(
+    engine: Engine,
+):
+    log = traininglog_app(
+        engine, Settings(rate_limit_events_per_s=0.5, rate_limit_burst=5, max_batch_events=5)
+    )
+    acme, user = as_client(log, "acme"), new_user_id()
+    documents = [pain(user, score=1, day=day) for day in range(7)]
+    assert acme.post("/v1/events/batch", json={"events": documents[:5]}).status_code == 200
+    for refused in (
+        acme.post("/v1/events", json=documents[5]),
+        acme.post("/v1/events/batch", json={"events": documents[5:7]}),
+    ):
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.get_json()["message"]
+    assert len(acme.get(f"/v1/users/{user}/events").get_json()["events"]) == 5
+    globex = as_client(log, "globex")  # every client has a limit of its own
+    assert globex.post("/v1/events", json=baseline(new_user_id())).status_code == 201
