@@ -199,8 +199,28 @@ def declared_topology(compose: dict[str, Any]) -> RecordingChannel:
 # --------------------------------------------------------------------------- compose
 
 
-def test_compose_has_the_four_services(compose):
-    assert set(compose["services"]) == {"rabbitmq", "postgres", "traininglog", "planner"}
+def test_compose_has_the_four_services_and_a_one_shot_for_keys(compose):
+    assert set(compose["services"]) == {"rabbitmq", "postgres", "traininglog", "planner", "keys"}
+
+
+@pytest.mark.parametrize("name", sorted(APP_SETTINGS))
+def test_both_services_read_the_clients_file_the_keys_service_writes(compose, name):
+    keys = service(compose, "keys")
+    command = keys["command"]
+    assert command[0] == "backtrack-clients" and command[-1] == "dev"
+    written = Path(command[command.index("--file") + 1])
+    settings = settings_of(compose, name)
+    assert settings.clients_file == written
+    assert service(compose, name)["depends_on"]["keys"] == {
+        "condition": "service_completed_successfully"
+    }
+    mounts = {m.split(":")[0]: m.split(":")[1] for m in service(compose, name)["volumes"]}
+    assert mounts["secrets"] == str(written.parent)
+    if name == "planner":  # and the planner reads the feed with the key written beside it
+        assert settings.traininglog_api_key == ""  # no such file outside a container
+        assert environment(service(compose, name))["PLANNER_TRAININGLOG_API_KEY_FILE"] == str(
+            written.parent / "planner-api-key"
+        )
 
 
 def test_images_name_no_registry_host(compose):
@@ -225,6 +245,8 @@ def test_app_depends_on_healthy_infrastructure(compose, name):
     assert isinstance(depends_on, dict), f"{name}: depends_on must be a mapping with conditions"
     assert set(INFRA_SERVICES) <= set(depends_on)
     for dependency, spec in depends_on.items():
+        if dependency == "keys":
+            continue
         assert spec["condition"] == "service_healthy", f"{name} -> {dependency}"
         assert "healthcheck" in service(compose, dependency), f"{dependency} has no healthcheck"
 
