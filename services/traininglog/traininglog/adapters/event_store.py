@@ -156,13 +156,20 @@ class SqlAlchemyEventStore:
         return StoredRef(**row._mapping)
 
     def append(self, rows: Sequence[RowToAppend], recorded_at: datetime) -> list[int]:
-        """Insert the events and their outbox rows; return their positions, in order."""
+        """Insert the events and their outbox rows; return their positions, in order.
+
+        Positions are the next ones after the highest stored: the caller holds the append lock
+        (`lock_for_append`), so no other append can take them, and a plain executemany needs
+        no RETURNING round trip to tell them."""
         if not rows:
             return []
-        result = self._connection.execute(
-            insert(events).returning(events.c.position, sort_by_parameter_order=True),
+        head = self._connection.execute(select(func.max(events.c.position))).scalar_one() or 0
+        positions = list(range(head + 1, head + 1 + len(rows)))
+        self._connection.execute(
+            insert(events),
             [
                 {
+                    "position": position,
                     "event_id": row.event.event_id,
                     "user_id": row.event.user_id,
                     "stream_version": row.stream_version,
@@ -173,10 +180,9 @@ class SqlAlchemyEventStore:
                     "body_hash": row.event.body_hash,
                     "body": row.stored_body,
                 }
-                for row in rows
+                for position, row in zip(positions, rows, strict=True)
             ],
         )
-        positions = [position for (position,) in result]
         self._connection.execute(insert(event_outbox), [{"position": p} for p in positions])
         return positions
 

@@ -3,6 +3,7 @@ and forgetting a user."""
 
 import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,17 +112,26 @@ def record_events(
                 decision.outcome, event.event_id, event.user_id, decision.stream_version, position
             )
         )
-        EVENTS_RECORDED.labels(decision.outcome.value).inc()
-        log.info(
-            "event.recorded",
-            event_id=event.event_id,
-            user_id=event.user_id,
-            type=event.type,
-            outcome=decision.outcome.value,
-            stream_version=decision.stream_version,
-            position=position,
-        )
+    _log_recorded(receipts)
     return receipts
+
+
+def _log_recorded(receipts: Sequence[Receipt]) -> None:
+    """One log line per request, naming every event id: a line per event cost a fifth of a
+    batch's time, and the ids still lead from a client's request to the planner's logs."""
+    outcomes = Counter(receipt.outcome.value for receipt in receipts)
+    for outcome, count in outcomes.items():
+        EVENTS_RECORDED.labels(outcome).inc(count)
+    if len(receipts) == 1:
+        (receipt,) = receipts
+        log.info("event.recorded", outcome=receipt.outcome.value, **receipt.as_response())
+        return
+    log.info(
+        "events.recorded",
+        outcomes=dict(outcomes),
+        event_ids=[receipt.event_id for receipt in receipts],
+        positions=[receipt.position for receipt in receipts],
+    )
 
 
 class UnknownUser(Exception):
