@@ -61,7 +61,17 @@ def readable_events() -> Select[Any]:
     """Events with what it takes to read them, leaving out those of erased users: only the
     marker of their erasure (which holds no health data) is still handed out."""
     return (
-        select(events, users.c.tenant, users.c.data_key)
+        select(
+            events.c.position,
+            events.c.event_id,
+            events.c.user_id,
+            events.c.stream_version,
+            events.c.type,
+            events.c.recorded_at,
+            events.c.body,
+            users.c.tenant,
+            users.c.data_key,
+        )
         .join(users, users.c.user_id == events.c.user_id)
         .where(or_(users.c.erased_at.is_(None), events.c.type == USER_ERASED))
     )
