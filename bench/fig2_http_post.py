@@ -6,10 +6,12 @@ Baseline: a bare Flask POST endpoint (parse the JSON, answer 201 with a small JS
 waitress with the same thread count (`bench/bare_app.py`). Both are driven from a second process:
 `wrk` with `post_event.lua` when it is installed, else `bench/loadgen.py` (8 threads, one
 requests.Session each), closed loop, 8 connections, the same realistic event documents (each
-posted once).
+posted once), each request with the bench client's API key (the bare endpoint ignores it).
+traininglog's write rate limit is set far above what the load reaches.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +34,10 @@ def drive(url: str, bodies: Path, seconds: float) -> dict[str, float]:
     else:
         argv = [sys.executable, "-m", "bench.loadgen", url, str(bodies), str(CONCURRENCY)]
         argv += [str(seconds)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=infra.ROOT)
+    environ = {**os.environ, infra.API_KEY_ENV: infra.credentials().client_key}
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=True, cwd=infra.ROOT, env=environ
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["errors"]:
         raise RuntimeError(f"{result['errors']} failed requests against {url}: {done.stdout}")

@@ -70,7 +70,7 @@ def run(config: Config) -> list[Row]:
         infra.traininglog_engine(url) as engine,
         infra.throwaway_topology("relay") as topology,
     ):
-        infra.insert_rows(engine, list(load.rows()), outbox=True)
+        infra.insert_rows(engine, load, outbox=True)
         messages = [pending.message for pending in SqlAlchemyEventOutbox(engine).pending(len(load))]
         for run_index in range(config.repeats):
             if run_index:

@@ -20,7 +20,10 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork, logged_event
 from planner.service_layer.apply import apply_event
 from planner.service_layer.versions import replay_versions
 
-PLANNER_TABLES = "planner_events, planner_users, planner_routine_versions, planner_outbox"
+PLANNER_TABLES = (
+    "planner_events, planner_users, planner_routine_versions, planner_outbox, "
+    "planner_user_tenants, planner_erasures"
+)
 
 
 def empty_planner(engine: Engine) -> None:

@@ -13,6 +13,8 @@ Baseline: p50 and p99 of due -> POST answered, over every event of the same run:
 the end-to-end latency traininglog alone accounts for.
 A probe still unseen `e2e_deadline_s` after the last POST was answered counts as unseen until
 then: the figure is then a lower bound, and the row says how many were unseen.
+Every request carries the bench client's API key (the client app whose users these are);
+traininglog's write rate limit is set far above the offered rate.
 """
 
 import statistics
@@ -42,6 +44,12 @@ class Probe:
     visible_after: float | None = None
 
 
+def authorized_session() -> requests.Session:
+    session = requests.Session()
+    session.headers.update(infra.credentials().header())
+    return session
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -59,7 +67,7 @@ class Run:
 
     def session(self) -> requests.Session:
         if not hasattr(self.sessions, "session"):
-            self.sessions.session = requests.Session()
+            self.sessions.session = authorized_session()
         return self.sessions.session
 
     def post(self, index: int, document: dict, due: float) -> None:
@@ -81,7 +89,7 @@ class Run:
                 self.pending.append(probe)
 
     def prober(self, stop: threading.Event) -> None:
-        session = requests.Session()
+        session = authorized_session()
         while not stop.is_set():
             with self.lock:
                 probe = self.pending[0] if self.pending else None

@@ -1,8 +1,11 @@
 """What the figures run on: bench databases of their own on PostgreSQL (or SQLite files), throwaway
-broker namespaces, and the services (or bare servers) as processes."""
+broker namespaces, the services (or bare servers) as processes, and the API keys they check."""
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,14 +22,59 @@ import requests
 from sqlalchemy import Engine, delete, insert, text
 from sqlalchemy.engine import make_url
 
+from backtrack_shared.auth import (
+    ADMIN,
+    AUDIT_READ,
+    EVENTS_WRITE,
+    ROUTINE_READ,
+    Client,
+    Registry,
+    clients_file,
+    issue_key,
+)
 from backtrack_shared.db import create_database_engine
 from backtrack_shared.topology import Topology
+from bench.workload import TENANT, Workload
 
 POSTGRES_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 ROOT = Path(__file__).resolve().parents[1]
+# High enough never to answer 429 to a benchmark: the per-client write limit is not measured.
+RATE_LIMIT = "1000000"
+# How figure 2's load generators (wrk, bench/loadgen.py) get the key: not on their command line.
+API_KEY_ENV = "BENCH_API_KEY"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    clients_file: Path  # both services read it (CLIENTS_FILE)
+    client_key: str  # the bench's client app (tenant workload.TENANT): writes events, reads routines
+    planner_key: str  # the planner's admin key to traininglog's feed
+
+    def header(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.client_key}"}
+
+
+@functools.cache
+def credentials() -> Credentials:
+    """Keys issued once per benchmark run, in a clients file of a temporary folder of their own
+    (deleted at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-keys-"))
+    atexit.register(shutil.rmtree, folder, True)
+    created_at = "2026-01-01T00:00:00+00:00"
+    client_key, client_record = issue_key(
+        TENANT, [EVENTS_WRITE, ROUTINE_READ, AUDIT_READ], created_at
+    )
+    planner_key, planner_record = issue_key("planner", [ADMIN], created_at)
+    registry = Registry(
+        [Client(TENANT, "the benchmark's client app"), Client("planner", "the planner")],
+        [client_record, planner_record],
+    )
+    path = folder / "clients.json"
+    clients_file.save(path, registry)
+    return Credentials(path, client_key, planner_key)
 
 
 def _admin_dsn() -> str:
@@ -85,21 +133,27 @@ def planner_engine(database_url: str) -> Iterator[Engine]:
 
 
 def empty_event_store(engine: Engine) -> None:
-    """Back to no events, and on PostgreSQL positions from 1 again."""
-    from traininglog.adapters.tables import event_outbox, events
+    """Back to no events and no users, and on PostgreSQL positions from 1 again."""
+    from traininglog.adapters.tables import event_outbox, events, users
 
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text("TRUNCATE event_outbox, events RESTART IDENTITY"))
+            connection.execute(text("TRUNCATE event_outbox, events, users RESTART IDENTITY"))
         else:
             connection.execute(delete(event_outbox))
             connection.execute(delete(events))  # a rowid key: numbering restarts at 1
+            connection.execute(delete(users))
 
 
-def insert_rows(engine: Engine, rows: Sequence[dict], *, outbox: bool, chunk: int = 5000) -> None:
-    """Prefill the store the fastest plain way (not timed): Core executemany, in chunks."""
-    from traininglog.adapters.tables import event_outbox, events
+def insert_rows(engine: Engine, load: Workload, *, outbox: bool, chunk: int = 5000) -> None:
+    """Prefill the store with a workload's users and events the fastest plain way (not timed):
+    Core executemany, in chunks. The users' rows hold the keys the bodies are sealed with; the
+    feed and the relay read only events with a user's row."""
+    from traininglog.adapters.tables import event_outbox, events, users
 
+    with engine.begin() as connection:
+        connection.execute(insert(users), load.user_rows())
+    rows = list(load.rows())
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
         with engine.begin() as connection:
@@ -114,6 +168,7 @@ def insert_rows(engine: Engine, rows: Sequence[dict], *, outbox: bool, chunk: in
                 text("SELECT setval('events_position_seq', (SELECT max(position) FROM events))")
             )
             connection.execute(text("ANALYZE events"))
+            connection.execute(text("ANALYZE users"))
 
 
 @contextlib.contextmanager
@@ -218,12 +273,19 @@ def running(
 
 
 def service_environ(database_url: str, topology: Topology, **ports: int) -> dict[str, str]:
-    """The environment both services read, as tests/e2e/conftest.py gives it them."""
+    """The environment both services read, as tests/e2e/conftest.py gives it them: the clients
+    file with the bench's keys, the planner's key to the feed, and a write rate limit so high
+    that it never answers 429."""
+    keys = credentials()
     environ = {
         "DATABASE_URL": database_url,
         "AMQP_URL": AMQP_URL,
         "BROKER_NAMESPACE": topology.namespace,
         "LOG_LEVEL": "INFO",
+        "CLIENTS_FILE": str(keys.clients_file),
+        "PLANNER_TRAININGLOG_API_KEY": keys.planner_key,
+        "TRAININGLOG_RATE_LIMIT_EVENTS_PER_S": RATE_LIMIT,
+        "TRAININGLOG_RATE_LIMIT_BURST": RATE_LIMIT,
     }
     if "traininglog" in ports:
         environ["TRAININGLOG_PORT"] = str(ports["traininglog"])

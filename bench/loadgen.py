@@ -1,11 +1,13 @@
 """A closed-loop HTTP load generator, for figure 2 where `wrk` is not installed: CONCURRENCY
 threads, each with its own requests.Session, POST one document per request (a line of the bodies
-file, never the same one twice) for SECONDS, then print what `post_event.lua` prints.
+file, never the same one twice) for SECONDS, then print what `post_event.lua` prints. Every
+request carries `Authorization: Bearer $BENCH_API_KEY` (the bench's client key).
 
-`python -m bench.loadgen URL BODIES_FILE CONCURRENCY SECONDS`
+`BENCH_API_KEY=bt_... python -m bench.loadgen URL BODIES_FILE CONCURRENCY SECONDS`
 """
 
 import json
+import os
 import statistics
 import sys
 import threading
@@ -20,10 +22,11 @@ def main(url: str, bodies_file: str, concurrency: int, seconds: float) -> None:
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
     deadline = time.perf_counter() + seconds
+    authorization = f"Bearer {os.environ.get('BENCH_API_KEY', '')}"
 
     def worker(index: int) -> None:
         session = requests.Session()
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", "Authorization": authorization}
         for body in bodies[index::concurrency]:
             if time.perf_counter() >= deadline:
                 return

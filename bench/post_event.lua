@@ -1,10 +1,15 @@
 -- wrk script for figure 2: POST /v1/events, one event document per request, never the same one
 -- twice. Each wrk thread takes every n-th line of the bodies file (one JSON document a line).
--- wrk -t2 -c8 -d10s -s post_event.lua URL -- BODIES_FILE THREADS
+-- Every request carries `Authorization: Bearer $BENCH_API_KEY` (the bench's client key).
+-- BENCH_API_KEY=bt_... wrk -t2 -c8 -d10s -s post_event.lua URL -- BODIES_FILE THREADS
 
 local next_id = 0
 local bodies = {}
 local counter = 0
+local headers = {
+  ["Content-Type"] = "application/json",
+  ["Authorization"] = "Bearer " .. (os.getenv("BENCH_API_KEY") or ""),
+}
 
 function setup(thread)
   thread:set("id", next_id)
@@ -24,7 +29,7 @@ end
 
 function request()
   counter = counter % #bodies + 1
-  return wrk.format("POST", "/v1/events", { ["Content-Type"] = "application/json" }, bodies[counter])
+  return wrk.format("POST", "/v1/events", headers, bodies[counter])
 end
 
 function done(summary, latency, requests)

@@ -2,7 +2,8 @@
 
 `python -m bench.replay_worker MODE DATABASE_URL` prints
 {"events": n, "seconds": s, "peak_rss_mib": m} where MODE is one of
-- raw: `SELECT body FROM events ORDER BY position` streamed (server-side cursor) + json.loads;
+- raw: `SELECT body FROM events ORDER BY position` streamed (server-side cursor), with the key
+  of each event's user joined in, each body opened (AES-GCM, as stored) + json.loads;
 - feed: traininglog's feed reader, pages of 500 (what GET /v1/feed serves, without HTTP);
 - rebuild: `planner.service_layer.catch_up.rebuild` from that feed into the planner's tables
   (full progression rules for every event);
@@ -48,13 +49,18 @@ class DatabaseFeed:
 
 
 def raw(engine: Engine) -> int:
+    from traininglog.adapters.sealing import unseal
+
     count = 0
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=1000).execute(
-            text("SELECT body FROM events ORDER BY position")
+            text(
+                "SELECT events.event_id, events.body, users.data_key FROM events "
+                "JOIN users ON users.user_id = events.user_id ORDER BY events.position"
+            )
         )
-        for (body,) in result:
-            json.loads(body)
+        for event_id, body, data_key in result:
+            json.loads(unseal(data_key, event_id, body))
             count += 1
     return count
 
@@ -73,7 +79,7 @@ def rebuild(engine: Engine) -> int:
         connection.execute(
             text(
                 "TRUNCATE planner_events, planner_users, planner_routine_versions, "
-                "planner_outbox, planner_checkpoints"
+                "planner_outbox, planner_checkpoints, planner_user_tenants, planner_erasures"
             )
         )
     return rebuild_projections(lambda: SqlAlchemyUnitOfWork(engine), DatabaseFeed(engine))

@@ -4,8 +4,9 @@ tests, each played and validated once, then cloned for as many users as a size n
 Users train side by side, so the log interleaves them by `occurred_at`, the way a busy
 traininglog stores them. Envelopes come in four shapes: as a client posts them (`documents`), as
 `NewEventSchema` loads them (`validated`, what the service layer takes), as rows of the `events`
-table (`rows`, for raw inserts and prefills) and as the store hands them out (`stored`, what the
-planner applies).
+table (`rows`, for raw inserts and prefills: bodies sealed with their user's data key, as
+`record_events` stores them, beside `user_rows`, the `users` rows holding those keys) and as the
+store hands them out (`stored`, what the planner applies).
 """
 
 import functools
@@ -20,9 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from backtrack_shared.contracts import NewEventSchema, canonical_body
+from traininglog.adapters.sealing import seal
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "tests" / "unit" / "planner_domain"
 RECORDED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+# The client application (tenant) every benchmark user belongs to: the bench's API key's client.
+TENANT = "bench"
+
+
+def data_key(user_id: str) -> bytes:
+    """A user's AES-256 data key for prefilled rows: fixed per user, so prefills are repeatable
+    (the service draws a random one; the cost of sealing is the same)."""
+    return hashlib.sha256(f"bench-data-key/{user_id}".encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,24 @@ class Workload:
         for clone in self.clones:
             yield json.loads(clone.body)
 
+    def user_rows(self) -> list[dict[str, Any]]:
+        """Rows of traininglog's `users` table for the users of `rows()`: the tenant and the data
+        key their bodies are sealed with. Without them the feed and the relay see no event."""
+        return [
+            {
+                "user_id": user_id,
+                "tenant": TENANT,
+                "data_key": data_key(user_id),
+                "created_at": RECORDED_AT,
+                "erased_at": None,
+            }
+            for user_id in self.users
+        ]
+
     def rows(self, first_position: int = 1) -> Iterator[dict[str, Any]]:
-        """Rows of traininglog's `events` table, positions from `first_position` on."""
+        """Rows of traininglog's `events` table, positions from `first_position` on: the hash of
+        the canonical body and the body sealed with its user's key, as `record_events` stores
+        them."""
         for index, clone in enumerate(self.clones):
             body = clone.body
             envelope = clone.template.envelope
@@ -120,16 +146,17 @@ class Workload:
                 "occurred_at": envelope["occurred_at"].astimezone(UTC),
                 "recorded_at": RECORDED_AT,
                 "body_hash": hashlib.sha256(body.encode()).hexdigest(),
-                "body": body,
+                "body": seal(data_key(clone.user_id), clone.event_id, body),
             }
 
     def stored(self, first_position: int = 1) -> Iterator[dict[str, Any]]:
         """As traininglog's feed hands them out (and its relay publishes them)."""
-        for row in self.rows(first_position):
-            envelope = json.loads(row["body"])
+        for index, clone in enumerate(self.clones):
+            envelope = json.loads(clone.body)
             envelope["recorded_at"] = RECORDED_AT.isoformat()
-            envelope["stream_version"] = row["stream_version"]
-            envelope["position"] = row["position"]
+            envelope["stream_version"] = clone.template.stream_version
+            envelope["position"] = first_position + index
+            envelope["tenant"] = TENANT
             yield envelope
 
 

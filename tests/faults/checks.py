@@ -1,6 +1,9 @@
 """What every fault test does around its fault: post events the way a client app would (retrying
 what the service asks to retry), wait for the planner to settle, and end with the same three
-checks: nothing lost, nothing applied twice, and routines equal to an offline replay."""
+checks: nothing lost, nothing applied twice, and routines equal to an offline replay.
+
+The events are posted with a client app's key (acme: its users are its own) and checked with the
+operator's; /metrics and /readyz need no key."""
 
 import threading
 import time
@@ -19,10 +22,13 @@ from planner.adapters.tables import planner_events
 from planner.service_layer.versions import replay_versions
 from tests.e2e.client import metric
 from tests.faults.conftest import FaultSystem
+from tests.keys import KEYS
 from traininglog.adapters.tables import event_outbox, events
 
 APPLIED = ("routine_changed", "routine_unchanged")
 NOT_ROUTINE = {"user_id", "version", "applied_position", "as_of"}
+CLIENT = KEYS.header("acme")  # the app posting its users' events
+OPERATOR = KEYS.header("ops")  # the checks read every user's stream, routine and audit
 
 
 @dataclass
@@ -43,7 +49,9 @@ def post_batch(url: str, chunk: list[dict[str, Any]], posted: Posted, deadline_s
     retried = False
     while True:
         try:
-            answer = requests.post(f"{url}/v1/events/batch", json={"events": chunk}, timeout=60)
+            answer = requests.post(
+                f"{url}/v1/events/batch", json={"events": chunk}, headers=CLIENT, timeout=60
+            )
         except requests.ConnectionError:
             if time.monotonic() > deadline:
                 raise
@@ -205,6 +213,7 @@ def user_stream(system: FaultSystem, user_id: str) -> list[dict[str, Any]]:
         page = requests.get(
             f"{system.traininglog.url}/v1/users/{user_id}/events",
             params={"after_version": after, "limit": 1000},
+            headers=OPERATOR,
             timeout=30,
         ).json()
         stream += page["events"]
@@ -276,12 +285,16 @@ def assert_nothing_lost_nothing_twice(
     for user_id in users:
         stream = sorted(user_stream(system, user_id), key=lambda envelope: envelope["position"])
         replayed = replay_versions(logged_event(envelope) for envelope in stream)
-        answer = requests.get(f"{system.planner.url}/v1/users/{user_id}/routine", timeout=30)
+        answer = requests.get(
+            f"{system.planner.url}/v1/users/{user_id}/routine", headers=OPERATOR, timeout=30
+        )
         assert answer.status_code == 200, (user_id, answer.status_code)
         routine = {k: v for k, v in answer.json().items() if k not in NOT_ROUTINE}
         assert replayed and routine == replayed[-1].routine, f"{user_id}: routine differs"
         assert answer.json()["applied_position"] == stream[-1]["position"]
-        audit = requests.get(f"{system.planner.url}/v1/users/{user_id}/audit", timeout=60).json()
+        audit = requests.get(
+            f"{system.planner.url}/v1/users/{user_id}/audit", headers=OPERATOR, timeout=60
+        ).json()
         assert audit["reproduced"], (user_id, [v for v in audit["versions"] if not v["identical"]])
 
     figures = Figures(

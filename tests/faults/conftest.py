@@ -3,6 +3,9 @@ of each test's own, on loopback, while something breaks (the broker, a process, 
 
 They stop and start RabbitMQ and PostgreSQL on this machine, so they run only when asked:
 `make faults` (`pytest -m faults tests/faults`). Each undoes its fault in a `finally`.
+
+The services read the test keys (tests/keys.py) from a clients file of the test's own; the
+planner reads the feed with its own key, and the write rate limit is set far above the load.
 """
 
 import contextlib
@@ -21,6 +24,7 @@ import requests
 from backtrack_shared.topology import Topology
 from tests.conftest import delete_topology, own_database
 from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
+from tests.keys import KEYS
 
 
 @dataclass
@@ -92,6 +96,7 @@ def fault_system(fault_database: str, amqp_url: str, tmp_path: Path) -> Iterator
     """Both services, not started yet: the test starts them with the settings it needs."""
     topology = Topology(namespace=f"faults-{uuid.uuid4().hex[:10]}")
     ports = {"traininglog": free_port(), "planner": free_port()}
+    clients_file = KEYS.write(tmp_path / "secrets" / "clients.json")
     environ = {
         **os.environ,
         "DATABASE_URL": fault_database,
@@ -103,6 +108,11 @@ def fault_system(fault_database: str, amqp_url: str, tmp_path: Path) -> Iterator
         "LOG_LEVEL": "INFO",
         "PLANNER_CATCH_UP_INTERVAL_S": "10",
         "PYTHONUNBUFFERED": "1",
+        "CLIENTS_FILE": str(clients_file),
+        "PLANNER_TRAININGLOG_API_KEY": KEYS.key["planner"],
+        # Thousands of events in bursts from one client: the rate limit has a test of its own.
+        "TRAININGLOG_RATE_LIMIT_EVENTS_PER_S": "1000000",
+        "TRAININGLOG_RATE_LIMIT_BURST": "1000000",
     }
     system = FaultSystem(fault_database, amqp_url, topology, tmp_path, environ, ports=ports)
     try:
