@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 import planner
 import traininglog
 from backtrack_shared.db import create_database_engine, upgrade_to_head
+from tests.conftest import own_database
 
 # Both services' tables in one database: they never share a table, nor an Alembic version table.
 MIGRATIONS = [Path(package.__file__).parent / "migrations" for package in (traininglog, planner)]
@@ -21,9 +22,12 @@ def migrated(url: str) -> Engine:
 
 @pytest.fixture(scope="session")
 def postgres_engine(postgres_url: str) -> Iterator[Engine]:
-    engine = migrated(postgres_url)
-    yield engine
-    engine.dispose()
+    """A database of the run's own: whatever an earlier run left in the server (rows, or
+    migrations of another checkout) cannot change what this run sees."""
+    with own_database(postgres_url, "integration") as url:
+        engine = migrated(url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture

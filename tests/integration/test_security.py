@@ -250,3 +250,57 @@ def test_writes_over_the_clients_limit_get_429_with_retry_after_and_store_nothin
     assert len(acme.get(f"/v1/users/{user}/events").get_json()["events"]) == 5
     globex = as_client(log, "globex")  # every client has a limit of its own
     assert globex.post("/v1/events", json=baseline(new_user_id())).status_code == 201
+
+
+def test_an_operators_grant_lets_another_client_in_on_both_services_until_revoked(
+    engine: Engine, log: Flask, plan: Flask, acme_user: str
+):
+    ops, start = as_client(log, "ops"), head(log)
+    routine_before = as_client(plan, "acme").get(f"/v1/users/{acme_user}/routine").get_json()
+    grant = f"/v1/users/{acme_user}/grants/globex"
+    granted = ops.put(grant).get_json()
+    assert granted["granted"] and granted["event_id"]
+    assert ops.put(grant).get_json()["event_id"] is None  # it already was so: nothing appended
+    assert ops.put(f"/v1/users/{acme_user}/grants/nobody").status_code == 404  # no such client
+    assert as_client(log, "acme").put(grant).status_code == 403  # an operator's decision
+
+    (grant_event,) = feed_after(log, start)
+    assert (grant_event["type"], grant_event["payload"]["client_id"]) == (
+        "access.granted",
+        "globex",
+    )
+    assert apply_all(engine, [grant_event]) == [Applied.ACCESS_CHANGED]
+    reads = [
+        (log, f"/v1/users/{acme_user}/events"),
+        (plan, f"/v1/users/{acme_user}/routine"),
+        (plan, f"/v1/users/{acme_user}/routine/history"),
+    ]
+    for app, path in reads:
+        assert as_client(app, "globex").get(path).status_code == 200, path
+        assert as_client(app, "reader").get(path).status_code in (403, 404), path  # not granted
+    routine_after = as_client(plan, "globex").get(f"/v1/users/{acme_user}/routine").get_json()
+    assert routine_after.pop("applied_position") == grant_event["position"]
+    routine_before.pop("applied_position")
+    assert routine_after == routine_before  # the rules never see a grant
+    assert as_client(plan, "acme").get(f"/v1/users/{acme_user}/audit").get_json()["reproduced"]
+
+    revoked = ops.delete(grant).get_json()
+    assert not revoked["granted"] and revoked["event_id"]
+    (revoke_event,) = feed_after(log, grant_event["position"])
+    assert apply_all(engine, [revoke_event, grant_event]) == [
+        Applied.ACCESS_CHANGED,
+        Applied.DUPLICATE,  # redelivered late: it changes nothing
+    ]
+    for app, path in reads:
+        assert as_client(app, "globex").get(path).status_code == 404, path
+
+
+def test_a_late_grant_never_undoes_a_newer_revocation_in_the_planner(
+    engine: Engine, log: Flask, plan: Flask, acme_user: str
+):
+    ops, start = as_client(log, "ops"), head(log)
+    ops.put(f"/v1/users/{acme_user}/grants/globex")
+    ops.delete(f"/v1/users/{acme_user}/grants/globex")
+    grant_event, revoke_event = feed_after(log, start)
+    assert apply_all(engine, [revoke_event, grant_event]) == [Applied.ACCESS_CHANGED] * 2
+    assert as_client(plan, "globex").get(f"/v1/users/{acme_user}/routine").status_code == 404

@@ -73,6 +73,12 @@ def requires(blp: Blueprint, scope: str) -> Callable[[View], View]:
     return decorate
 
 
+def known_client(client_id: str) -> bool:
+    """Whether the clients file names this client application."""
+    registry: Callable[[], Registry] = current_app.extensions[EXTENSION]
+    return client_id in registry().clients
+
+
 def principal() -> Principal:
     """The client of the request being answered (inside a view guarded by `requires`)."""
     return cast(Principal, g.principal)

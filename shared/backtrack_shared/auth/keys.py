@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 EVENTS_WRITE = "events:write"
@@ -56,9 +56,10 @@ class Principal:
         """An operator's key: admin work (rebuilds, erasure, the feed) spans every tenant."""
         return ADMIN in self.scopes
 
-    def sees(self, owner: str) -> bool:
-        """Whether this client may see a user whose events `owner` wrote."""
-        return self.sees_every_user or owner == self.client_id
+    def sees(self, owner: str, grantees: Collection[str] = ()) -> bool:
+        """Whether this client may see a user whose events `owner` wrote, and to whom an operator
+        granted access to them (`grantees`)."""
+        return self.sees_every_user or owner == self.client_id or self.client_id in grantees
 
 
 def check_scopes(scopes: Iterable[str]) -> frozenset[str]:

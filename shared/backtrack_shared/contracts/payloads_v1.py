@@ -93,3 +93,11 @@ class UserErasedV1(Schema):
     """Written by traininglog itself when a user is forgotten: no health data, only who asked."""
 
     requested_by = fields.String(required=True, validate=_SHORT_TEXT)
+
+
+class AccessChangedV1(Schema):
+    """Written by traininglog when an operator grants another client application access to a
+    user, or takes it back (`access.granted`, `access.revoked`)."""
+
+    client_id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$"))
+    requested_by = fields.String(required=True, validate=_SHORT_TEXT)

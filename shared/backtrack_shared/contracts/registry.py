@@ -19,11 +19,16 @@ _SCHEMAS: Mapping[tuple[str, int], type[Schema]] = {
     ("recovery.logged", 1): payloads_v1.RecoveryLoggedV1,
     ("clearance.recorded", 1): payloads_v1.ClearanceRecordedV1,
     ("user.erased", 1): payloads_v1.UserErasedV1,
+    ("access.granted", 1): payloads_v1.AccessChangedV1,
+    ("access.revoked", 1): payloads_v1.AccessChangedV1,
 }
 
-# Written by the services themselves, never posted by a client.
+# Written by the services themselves, never posted by a client, never folded by the rules.
 USER_ERASED = "user.erased"
-SYSTEM_EVENT_TYPES: tuple[str, ...] = (USER_ERASED,)
+ACCESS_GRANTED = "access.granted"
+ACCESS_REVOKED = "access.revoked"
+ACCESS_EVENT_TYPES: tuple[str, ...] = (ACCESS_GRANTED, ACCESS_REVOKED)
+SYSTEM_EVENT_TYPES: tuple[str, ...] = (USER_ERASED, *ACCESS_EVENT_TYPES)
 
 
 def payload_versions() -> list[tuple[str, int, type[Schema]]]:

@@ -23,6 +23,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backtrack_shared.contracts import upcast
+from backtrack_shared.contracts.registry import (
+    ACCESS_EVENT_TYPES,
+    ACCESS_GRANTED,
+    SYSTEM_EVENT_TYPES,
+)
 from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
@@ -32,6 +37,7 @@ from planner.adapters.tables import (
     planner_events,
     planner_outbox,
     planner_routine_versions,
+    planner_user_grants,
     planner_user_tenants,
     planner_users,
 )
@@ -52,6 +58,11 @@ def logged_event(envelope: dict[str, Any]) -> LoggedEvent:
         source=envelope["source"],
         payload=payload,
     )
+
+
+def _for_the_rules(bodies: Iterable[Any]) -> list[LoggedEvent]:
+    events = (logged_event(json.loads(body)) for (body,) in bodies)
+    return [event for event in events if event.type not in SYSTEM_EVENT_TYPES]
 
 
 def routine_version_from_row(row: RowMapping) -> RoutineVersion:
@@ -108,12 +119,14 @@ class SqlAlchemyProjectionStore:
         )
 
     def history(self, user_id: str) -> list[LoggedEvent]:
+        """What the rules read of the user: their events (not the services' own), in history
+        order."""
         query = (
             select(planner_events.c.body)
             .where(planner_events.c.user_id == user_id)
             .order_by(planner_events.c.occurred_at, planner_events.c.stream_version)
         )
-        return [logged_event(json.loads(body)) for (body,) in self._connection.execute(query)]
+        return _for_the_rules(self._connection.execute(query))
 
     def history_in_applied_order(self, user_id: str) -> list[LoggedEvent]:
         """In feed position order: the order one consumer of the feed applies them in."""
@@ -122,7 +135,34 @@ class SqlAlchemyProjectionStore:
             .where(planner_events.c.user_id == user_id)
             .order_by(planner_events.c.position)
         )
-        return [logged_event(json.loads(body)) for (body,) in self._connection.execute(query)]
+        return _for_the_rules(self._connection.execute(query))
+
+    def absorb_access_changes(self, envelopes: Sequence[dict[str, Any]]) -> None:
+        """Record the grants and revocations among `envelopes`; one older than what is recorded
+        for that user and client (a late redelivery) changes nothing."""
+        for envelope in envelopes:
+            if envelope["type"] not in ACCESS_EVENT_TYPES:
+                continue
+            user_id, client_id = envelope["user_id"], envelope["payload"]["client_id"]
+            granted, position = envelope["type"] == ACCESS_GRANTED, envelope["position"]
+            key = (planner_user_grants.c.user_id == user_id) & (
+                planner_user_grants.c.client_id == client_id
+            )
+            recorded = self._connection.execute(
+                select(planner_user_grants.c.position).where(key)
+            ).scalar_one_or_none()
+            if recorded is None:
+                self._connection.execute(
+                    insert(planner_user_grants).values(
+                        user_id=user_id, client_id=client_id, granted=granted, position=position
+                    )
+                )
+            elif recorded < position:
+                self._connection.execute(
+                    update(planner_user_grants)
+                    .where(key)
+                    .values(granted=granted, position=position)
+                )
 
     def users_without_routine(self, limit: int) -> list[str]:
         """Users whose events are stored but not folded yet: a rebuild's second phase."""
@@ -162,7 +202,13 @@ class SqlAlchemyProjectionStore:
 
     def forget(self, user_id: str | None = None) -> None:
         """Delete the projections of one user, or of everyone: they are rebuilt from the feed."""
-        for table in (planner_events, planner_routine_versions, planner_users, planner_user_tenants):
+        for table in (
+            planner_events,
+            planner_routine_versions,
+            planner_users,
+            planner_user_tenants,
+            planner_user_grants,
+        ):
             statement = delete(table)
             if user_id is not None:
                 statement = statement.where(table.c.user_id == user_id)
@@ -315,13 +361,23 @@ class SqlAlchemyPlannerReader:
             version = store.routine_version(user_id, state.routine_version)
         return (state, version) if version else None
 
-    def tenant(self, user_id: str) -> str | None:
-        """The client application whose user this is (None: no such user, or erased)."""
-        query = select(planner_user_tenants.c.tenant).where(
-            planner_user_tenants.c.user_id == user_id
-        )
+    def access(self, user_id: str) -> tuple[str, frozenset[str]] | None:
+        """The client application whose user this is, and the clients granted access to them
+        (None: no such user, or erased)."""
         with self._engine.connect() as connection:
-            return connection.execute(query).scalar_one_or_none()
+            tenant = connection.execute(
+                select(planner_user_tenants.c.tenant).where(
+                    planner_user_tenants.c.user_id == user_id
+                )
+            ).scalar_one_or_none()
+            if tenant is None:
+                return None
+            grantees = connection.execute(
+                select(planner_user_grants.c.client_id).where(
+                    planner_user_grants.c.user_id == user_id, planner_user_grants.c.granted
+                )
+            ).scalars()
+            return tenant, frozenset(grantees)
 
     def history(self, user_id: str) -> list[RoutineVersion]:
         query = (

@@ -2,6 +2,7 @@
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -83,6 +84,17 @@ planner_user_tenants = Table(
     metadata,
     Column("user_id", String(64), primary_key=True),
     Column("tenant", String(64), nullable=False),
+)
+
+# Other client applications an operator let see a user (access.granted / access.revoked events),
+# as of the feed position of the latest such event: one arriving late never undoes a newer one.
+planner_user_grants = Table(
+    "planner_user_grants",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("client_id", String(64), primary_key=True),
+    Column("granted", Boolean, nullable=False),
+    Column("position", Position, nullable=False),
 )
 
 # Users forgotten on request: their projections are gone, and any of their events arriving late

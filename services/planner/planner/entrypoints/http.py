@@ -28,8 +28,8 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
 
     def only_if_visible(user_id: str) -> None:
         """Another client's user answers exactly as a user nobody wrote for (OWASP API1)."""
-        tenant = reader.tenant(user_id)
-        if tenant is None or not principal().sees(tenant):
+        access = reader.access(user_id)
+        if access is None or not principal().sees(*access):
             abort(404, message=NO_SUCH_USER)
 
     @blp.route(f"/users/{_USER_ID}/routine")

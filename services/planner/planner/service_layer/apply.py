@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from backtrack_shared.contracts.registry import USER_ERASED
+from backtrack_shared.contracts.registry import ACCESS_EVENT_TYPES, USER_ERASED
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.topology import ROUTINE_UPDATED
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork, UserState, logged_event
@@ -33,6 +33,7 @@ class Applied(enum.Enum):
     DUPLICATE = "duplicate"
     ERASED = "erased"  # a user.erased marker: the user's projections are gone
     DROPPED = "dropped"  # an event of a user erased before: never applied
+    ACCESS_CHANGED = "access_changed"  # a grant or revocation: kept, not a rules matter
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,14 @@ def _apply_in_one_transaction(
                 continue
             seen.add(event.event_id)
             user, earlier = event.user_id, applied[event.user_id]
+            state = states[user]
+            if event.type in ACCESS_EVENT_TYPES:  # kept, never folded by the rules
+                stored.append(envelope)
+                states[user] = UserState(
+                    user, max(state.applied_position, event.position), state.routine_version
+                )
+                results.append(ApplyResult(Applied.ACCESS_CHANGED, state.routine_version))
+                continue
             earlier.append(event)
             # The user's history is what the database held before this batch plus this batch's
             # events so far; it is read only when the event cannot simply be folded on.
@@ -139,7 +148,6 @@ def _apply_in_one_transaction(
                 kept=checked_out.pop(user, None),
             )
             checked_out[user] = fold
-            state = states[user]
             applied_position = max(state.applied_position, event.position)
             version = decide_version(current.get(user), fold, event, applied_position)
             if version is not None:
@@ -156,6 +164,7 @@ def _apply_in_one_transaction(
                 )
             )
         store.add_events(stored)
+        store.absorb_access_changes(stored)
         store.add_routine_versions(versions)
         if announce:
             store.add_to_outbox(

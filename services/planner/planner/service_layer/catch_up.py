@@ -175,9 +175,9 @@ def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
             store.erase(envelope["user_id"], envelope["position"], erased_at)
             erased.add(envelope["user_id"])
     known = store.known_event_ids([envelope["event_id"] for envelope in page])
-    store.add_events(
-        [e for e in page if e["event_id"] not in known and e["user_id"] not in erased]
-    )
+    new = [e for e in page if e["event_id"] not in known and e["user_id"] not in erased]
+    store.add_events(new)
+    store.absorb_access_changes(new)
 
 
 def _fold_user(unit_of_work: UnitOfWorkFactory, user_id: str) -> int:
@@ -202,6 +202,7 @@ def rebuild_user(
         if uow.store.erased([user_id]):
             stream = []
         uow.store.add_events(stream)
+        uow.store.absorb_access_changes(stream)
         uow.commit()
     if folds is not None:
         folds.forget(user_id)

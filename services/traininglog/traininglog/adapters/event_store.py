@@ -28,7 +28,7 @@ from sqlalchemy import (
 from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.db import UnitOfWork, as_utc, is_postgresql
 from traininglog.adapters.sealing import unseal
-from traininglog.adapters.tables import event_outbox, events, users
+from traininglog.adapters.tables import event_outbox, events, user_grants, users
 from traininglog.domain.append import NewEvent, Owner, StoredRef
 
 APPEND_LOCK_KEY = 0x6576_656E_7473
@@ -77,6 +77,20 @@ def readable_events() -> Select[Any]:
     )
 
 
+def _grantees(connection: Connection, user_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+    if not user_ids:
+        return {}
+    rows = connection.execute(
+        select(user_grants.c.user_id, user_grants.c.client_id).where(
+            user_grants.c.user_id.in_(user_ids)
+        )
+    )
+    found: dict[str, set[str]] = {}
+    for user_id, client_id in rows:
+        found.setdefault(user_id, set()).add(client_id)
+    return {user_id: frozenset(clients) for user_id, clients in found.items()}
+
+
 class SqlAlchemyEventStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -121,11 +135,29 @@ class SqlAlchemyEventStore:
             select(users.c.user_id, users.c.tenant, users.c.data_key, users.c.erased_at).where(
                 users.c.user_id.in_(ids)
             )
-        )
+        ).all()
+        grantees = _grantees(self._connection, [row.user_id for row in rows])
         return {
-            row.user_id: UserRecord(Owner(row.tenant, row.erased_at is not None), row.data_key)
+            row.user_id: UserRecord(
+                Owner(
+                    row.tenant, row.erased_at is not None, grantees.get(row.user_id, frozenset())
+                ),
+                row.data_key,
+            )
             for row in rows
         }
+
+    def set_access(self, user_id: str, client_id: str, granted: bool) -> None:
+        if granted:
+            self._connection.execute(
+                insert(user_grants).values(user_id=user_id, client_id=client_id)
+            )
+        else:
+            self._connection.execute(
+                delete(user_grants).where(
+                    user_grants.c.user_id == user_id, user_grants.c.client_id == client_id
+                )
+            )
 
     def add_users(self, tenant: str, data_keys: dict[str, bytes], created_at: datetime) -> None:
         if data_keys:
@@ -215,7 +247,10 @@ class SqlAlchemyEventReader:
             row = connection.execute(
                 select(users.c.tenant, users.c.erased_at).where(users.c.user_id == user_id)
             ).first()
-        return None if row is None else Owner(row.tenant, row.erased_at is not None)
+            grantees = _grantees(connection, [user_id]) if row is not None else {}
+        if row is None:
+            return None
+        return Owner(row.tenant, row.erased_at is not None, grantees.get(user_id, frozenset()))
 
     def stream(self, user_id: str, after_version: int, limit: int) -> list[dict[str, Any]]:
         query = (

@@ -56,3 +56,11 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )
+
+# Other client applications an operator granted access to a user (access.granted events).
+user_grants = Table(
+    "user_grants",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("client_id", String(64), primary_key=True),
+)

@@ -4,9 +4,10 @@ An event id is the client's idempotency key: the same id with the same body is a
 first time and stored once; the same id with another body is a conflict. New events get the next
 versions of their user's stream, in the order they were given.
 
-A user belongs to the client application (the tenant) that first wrote for them. Another
-client's write for that user is answered as if the user did not exist (OWASP API1: never say
-whose it is); a write for a user who was erased is refused.
+A user belongs to the client application (the tenant) that first wrote for them; an operator
+may grant other clients access too. Any other client's write for that user is answered as if
+the user did not exist (OWASP API1: never say whose it is); a write for a user who was erased
+is refused.
 """
 
 import enum
@@ -39,7 +40,7 @@ class StoredRef:
 class Owner:
     tenant: str
     erased: bool = False
-
+    grantees: frozenset[str] = frozenset()  # other clients an operator let in
 
 @dataclass(frozen=True)
 class Writer:
@@ -49,7 +50,12 @@ class Writer:
     every_user: bool = False
 
     def may_write_for(self, owner: Owner | None) -> bool:
-        return owner is None or self.every_user or owner.tenant == self.tenant
+        return (
+            owner is None
+            or self.every_user
+            or owner.tenant == self.tenant
+            or self.tenant in owner.grantees
+        )
 
 
 class Outcome(enum.Enum):

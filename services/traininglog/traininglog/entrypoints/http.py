@@ -12,6 +12,7 @@ from backtrack_shared.auth import ADMIN, AUDIT_READ, EVENTS_WRITE, Registry
 from backtrack_shared.auth.http import (
     RATE_LIMITED_RESPONSE,
     install_auth,
+    known_client,
     principal,
     rate_limited,
     requires,
@@ -30,7 +31,8 @@ from traininglog.config import Settings
 from traininglog.domain.append import Outcome, Writer
 from traininglog.entrypoints import schemas
 from traininglog.metrics import EVENTS_REJECTED
-from traininglog.service_layer.ingest import UnknownUser, erase_user, record_events
+from traininglog.service_layer.ingest import record_events
+from traininglog.service_layer.users import UnknownUser, change_access, erase_user
 
 CONFLICT_REASON = "This event_id was already stored with a different body."
 NO_SUCH_USER = "No such user for this client."
@@ -176,7 +178,7 @@ def events_blueprint(
     def get_stream(query: dict[str, int], user_id: str) -> dict[str, Any]:
         """A user's events in stream order, a page at a time."""
         owner = reader.owner(user_id)
-        if owner is None or owner.erased or not principal().sees(owner.tenant):
+        if owner is None or owner.erased or not principal().sees(owner.tenant, owner.grantees):
             abort(404, message=NO_SUCH_USER)
         page = reader.stream(user_id, query["after_version"], query["limit"])
         full = len(page) == query["limit"]
@@ -201,6 +203,44 @@ def events_blueprint(
             abort(404, message=NO_SUCH_USER)
         on_recorded()
         return receipt.as_response()
+
+    def access(user_id: str, client_id: str, granted: bool) -> dict[str, Any]:
+        if not known_client(client_id):
+            abort(404, message=f"No client {client_id!r} in the clients file.")
+        try:
+            receipt = change_access(
+                unit_of_work, user_id, client_id, granted=granted, writer=writer()
+            )
+        except UnknownUser:
+            abort(404, message=NO_SUCH_USER)
+        if receipt is not None:
+            on_recorded()
+        return {
+            "user_id": user_id,
+            "client_id": client_id,
+            "granted": granted,
+            "event_id": receipt.event_id if receipt else None,
+            "position": receipt.position if receipt else None,
+        }
+
+    @blp.route("/users/<user_id:user_id>/grants/<string:client_id>", methods=["PUT"])
+    @requires(blp, ADMIN)
+    @blp.response(200, schemas.AccessSchema)
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or no such client.")
+    @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
+    def put_grant(user_id: str, client_id: str) -> dict[str, Any]:
+        """Let another client application see (and write for) this user, on both services, as
+        far as its key's scopes go; an `access.granted` event records it in the user's stream."""
+        return access(user_id, client_id, granted=True)
+
+    @blp.route("/users/<user_id:user_id>/grants/<string:client_id>", methods=["DELETE"])
+    @requires(blp, ADMIN)
+    @blp.response(200, schemas.AccessSchema)
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or no such client.")
+    @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
+    def delete_grant(user_id: str, client_id: str) -> dict[str, Any]:
+        """Take back a client's access to this user (`access.revoked`)."""
+        return access(user_id, client_id, granted=False)
 
     @blp.route("/feed")
     @requires(blp, ADMIN)

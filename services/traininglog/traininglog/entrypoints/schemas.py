@@ -12,6 +12,20 @@ class ReceiptSchema(Schema):
     position = fields.Integer(required=True)
 
 
+class AccessSchema(Schema):
+    user_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    granted = fields.Boolean(required=True, metadata={"description": "Access as it is now."})
+    event_id = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The access.granted or access.revoked event; null if nothing "
+            "changed (it already was so)."
+        },
+    )
+    position = fields.Integer(allow_none=True)
+
+
 class BatchRequestSchema(Schema):
     events = fields.List(
         fields.Raw(),

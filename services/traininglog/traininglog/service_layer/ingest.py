@@ -1,8 +1,6 @@
-"""Recording events: validate-once envelopes in, one transaction, one receipt per event out;
-and forgetting a user."""
+"""Recording events: validate-once envelopes in, one transaction, one receipt per event out."""
 
 import hashlib
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,9 +9,7 @@ from typing import Any
 
 import structlog
 
-from backtrack_shared.catalogue import SYSTEM_SOURCE_KIND
 from backtrack_shared.contracts import canonical_body
-from backtrack_shared.contracts.registry import USER_ERASED
 from traininglog.adapters.event_store import RowToAppend, SqlAlchemyUnitOfWork
 from traininglog.adapters.sealing import new_data_key, seal
 from traininglog.domain.append import NewEvent, Outcome, Writer, decide_append
@@ -133,55 +129,3 @@ def _log_recorded(receipts: Sequence[Receipt]) -> None:
         positions=[receipt.position for receipt in receipts],
     )
 
-
-class UnknownUser(Exception):
-    """No user by that id that the caller may see."""
-
-
-def erase_user(
-    unit_of_work: Callable[[], SqlAlchemyUnitOfWork],
-    user_id: str,
-    writer: Writer,
-    *,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Receipt:
-    """Forget a user: delete their key (their events can no longer be opened, anywhere) and
-    append a `user.erased` marker, which tells the planner to drop their projections and keeps
-    in the log that, and when, an erasure happened. Asking again answers the first marker."""
-    erased_at = now()
-    with unit_of_work() as uow:
-        uow.events.lock_for_append()
-        known = uow.events.users([user_id]).get(user_id)
-        if known is None or not writer.may_write_for(known.owner):
-            raise UnknownUser(user_id)
-        if known.owner.erased:
-            marker = uow.events.erasure_marker(user_id)
-            return Receipt(Outcome.DUPLICATE, marker.event_id, user_id, marker.stream_version,
-                           marker.position)
-        event_id = str(uuid.uuid4())
-        body = canonical_body(
-            {
-                "event_id": event_id,
-                "type": USER_ERASED,
-                "schema_version": 1,
-                "user_id": user_id,
-                "occurred_at": erased_at,
-                "source": {"kind": SYSTEM_SOURCE_KIND, "name": "traininglog"},
-                "payload": {"requested_by": writer.tenant},
-            }
-        )
-        event = NewEvent(
-            event_id=event_id,
-            user_id=user_id,
-            type=USER_ERASED,
-            schema_version=1,
-            occurred_at=erased_at,
-            body=body,
-            body_hash=hashlib.sha256(body.encode()).hexdigest(),
-        )
-        version = uow.events.stream_heads([user_id]).get(user_id, 0) + 1
-        uow.events.erase(user_id, erased_at)
-        (position,) = uow.events.append([RowToAppend(event, version, body)], erased_at)
-        uow.commit()
-    log.info("user.erased", user_id=user_id, event_id=event_id, requested_by=writer.tenant)
-    return Receipt(Outcome.STORED, event_id, user_id, version, position)
