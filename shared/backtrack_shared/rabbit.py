@@ -294,14 +294,19 @@ class PikaConsumer:
         """Whatever else was delivered, and what arrives within batch_wait_s, up to a batch."""
         more: list[Delivery] = []
         deadline = time.monotonic() + self._batch_wait_s
-        while len(more) < self._batch_size - 1:
+        empty_reads = 0
+        while len(more) < self._batch_size - 1 and empty_reads < 2:
+            if channel.get_waiting_message_count():
+                more.append(next(deliveries))
+                empty_reads = 0
+                continue
+            # Read what reached the socket meanwhile (pika reads 128 KiB at a time), returning
+            # early on a delivery. A first call may return at once without reading, as pika
+            # still had earlier deliveries to dispatch: nothing came only if a second brings none.
+            remaining = max(0.0, deadline - time.monotonic())
+            channel.connection.process_data_events(time_limit=remaining)
             if not channel.get_waiting_message_count():
-                # Reads what reached the socket meanwhile; returns early on a delivery.
-                remaining = max(0.0, deadline - time.monotonic())
-                channel.connection.process_data_events(time_limit=remaining)
-                if not channel.get_waiting_message_count():
-                    break
-            more.append(next(deliveries))
+                empty_reads += 1
         return more
 
     def _handle_deliveries(self, channel: BlockingChannel, batch: list[Delivery]) -> bool:

@@ -261,6 +261,44 @@ def test_waiting_messages_are_handled_in_one_batch_and_all_acked(
     assert drain(amqp_url, topology.planner_queue) == []  # all acked: none came back on close
 
 
+def test_what_was_delivered_meanwhile_makes_the_next_batch_beyond_one_socket_read(
+    amqp_url: str, topology: Topology
+):
+    """pika reads 128 KiB from the socket at a time: the batch keeps reading until nothing more
+    has arrived, instead of stopping at the first read."""
+    busy, batches = threading.Event(), []
+    message_ids = [f"m{n}" for n in range(120)]  # ~3 KB each: some 360 KB in all
+
+    def handle_batch(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        batches.append([message.message_id or "" for message in messages])
+        assert busy.wait(10)
+        return [None] * len(messages)
+
+    def handle(message: IncomingMessage) -> None:
+        handle_batch([message])
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        handle,
+        handle_batch=handle_batch,
+        batch_size=200,
+        prefetch=200,
+        connection_name="test-consumer",
+    )
+    with consuming(consumer):
+        publish(amqp_url, topology, {"first": b"{}"})
+        wait_until(lambda: len(batches) == 1)  # the consumer is busy with it
+        publish(amqp_url, topology, dict.fromkeys(message_ids, b"x" * 3000))
+        time.sleep(0.5)  # all delivered, waiting in the consumer's socket
+        busy.set()
+        wait_until(lambda: sum(map(len, batches)) == 1 + len(message_ids))
+    assert batches[0] == ["first"]
+    assert [message_id for batch in batches[1:] for message_id in batch] == message_ids
+    assert len(batches) == 2
+
+
 def test_a_poison_message_in_a_batch_is_dead_lettered_and_the_others_applied(
     amqp_url: str, topology: Topology
 ):
