@@ -6,9 +6,10 @@ pika never reconnects by itself, so both reconnect with back-off after a connect
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 import pika.exceptions
@@ -19,6 +20,7 @@ from pika.spec import Basic, BasicProperties
 from backtrack_shared.topology import Topology
 
 log = structlog.get_logger(__name__)
+_R = TypeVar("_R")
 
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     pika.exceptions.AMQPError,
@@ -170,17 +172,37 @@ ROUTING_KEY_HEADER = "x-backtrack-routing-key"
 ATTEMPTS_HEADER = "x-backtrack-attempts"
 
 
+# One delivery as pika's consume generator yields it: (method, properties, body).
+Delivery = tuple[Basic.Deliver, BasicProperties, bytes]
+
+# Handles several messages at once. It returns, for each message in order, None when it was
+# applied, or the PoisonMessage that refuses it; it raises for the batch as a whole.
+BatchHandler = Callable[[Sequence[IncomingMessage]], Sequence[PoisonMessage | None]]
+
+IDLE_S = 1.0  # how long an idle consumer waits for a message before it looks at its flags again
+
+
+class _Interrupted(Exception):
+    """Asked to stop or pause while a handler kept failing transiently."""
+
+
 class PikaConsumer:
     """Consumes one queue with manual acks and a bounded prefetch until stop() is called.
 
     A message whose handler returns is acknowledged. One whose handler raises is retried until
     the queue's delivery limit, then dead-lettered with its error; a PoisonMessage at once.
 
+    With `handle_batch` and a `batch_size` above 1, the messages already delivered, and those
+    arriving within `batch_wait_s` of the first, up to `batch_size`, go to one call of
+    `handle_batch`; when it returns, those it refused are dead-lettered and the others acked.
+    If it raises anything but a TransientFailure, the same messages go one by one to `handle`,
+    so only the message at fault is retried and dead-lettered while the others are applied.
+
     A TransientFailure is not counted: a quorum queue counts every return of a message (a nack
     with requeue, and before RabbitMQ 4.3 also a channel closed with the message unacked)
     towards its delivery limit, so a database outage longer than a few quick retries would
-    dead-letter good messages. Instead the consumer holds the message (unacked, with the rest
-    of its prefetch) and calls the handler again after a back-off, sleeping through
+    dead-letter good messages. Instead the consumer holds the message or batch (unacked, with
+    the rest of its prefetch) and calls the handler again after a back-off, sleeping through
     `BlockingConnection.sleep` so heartbeats keep being answered. It gives up only when asked
     to stop or pause: the connection closes and the broker requeues what it held.
     """
@@ -192,6 +214,9 @@ class PikaConsumer:
         queue: str,
         handle: Callable[[IncomingMessage], object],
         *,
+        handle_batch: BatchHandler | None = None,
+        batch_size: int = 1,
+        batch_wait_s: float = 0.0,
         prefetch: int = 100,
         connection_name: str,
         max_backoff_s: float = 5.0,
@@ -202,6 +227,9 @@ class PikaConsumer:
         self._transient_backoff_s = transient_backoff_s
         self._queue = queue
         self._handle = handle
+        self._handle_batch = handle_batch
+        self._batch_size = batch_size if handle_batch is not None else 1
+        self._batch_wait_s = batch_wait_s
         self._prefetch = prefetch
         self._max_backoff_s = max_backoff_s
         self._stopping = threading.Event()
@@ -227,6 +255,9 @@ class PikaConsumer:
                 backoff = min(backoff * 2, self._max_backoff_s)
         self.connected.clear()
 
+    def _leaving(self) -> bool:
+        return self._stopping.is_set() or not self._resumed.is_set()
+
     def _consume(self) -> None:
         self._connection = pika.BlockingConnection(self._params)
         try:
@@ -234,11 +265,24 @@ class PikaConsumer:
             self._topology.declare(channel)
             channel.basic_qos(prefetch_count=self._prefetch)
             channel.confirm_delivery()  # a dead-lettered copy is confirmed before the ack
-            channel.basic_consume(self._queue, self._on_message)
+            # Ends when the consumer is cancelled, by stop(), pause() or the broker; raises
+            # ChannelClosedByBroker if the broker closes the channel.
+            deliveries = channel.consume(self._queue, inactivity_timeout=IDLE_S)
             self.connected.set()
-            log.info("consumer.started", queue=self._queue, prefetch=self._prefetch)
-            if not self._stopping.is_set():
-                channel.start_consuming()
+            log.info(
+                "consumer.started",
+                queue=self._queue,
+                prefetch=self._prefetch,
+                batch_size=self._batch_size,
+            )
+            for method, properties, body in deliveries:
+                if self._leaving():
+                    break
+                if method is None:
+                    continue  # nothing arrived for IDLE_S
+                batch = [(method, properties, body), *self._more(channel, deliveries)]
+                if not self._handle_deliveries(channel, batch):
+                    break  # some left unsettled: the broker requeues them when we disconnect
         finally:
             self.connected.clear()
             connection, self._connection, self._channel = self._connection, None, None
@@ -246,52 +290,107 @@ class PikaConsumer:
                 with contextlib.suppress(*CONNECTION_ERRORS):
                     connection.close()
 
-    def _on_message(
+    def _more(self, channel: BlockingChannel, deliveries: Iterator[Delivery]) -> list[Delivery]:
+        """Whatever else was delivered, and what arrives within batch_wait_s, up to a batch."""
+        more: list[Delivery] = []
+        deadline = time.monotonic() + self._batch_wait_s
+        empty_reads = 0
+        while len(more) < self._batch_size - 1 and empty_reads < 2:
+            if channel.get_waiting_message_count():
+                more.append(next(deliveries))
+                empty_reads = 0
+                continue
+            # Read what reached the socket meanwhile (pika reads 128 KiB at a time), returning
+            # early on a delivery. A first call may return at once without reading, as pika
+            # still had earlier deliveries to dispatch: nothing came only if a second brings none.
+            remaining = max(0.0, deadline - time.monotonic())
+            channel.connection.process_data_events(time_limit=remaining)
+            if not channel.get_waiting_message_count():
+                empty_reads += 1
+        return more
+
+    def _handle_deliveries(self, channel: BlockingChannel, batch: list[Delivery]) -> bool:
+        """Handle the deliveries and settle each (ack, nack or dead-letter), in order; False if
+        asked to stop or pause before all were settled."""
+        if self._handle_batch is None or len(batch) == 1:
+            return self._handle_one_by_one(channel, batch)
+        messages = [_incoming(*delivery) for delivery in batch]
+        handle_batch = self._handle_batch
+        try:
+            refusals = self._until_not_transient(
+                channel,
+                lambda: handle_batch(messages),
+                messages=len(messages),
+                first_message_id=messages[0].message_id,
+            )
+        except _Interrupted:
+            return False
+        except Exception:
+            log.exception("consumer.batch_failed", messages=len(messages), then="one by one")
+            return self._handle_one_by_one(channel, batch)
+        applied: list[int] = []
+        for (method, properties, body), refusal in zip(batch, refusals, strict=True):
+            if refusal is None:
+                applied.append(method.delivery_tag)
+            else:
+                attempt = _attempt(properties)
+                self._dead_letter(channel, method, properties, body, str(refusal), attempt)
+        if applied:
+            # Deliveries are settled in order and the consumer disconnects when it leaves one
+            # unsettled, so every earlier delivery is settled already or is one of these.
+            channel.basic_ack(max(applied), multiple=True)
+        return True
+
+    def _handle_one_by_one(self, channel: BlockingChannel, batch: list[Delivery]) -> bool:
+        for delivery in batch:
+            if self._leaving() or not self._handle_one(channel, *delivery):
+                return False
+        return True
+
+    def _handle_one(
         self,
         channel: BlockingChannel,
         method: Basic.Deliver,
         properties: BasicProperties,
         body: bytes,
-    ) -> None:
-        message = IncomingMessage(
-            body=body,
-            routing_key=method.routing_key,
-            message_id=properties.message_id,
-            headers=dict(properties.headers or {}),
-            redelivered=bool(method.redelivered),
-        )
-        attempt = int(message.headers.get("x-delivery-count", 0)) + 1
+    ) -> bool:
+        """Handle one delivery and settle it; False if asked to stop or pause meanwhile."""
+        message = _incoming(method, properties, body)
+        attempt = _attempt(properties)
         try:
-            if not self._handle_until_not_transient(channel, message):
-                return  # stopping or pausing: left unacked, the broker requeues it on close
+            self._until_not_transient(
+                channel, lambda: self._handle(message), message_id=message.message_id
+            )
+        except _Interrupted:
+            return False
         except PoisonMessage as err:
             self._dead_letter(channel, method, properties, body, str(err), attempt)
-            return
+            return True
         except Exception as err:
             log.exception("consumer.handler_failed", message_id=message.message_id, attempt=attempt)
             if attempt >= self._topology.delivery_limit:
                 self._dead_letter(channel, method, properties, body, repr(err), attempt)
             else:
                 channel.basic_nack(method.delivery_tag, requeue=True)
-            return
+            return True
         channel.basic_ack(method.delivery_tag)
+        return True
 
-    def _handle_until_not_transient(
-        self, channel: BlockingChannel, message: IncomingMessage
-    ) -> bool:
-        """Call the handler until it returns or raises anything but TransientFailure; return
-        False if asked to stop or pause meanwhile. Runs in the consumer's thread only."""
+    def _until_not_transient(
+        self, channel: BlockingChannel, call: Callable[[], _R], **context: object
+    ) -> _R:
+        """Call until it returns or raises anything but TransientFailure; raise _Interrupted if
+        asked to stop or pause meanwhile. Runs in the consumer's thread only."""
         backoff = self._transient_backoff_s
         while True:
             try:
-                self._handle(message)
-                return True
+                return call()
             except TransientFailure as err:
-                if self._stopping.is_set() or not self._resumed.is_set():
-                    return False
+                if self._leaving():
+                    raise _Interrupted() from err
                 log.warning(
                     "consumer.handler_transient_failure",
-                    message_id=message.message_id,
+                    **context,
                     error=repr(err.__cause__ or err),
                     retry_in_s=backoff,
                 )
@@ -325,7 +424,7 @@ class PikaConsumer:
         )
 
     def pause(self) -> None:
-        """Thread-safe: finish the message in hand and disconnect until resume(). Messages the
+        """Thread-safe: finish the messages in hand and disconnect until resume(). Messages the
         consumer held unacknowledged go back to the queue."""
         self._resumed.clear()
         self._stop_consuming()
@@ -334,7 +433,7 @@ class PikaConsumer:
         self._resumed.set()
 
     def stop(self) -> None:
-        """Thread-safe: finish the message in hand, then close."""
+        """Thread-safe: finish the messages in hand, then close."""
         self._stopping.set()
         self._resumed.set()
         self._stop_consuming()
@@ -344,3 +443,18 @@ class PikaConsumer:
         if connection is not None and channel is not None:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.add_callback_threadsafe(channel.stop_consuming)
+
+
+def _incoming(method: Basic.Deliver, properties: BasicProperties, body: bytes) -> IncomingMessage:
+    return IncomingMessage(
+        body=body,
+        routing_key=method.routing_key,
+        message_id=properties.message_id,
+        headers=dict(properties.headers or {}),
+        redelivered=bool(method.redelivered),
+    )
+
+
+def _attempt(properties: BasicProperties) -> int:
+    """Which delivery of the message this is, from the quorum queue's count of earlier ones."""
+    return int((properties.headers or {}).get("x-delivery-count", 0)) + 1

@@ -1,9 +1,11 @@
 """The relay and the consumer against the real RabbitMQ."""
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 
 import pika
 import pytest
@@ -199,3 +201,272 @@ def test_a_transient_failure_is_retried_past_the_delivery_limit_without_dead_let
         thread.join(timeout=10)
     assert handled == [("flaky", 0), ("next", 0)]  # in order, never returned to the queue
     assert PikaDeadLetters(amqp_url, topology).list() == []
+
+
+def publish(amqp_url: str, topology: Topology, messages: dict[str, bytes]) -> None:
+    """Publish message id -> body, in this order, confirmed: they wait in the planner's queue."""
+    publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-publisher")
+    try:
+        publisher.publish(
+            topology.events_exchange,
+            [OutgoingMessage("pain.reported", body, id_) for id_, body in messages.items()],
+        )
+    finally:
+        publisher.close()
+
+
+@contextlib.contextmanager
+def consuming(consumer: PikaConsumer) -> Iterator[None]:
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        consumer.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def one_at_a_time(message: IncomingMessage) -> None:
+    raise AssertionError(f"{message.message_id} was handled on its own")
+
+
+def test_waiting_messages_are_handled_in_one_batch_and_all_acked(
+    amqp_url: str, topology: Topology
+):
+    message_ids = [f"m{n}" for n in range(60)]
+    publish(amqp_url, topology, dict.fromkeys(message_ids, b"{}"))
+    batches: list[list[str]] = []
+
+    def handle_batch(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        batches.append([message.message_id or "" for message in messages])
+        return [None] * len(messages)
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        one_at_a_time,
+        handle_batch=handle_batch,
+        batch_size=100,
+        batch_wait_s=0.3,
+        prefetch=100,
+        connection_name="test-consumer",
+    )
+    with consuming(consumer):
+        wait_until(lambda: sum(map(len, batches)) == len(message_ids))
+        time.sleep(0.2)  # room for a message handled twice to show
+    assert [message_id for batch in batches for message_id in batch] == message_ids
+    assert len(batches) <= 2  # what waited was delivered within the wait, prefetch permitting
+    assert drain(amqp_url, topology.planner_queue) == []  # all acked: none came back on close
+
+
+def test_what_was_delivered_meanwhile_makes_the_next_batch_beyond_one_socket_read(
+    amqp_url: str, topology: Topology
+):
+    """pika reads 128 KiB from the socket at a time: the batch keeps reading until nothing more
+    has arrived, instead of stopping at the first read."""
+    busy, batches = threading.Event(), []
+    message_ids = [f"m{n}" for n in range(120)]  # ~3 KB each: some 360 KB in all
+
+    def handle_batch(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        batches.append([message.message_id or "" for message in messages])
+        assert busy.wait(10)
+        return [None] * len(messages)
+
+    def handle(message: IncomingMessage) -> None:
+        handle_batch([message])
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        handle,
+        handle_batch=handle_batch,
+        batch_size=200,
+        prefetch=200,
+        connection_name="test-consumer",
+    )
+    with consuming(consumer):
+        publish(amqp_url, topology, {"first": b"{}"})
+        wait_until(lambda: len(batches) == 1)  # the consumer is busy with it
+        publish(amqp_url, topology, dict.fromkeys(message_ids, b"x" * 3000))
+        time.sleep(0.5)  # all delivered, waiting in the consumer's socket
+        busy.set()
+        wait_until(lambda: sum(map(len, batches)) == 1 + len(message_ids))
+    assert batches[0] == ["first"]
+    assert [message_id for batch in batches[1:] for message_id in batch] == message_ids
+    # One batch, or two if the broker was slow to write the rest: one read holds about 32.
+    assert len(batches) <= 3
+
+
+def test_a_poison_message_in_a_batch_is_dead_lettered_and_the_others_applied(
+    amqp_url: str, topology: Topology
+):
+    bodies = {"good-1": b"{}", "junk-1": b"unreadable", "good-2": b"{}", "junk-2": b"unreadable"}
+    publish(amqp_url, topology, bodies)
+    batches: list[list[str]] = []
+    applied: list[str] = []
+
+    def handle_batch(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        batches.append([message.message_id or "" for message in messages])
+        refusals: list[PoisonMessage | None] = []
+        for message in messages:
+            if message.body == b"unreadable":
+                refusals.append(PoisonMessage("not JSON"))
+            else:
+                applied.append(message.message_id or "")
+                refusals.append(None)
+        return refusals
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        one_at_a_time,
+        handle_batch=handle_batch,
+        batch_size=10,
+        batch_wait_s=0.3,
+        prefetch=10,
+        connection_name="test-consumer",
+    )
+    dead_letters = PikaDeadLetters(amqp_url, topology)
+    with consuming(consumer):
+        wait_until(lambda: len(applied) == 2 and len(dead_letters.list()) == 2)
+    assert batches == [list(bodies)]
+    assert applied == ["good-1", "good-2"]
+    letters = {letter.message_id: letter for letter in dead_letters.list()}
+    assert set(letters) == {"junk-1", "junk-2"}
+    assert all(letter.error == "not JSON" and letter.attempts == 1 for letter in letters.values())
+    assert drain(amqp_url, topology.planner_queue) == []
+
+
+def test_a_failing_message_in_a_batch_is_dead_lettered_alone_after_the_delivery_limit(
+    amqp_url: str, topology: Topology
+):
+    """The batch fails as a whole; handled again one by one, only the message at fault is
+    retried, and dead-lettered after the delivery limit, while the others are applied once."""
+    bodies = {"good-1": b"{}", "bad": b"always fails", "good-2": b"{}", "good-3": b"{}"}
+    publish(amqp_url, topology, bodies)
+    applied: list[str] = []
+    attempts: Counter[str] = Counter()
+
+    def handle(message: IncomingMessage) -> None:
+        attempts[message.message_id or ""] += 1
+        if message.body == b"always fails":
+            raise RuntimeError("cannot apply")
+        applied.append(message.message_id or "")
+
+    def handle_batch(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        if any(message.body == b"always fails" for message in messages):
+            raise RuntimeError("cannot apply")  # nothing of the batch is applied
+        applied.extend(message.message_id or "" for message in messages)
+        return [None] * len(messages)
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        handle,
+        handle_batch=handle_batch,
+        batch_size=10,
+        batch_wait_s=0.3,
+        prefetch=10,
+        connection_name="test-consumer",
+    )
+    dead_letters = PikaDeadLetters(amqp_url, topology)
+    with consuming(consumer):
+        wait_until(lambda: len(dead_letters.list()) == 1)
+    assert applied == ["good-1", "good-2", "good-3"]  # once each, in order
+    assert attempts["bad"] == topology.delivery_limit
+    (letter,) = dead_letters.list()
+    assert letter.message_id == "bad" and letter.attempts == topology.delivery_limit
+    assert letter.error == "RuntimeError('cannot apply')"
+    assert drain(amqp_url, topology.planner_queue) == []
+
+
+def test_a_batch_failing_transiently_is_held_and_retried_without_losing_anything(
+    amqp_url: str, topology: Topology
+):
+    message_ids = [f"m{n}" for n in range(10)]
+    publish(amqp_url, topology, dict.fromkeys(message_ids, b"{}"))
+    failures_left = topology.delivery_limit * 2
+    calls: list[list[str]] = []
+    applied: list[tuple[str, int]] = []
+
+    def handle_batch(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        nonlocal failures_left
+        calls.append([message.message_id or "" for message in messages])
+        if failures_left > 0:
+            failures_left -= 1
+            raise TransientFailure("database unavailable")
+        applied.extend(
+            (message.message_id or "", int(message.headers.get("x-delivery-count", 0)))
+            for message in messages
+        )
+        return [None] * len(messages)
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        one_at_a_time,
+        handle_batch=handle_batch,
+        batch_size=100,
+        batch_wait_s=0.3,
+        prefetch=100,
+        connection_name="test-consumer",
+        max_backoff_s=0.05,
+        transient_backoff_s=0.01,
+    )
+    with consuming(consumer):
+        wait_until(lambda: len(applied) == len(message_ids))
+    assert calls == [message_ids] * (topology.delivery_limit * 2 + 1)  # the same batch each time
+    assert applied == [(message_id, 0) for message_id in message_ids]  # never returned
+    assert PikaDeadLetters(amqp_url, topology).list() == []
+    assert drain(amqp_url, topology.planner_queue) == []
+
+
+def test_a_paused_consumer_leaves_a_failing_batch_to_the_queue_and_applies_it_on_resume(
+    amqp_url: str, topology: Topology
+):
+    """What RebuildJob does while the consumer holds a batch it cannot apply (the projections
+    are busy): pause() gives the messages back unacknowledged, resume() applies them."""
+    message_ids = [f"m{n}" for n in range(5)]
+    publish(amqp_url, topology, dict.fromkeys(message_ids, b"{}"))
+    busy = threading.Event()
+    busy.set()
+    tries: list[list[str]] = []
+    applied: list[str] = []
+
+    def handle_batch(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        tries.append([message.message_id or "" for message in messages])
+        if busy.is_set():
+            raise TransientFailure("projections busy")
+        applied.extend(message.message_id or "" for message in messages)
+        return [None] * len(messages)
+
+    consumer = PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        one_at_a_time,
+        handle_batch=handle_batch,
+        batch_size=100,
+        batch_wait_s=0.3,
+        connection_name="test-consumer",
+        max_backoff_s=0.05,
+        transient_backoff_s=0.01,
+    )
+    with consuming(consumer):
+        wait_until(lambda: len(tries) >= 3)
+        consumer.pause()
+        wait_until(lambda: not consumer.connected.is_set())
+        busy.clear()
+        time.sleep(0.3)
+        assert applied == []  # paused: nothing taken meanwhile
+        consumer.resume()
+        wait_until(lambda: len(applied) == len(message_ids))
+    assert applied == message_ids
+    assert PikaDeadLetters(amqp_url, topology).list() == []
+    assert drain(amqp_url, topology.planner_queue) == []

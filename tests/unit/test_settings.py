@@ -31,3 +31,11 @@ def test_bad_numbers_name_the_variable():
         TrainingLogSettings.from_env({"TRAININGLOG_PORT": "eighty"})
     with pytest.raises(SettingsError, match="PLANNER_PREFETCH must be at least 1"):
         PlannerSettings.from_env({"PLANNER_PREFETCH": "0"})
+
+
+def test_the_planner_batches_what_its_prefetch_holds_unless_told_otherwise():
+    planner = PlannerSettings.from_env({})
+    assert (planner.batch_size, planner.batch_wait_s) == (planner.prefetch, 0.0)
+    assert PlannerSettings.from_env({"PLANNER_BATCH_SIZE": "1"}).batch_size == 1
+    with pytest.raises(SettingsError, match="PLANNER_BATCH_SIZE must be at least 1"):
+        PlannerSettings.from_env({"PLANNER_BATCH_SIZE": "0"})

@@ -1,4 +1,5 @@
-"""What counts as the database not answering, and what the planner's consumer makes of it."""
+"""What counts as the database not answering, and what the planner's consumer makes of it,
+one message or a batch at a time."""
 
 import json
 
@@ -6,8 +7,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from backtrack_shared.db import is_transient_database_error
-from backtrack_shared.rabbit import IncomingMessage, TransientFailure
-from planner.entrypoints.consumer import message_handler
+from backtrack_shared.rabbit import IncomingMessage, PoisonMessage, TransientFailure
+from planner.entrypoints.consumer import batch_handler, message_handler
 from tests.factories import baseline, new_user_id
 
 
@@ -38,3 +39,32 @@ def test_any_other_failure_is_left_to_the_delivery_limit():
 
     with pytest.raises(RuntimeError):
         message_handler(apply)(stored_message())
+
+
+def test_a_batch_applies_its_envelopes_in_one_call_and_refuses_what_is_not_one():
+    calls: list[list[str]] = []
+    good = [stored_message(), stored_message()]
+    junk = IncomingMessage(b"not json", "baseline.assessed", "junk", {}, False)
+
+    def apply_all(envelopes):
+        calls.append([envelope["user_id"] for envelope in envelopes])
+        return []
+
+    refusals = batch_handler(apply_all)([good[0], junk, good[1]])
+    assert calls == [[json.loads(message.body)["user_id"] for message in good]]
+    assert refusals[0] is None and refusals[2] is None
+    assert isinstance(refusals[1], PoisonMessage)
+    assert "not a stored event envelope" in str(refusals[1])
+
+
+def test_a_batch_meeting_a_database_outage_is_transient_and_any_other_failure_is_raised():
+    def outage(_envelopes):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    def bug(_envelopes):
+        raise RuntimeError("a bug")
+
+    with pytest.raises(TransientFailure):
+        batch_handler(outage)([stored_message(), stored_message()])
+    with pytest.raises(RuntimeError):  # the consumer then handles the messages one by one
+        batch_handler(bug)([stored_message(), stored_message()])

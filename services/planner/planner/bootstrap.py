@@ -30,11 +30,12 @@ from planner.adapters.projection_store import (
     SqlAlchemyUnitOfWork,
 )
 from planner.config import Settings
-from planner.entrypoints.consumer import message_handler
+from planner.entrypoints.consumer import batch_handler, message_handler
 from planner.entrypoints.http import create_app
 from planner.metrics import OUTBOX_BACKLOG
-from planner.service_layer.apply import ApplyResult, apply_event
-from planner.service_layer.catch_up import LaggingCatchUp, catch_up, fill_gap, rebuild_user
+from planner.service_layer.apply import ApplyResult
+from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
+from planner.service_layer.delivered import apply_delivered
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob
@@ -115,14 +116,17 @@ def bootstrap(settings: Settings) -> Planner:
 
     writer = SingleWriter()
 
-    def apply(envelope: dict[str, Any]) -> ApplyResult:
+    def apply_all(envelopes: list[dict[str, Any]]) -> list[ApplyResult]:
         try:
-            with writer.turn(wait_s=1.0):
-                fill_gap(unit_of_work, feed, envelope, folds)
-                result = apply_event(unit_of_work, envelope, folds=folds)
-        except ProjectionsBusy as busy:  # a rebuild: the consumer pauses and the message waits
+            with writer.turn(wait_s=1.0):  # one turn for the whole batch
+                results = apply_delivered(unit_of_work, feed, envelopes, folds)
+        except ProjectionsBusy as busy:  # a rebuild: the consumer pauses and the messages wait
             raise TransientFailure(str(busy)) from busy
         relay.wake()
+        return results
+
+    def apply(envelope: dict[str, Any]) -> ApplyResult:
+        (result,) = apply_all([envelope])
         return result
 
     lagging_catch_up = LaggingCatchUp(
@@ -152,6 +156,9 @@ def bootstrap(settings: Settings) -> Planner:
         topology,
         topology.planner_queue,
         message_handler(apply),
+        handle_batch=batch_handler(apply_all),
+        batch_size=settings.batch_size,
+        batch_wait_s=settings.batch_wait_s,
         prefetch=settings.prefetch,
         connection_name="planner-consumer",
     )

@@ -27,6 +27,8 @@ class Settings:
     http_threads: int = 8
     traininglog_url: str = "http://127.0.0.1:8001"
     prefetch: int = 100
+    batch_size: int = 100
+    batch_wait_s: float = 0.0
     catch_up_interval_s: float = 30.0
     fold_cache_users: int = 256
     relay_batch_size: int = 200
@@ -47,6 +49,8 @@ class Settings:
             http_threads=env.integer("HTTP_THREADS", cls.http_threads, minimum=1),
             traininglog_url=env.text("TRAININGLOG_URL", cls.traininglog_url),
             prefetch=env.integer("PREFETCH", cls.prefetch, minimum=1),
+            batch_size=env.integer("BATCH_SIZE", cls.batch_size, minimum=1),
+            batch_wait_s=env.number("BATCH_WAIT_S", cls.batch_wait_s),
             catch_up_interval_s=env.number("CATCH_UP_INTERVAL_S", cls.catch_up_interval_s),
             fold_cache_users=env.integer("FOLD_CACHE_USERS", cls.fold_cache_users),
             relay_batch_size=env.integer("RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1),

@@ -1,7 +1,8 @@
 """Translates broker messages into event applications; holds no logic of its own."""
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -9,7 +10,7 @@ from marshmallow import ValidationError
 
 from backtrack_shared.contracts import StoredEnvelopeSchema
 from backtrack_shared.db import is_transient_database_error
-from backtrack_shared.rabbit import IncomingMessage, PoisonMessage, TransientFailure
+from backtrack_shared.rabbit import BatchHandler, IncomingMessage, PoisonMessage, TransientFailure
 from planner.metrics import APPLY_SECONDS, EVENTS_DEAD_LETTERED
 from planner.service_layer.apply import ApplyResult
 
@@ -48,5 +49,44 @@ def message_handler(
             if is_transient_database_error(err):
                 raise TransientFailure(str(err)) from err
             raise
+
+    return handle
+
+
+def batch_handler(
+    apply_all: Callable[[list[dict[str, Any]]], Sequence[ApplyResult]],
+) -> BatchHandler:
+    """Applies every message that is a stored envelope with one call of `apply_all`; refuses
+    the others as poison, for the consumer to dead-letter once the batch is applied."""
+
+    def handle(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            event_count=len(messages),
+            first_event_id=messages[0].message_id,
+            last_event_id=messages[-1].message_id,
+        )
+        envelopes: list[dict[str, Any]] = []
+        refusals: list[PoisonMessage | None] = []
+        for message in messages:
+            try:
+                envelopes.append(read_envelope(message.body))
+                refusals.append(None)
+            except ValueError as err:
+                refusals.append(PoisonMessage(f"not a stored event envelope: {err}"))
+        if envelopes:
+            started = time.perf_counter()
+            try:
+                apply_all(envelopes)
+            except Exception as err:
+                if is_transient_database_error(err):  # held and retried, as one by one
+                    raise TransientFailure(str(err)) from err
+                raise  # the consumer handles the messages again one by one
+            elapsed = time.perf_counter() - started
+            for _ in envelopes:  # each event waited for the whole batch's commit
+                APPLY_SECONDS.observe(elapsed)
+        # Counted once the batch is applied: a batch that fails is handled again one by one.
+        EVENTS_DEAD_LETTERED.inc(len(messages) - len(envelopes))
+        return refusals
 
     return handle
