@@ -1,12 +1,14 @@
-import functools
 from datetime import UTC, datetime
 
 from traininglog.domain.append import NewEvent, Outcome, Owner, StoredRef, Writer
 from traininglog.domain.append import decide_append as decide
 
 ACME = Writer("acme")
-# The tests below are about versions and idempotency: one tenant writing for its own users.
-decide_append = functools.partial(decide, writer=ACME, owners={})
+
+
+def decide_append(events, already_stored, stream_heads):  # type: ignore[no-untyped-def]
+    """About versions and idempotency: one tenant writing for its own users."""
+    return decide(events, already_stored, stream_heads, writers=[ACME] * len(events), owners={})
 
 
 def event(event_id: str, user_id: str = "ana", body_hash: str = "h1") -> NewEvent:
@@ -63,7 +65,7 @@ def test_another_tenants_user_is_not_found_even_for_an_event_id_stored_for_them(
         [event("b", "bob"), event("a", "bob"), event("c", "ana")],
         {"a": stored},
         {"ana": 2, "bob": 1},
-        writer=ACME,
+        writers=[ACME] * 3,
         owners=owners,
     )
     assert (theirs.outcome, theirs.stream_version) == (Outcome.NOT_FOUND, None)
@@ -74,8 +76,22 @@ def test_another_tenants_user_is_not_found_even_for_an_event_id_stored_for_them(
 def test_an_operator_writes_for_every_user_and_nobody_for_an_erased_one():
     owners = {"bob": Owner("globex"), "eve": Owner("acme", erased=True)}
     operator = Writer("ops", every_user=True)
-    (for_bob,) = decide([event("b", "bob")], {}, {"bob": 1}, writer=operator, owners=owners)
+    (for_bob,) = decide([event("b", "bob")], {}, {"bob": 1}, writers=[operator], owners=owners)
     assert (for_bob.outcome, for_bob.stream_version) == (Outcome.STORED, 2)
     for writer in (ACME, operator):
-        (late,) = decide([event("e", "eve")], {}, {"eve": 4}, writer=writer, owners=owners)
+        (late,) = decide([event("e", "eve")], {}, {"eve": 4}, writers=[writer], owners=owners)
         assert late.outcome is Outcome.ERASED
+
+
+def test_in_one_gathered_append_the_first_writer_for_a_new_user_makes_them_theirs():
+    globex = Writer("globex")
+    first, second, third = decide(
+        [event("a", "new"), event("b", "new"), event("c", "new")],
+        {},
+        {},
+        writers=[ACME, globex, ACME],
+        owners={},
+    )
+    assert (first.outcome, first.writer) == (Outcome.STORED, ACME)
+    assert second.outcome is Outcome.NOT_FOUND
+    assert (third.outcome, third.stream_version) == (Outcome.STORED, 2)

@@ -1,5 +1,6 @@
 """The composition root: builds traininglog's parts from its settings, and nothing else does."""
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,12 +11,15 @@ from backtrack_shared.auth.clients_file import WatchedClientsFile
 from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
 from backtrack_shared.rabbit import PikaConfirmedPublisher, broker_reachable
 from backtrack_shared.relay import OutboxRelay
+from backtrack_shared.serve import Worker
 from backtrack_shared.topology import Topology
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 from traininglog.config import Settings
 from traininglog.entrypoints.http import create_app
 from traininglog.metrics import OUTBOX_BACKLOG
+from traininglog.service_layer.group_commit import GroupCommit
+from traininglog.service_layer.ingest import record_requests
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,6 +30,13 @@ class TrainingLog:
     engine: Engine
     app: Flask
     relay: OutboxRelay
+    appender: GroupCommit
+
+    def workers(self) -> list[Worker]:
+        return [
+            Worker("appender", self.appender.run, self.appender.stop),
+            Worker("outbox-relay", self.relay.run, self.relay.stop),
+        ]
 
 
 def migrate(engine: Engine) -> None:
@@ -44,9 +55,16 @@ def bootstrap(settings: Settings) -> TrainingLog:
         poll_interval_s=settings.relay_poll_interval_s,
     )
     OUTBOX_BACKLOG.set_function(outbox.backlog)
+
+    def unit_of_work() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    appender = GroupCommit(
+        functools.partial(record_requests, unit_of_work), max_events=settings.max_batch_events
+    )
     app = create_app(
         settings,
-        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),
+        unit_of_work=unit_of_work,
         reader=SqlAlchemyEventReader(engine),
         readiness_checks={
             "database": lambda: database_reachable(engine),
@@ -54,5 +72,6 @@ def bootstrap(settings: Settings) -> TrainingLog:
         },
         registry=WatchedClientsFile(settings.clients_file).registry,
         on_recorded=relay.wake,
+        record=appender.record,
     )
-    return TrainingLog(settings, engine, app, relay)
+    return TrainingLog(settings, engine, app, relay, appender)

@@ -1,10 +1,10 @@
-"""`traininglog serve` runs the HTTP API and the outbox relay; `traininglog migrate` only migrates."""
+"""`traininglog serve` runs the HTTP API, its appender and the outbox relay; `traininglog migrate` only migrates."""
 
 import argparse
 import sys
 
 from backtrack_shared.logs import configure_logging
-from backtrack_shared.serve import Worker, serve
+from backtrack_shared.serve import serve
 from traininglog.bootstrap import bootstrap, migrate
 from traininglog.config import Settings
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
             host=settings.host,
             port=settings.port,
             threads=settings.http_threads,
-            workers=[Worker("outbox-relay", service.relay.run, service.relay.stop)],
+            workers=service.workers(),
         )
     service.engine.dispose()
 

@@ -1,5 +1,6 @@
 """The envelope every event travels in, from the client's POST to the planner's consumer."""
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,11 +81,18 @@ class EnvelopeSchema(Schema):
                 field_name="schema_version",
             )
         try:
-            data["payload"] = schema().load(data["payload"])
+            data["payload"] = _instance(schema).load(data["payload"])
         except ValidationError as err:
             raise ValidationError(err.messages, field_name="payload") from err
         data["event_id"] = str(data["event_id"])
         return data
+
+
+@functools.cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per payload schema: building one (and its nested schemas) costs more than
+    a load, and loading keeps no state in the instance."""
+    return schema()
 
 
 def _encodes_to_utf8(value: object) -> bool:

@@ -159,13 +159,14 @@ class SqlAlchemyEventStore:
                 )
             )
 
-    def add_users(self, tenant: str, data_keys: dict[str, bytes], created_at: datetime) -> None:
-        if data_keys:
+    def add_users(self, new_users: dict[str, tuple[str, bytes]], created_at: datetime) -> None:
+        """Users seen for the first time: user id -> (their tenant, their data key)."""
+        if new_users:
             self._connection.execute(
                 insert(users),
                 [
-                    {"user_id": u, "tenant": tenant, "data_key": k, "created_at": created_at}
-                    for u, k in data_keys.items()
+                    {"user_id": u, "tenant": tenant, "data_key": key, "created_at": created_at}
+                    for u, (tenant, key) in new_users.items()
                 ],
             )
 

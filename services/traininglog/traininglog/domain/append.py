@@ -42,6 +42,7 @@ class Owner:
     erased: bool = False
     grantees: frozenset[str] = frozenset()  # other clients an operator let in
 
+
 @dataclass(frozen=True)
 class Writer:
     """Who appends: their tenant, and whether they may write for every user (an operator)."""
@@ -72,6 +73,7 @@ class Decision:
     outcome: Outcome
     stream_version: int | None  # the version to write (STORED) or already written (DUPLICATE)
     existing: StoredRef | None = None
+    writer: Writer | None = None  # who stores it (STORED): a new user becomes their tenant's
 
 
 def decide_append(
@@ -79,14 +81,17 @@ def decide_append(
     already_stored: Mapping[str, StoredRef],
     stream_heads: Mapping[str, int],
     *,
-    writer: Writer,
+    writers: Sequence[Writer],
     owners: Mapping[str, Owner],
 ) -> list[Decision]:
-    """One decision per new event, in order. Repeats inside one batch count as retries too."""
+    """One decision per new event, in order; `writers[i]` sent `new_events[i]` (one append may
+    gather several clients' requests). Repeats inside one batch count as retries too, and the
+    first writer for a new user makes the user theirs for the rest of the batch as well."""
     heads = dict(stream_heads)
+    owners = dict(owners)
     accepted: dict[str, tuple[str, int]] = {}  # event_id -> (body_hash, stream_version)
     decisions = []
-    for event in new_events:
+    for event, writer in zip(new_events, writers, strict=True):
         owner = owners.get(event.user_id)
         stored = already_stored.get(event.event_id)
         if not writer.may_write_for(owner):
@@ -104,5 +109,6 @@ def decide_append(
             version = heads.get(event.user_id, 0) + 1
             heads[event.user_id] = version
             accepted[event.event_id] = (event.body_hash, version)
-            decisions.append(Decision(event, Outcome.STORED, version))
+            owners.setdefault(event.user_id, Owner(writer.tenant))
+            decisions.append(Decision(event, Outcome.STORED, version, writer=writer))
     return decisions

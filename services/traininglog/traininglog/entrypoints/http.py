@@ -1,10 +1,11 @@
 """traininglog's HTTP API: thin handlers that validate, call the service layer and shape answers."""
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
-from flask import Flask
+from flask import Flask, Response, jsonify
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
@@ -31,7 +32,8 @@ from traininglog.config import Settings
 from traininglog.domain.append import Outcome, Writer
 from traininglog.entrypoints import schemas
 from traininglog.metrics import EVENTS_REJECTED
-from traininglog.service_layer.ingest import record_events
+from traininglog.service_layer.group_commit import Stopped
+from traininglog.service_layer.ingest import Receipt, record_events
 from traininglog.service_layer.users import UnknownUser, change_access, erase_user
 
 CONFLICT_REASON = "This event_id was already stored with a different body."
@@ -59,9 +61,13 @@ def writer() -> Writer:
     return Writer(caller.client_id, every_user=caller.sees_every_user)
 
 
+Record = Callable[[Sequence[dict[str, Any]], Writer], list[Receipt]]
+
+
 def events_blueprint(
     settings: Settings,
     unit_of_work: Callable[[], Any],
+    record: Record,
     reader: Any,
     on_recorded: Callable[[], None],
     limiter: RateLimiter,
@@ -88,7 +94,7 @@ def events_blueprint(
         """Record one event. Retrying with the same event_id is safe."""
         structlog.contextvars.bind_contextvars(event_id=envelope["event_id"])
         rate_limited(limiter, 1)
-        (receipt,) = record_events(unit_of_work, [envelope], writer())
+        (receipt,) = record([envelope], writer())
         if receipt.outcome is Outcome.NOT_FOUND:
             abort(404, message=NO_SUCH_USER, errors={"user_id": [NO_SUCH_USER]})
         if receipt.outcome is Outcome.ERASED:
@@ -146,7 +152,7 @@ def events_blueprint(
                     "errors": err.messages,
                 }
         envelopes = [envelope for _, envelope in valid]
-        receipts = record_events(unit_of_work, envelopes, writer()) if valid else []
+        receipts = record(envelopes, writer()) if valid else []
         for (index, _), receipt in zip(valid, receipts, strict=True):
             refused = BATCH_REFUSALS.get(receipt.outcome)
             result: dict[str, Any] = {
@@ -172,9 +178,7 @@ def events_blueprint(
     @blp.arguments(schemas.StreamQuerySchema, location="query")
     # Pages go out as the store built them: the schema documents them, no second serialization.
     @blp.alt_response(200, schema=schemas.StreamPageSchema, success=True)
-    @blp.alt_response(
-        404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or erased."
-    )
+    @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or erased.")
     def get_stream(query: dict[str, int], user_id: str) -> dict[str, Any]:
         """A user's events in stream order, a page at a time."""
         owner = reader.owner(user_id)
@@ -268,7 +272,12 @@ def create_app(
     readiness_checks: dict[str, Callable[[], bool]],
     registry: Callable[[], Registry],
     on_recorded: Callable[[], None] = lambda: None,
+    record: Record | None = None,
 ) -> Flask:
+    """`record` appends a request's envelopes (the service passes its GroupCommit's); by
+    default each request is its own transaction."""
+    if record is None:
+        record = functools.partial(record_events, unit_of_work)
     app = Flask("traininglog")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     api = create_api(
@@ -278,9 +287,18 @@ def create_app(
         description="Backtrack's logging service: the append-only store of rehab events.",
     )
     install_auth(app, api, registry)
+
+    @app.errorhandler(Stopped)
+    def _stopping(err: Stopped) -> tuple[Response, int]:
+        response = jsonify({"code": 503, "status": "Service Unavailable", "message": str(err)})
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, 503
+
     limiter = RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst)
     api.register_blueprint(ops_blueprint(readiness_checks))
-    api.register_blueprint(events_blueprint(settings, unit_of_work, reader, on_recorded, limiter))
+    api.register_blueprint(
+        events_blueprint(settings, unit_of_work, record, reader, on_recorded, limiter)
+    )
     for event_type, version, schema in payload_versions():
         name = "".join(part.title() for part in event_type.replace(".", "_").split("_"))
         latest = version == LATEST_VERSIONS[event_type]

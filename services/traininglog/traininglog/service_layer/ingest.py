@@ -49,6 +49,9 @@ def new_event(envelope: dict[str, Any]) -> NewEvent:
     )
 
 
+Request = tuple[Sequence[dict[str, Any]], Writer]  # one client's envelopes
+
+
 def record_events(
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork],
     envelopes: Sequence[dict[str, Any]],
@@ -58,7 +61,20 @@ def record_events(
 ) -> list[Receipt]:
     """Append the new events and their outbox rows in one transaction; all or nothing. A user
     seen for the first time becomes the writer's, with a new key sealing their events."""
-    candidates = [new_event(envelope) for envelope in envelopes]
+    (receipts,) = record_requests(unit_of_work, [(envelopes, writer)], now=now)
+    return receipts
+
+
+def record_requests(
+    unit_of_work: Callable[[], SqlAlchemyUnitOfWork],
+    requests: Sequence[Request],
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[list[Receipt]]:
+    """`record_events` for several clients' requests in one transaction (see GroupCommit):
+    the receipts of each request, in order, as if each had been recorded on its own."""
+    candidates = [new_event(envelope) for envelopes, _ in requests for envelope in envelopes]
+    writers = [writer for envelopes, writer in requests for _ in envelopes]
     recorded_at = now()
     with unit_of_work() as uow:
         uow.events.lock_for_append()
@@ -71,15 +87,18 @@ def record_events(
             candidates,
             already_stored,
             heads,
-            writer=writer,
+            writers=writers,
             owners={user_id: known.owner for user_id, known in known_users.items()},
         )
         stored = [d for d in decisions if d.outcome is Outcome.STORED]
-        new_keys = {
-            d.event.user_id: new_data_key() for d in stored if d.event.user_id not in known_users
-        }
-        uow.events.add_users(writer.tenant, new_keys, recorded_at)
-        keys = {u: k.data_key for u, k in known_users.items() if k.data_key} | new_keys
+        new_users: dict[str, tuple[str, bytes]] = {}
+        for d in stored:
+            if d.event.user_id not in known_users and d.event.user_id not in new_users:
+                assert d.writer is not None  # every stored decision names its writer
+                new_users[d.event.user_id] = (d.writer.tenant, new_data_key())
+        uow.events.add_users(new_users, recorded_at)
+        keys = {u: k.data_key for u, k in known_users.items() if k.data_key}
+        keys.update({user_id: key for user_id, (_, key) in new_users.items()})
         to_append = [
             RowToAppend(
                 d.event,
@@ -109,7 +128,11 @@ def record_events(
             )
         )
     _log_recorded(receipts)
-    return receipts
+    answers, taken = [], 0
+    for envelopes, _ in requests:
+        answers.append(receipts[taken : taken + len(envelopes)])
+        taken += len(envelopes)
+    return answers
 
 
 def _log_recorded(receipts: Sequence[Receipt]) -> None:
@@ -128,4 +151,3 @@ def _log_recorded(receipts: Sequence[Receipt]) -> None:
         event_ids=[receipt.event_id for receipt in receipts],
         positions=[receipt.position for receipt in receipts],
     )
-
