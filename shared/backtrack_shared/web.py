@@ -109,11 +109,14 @@ def _install_database_unavailable_handler(app: Flask) -> None:
         if not is_transient_database_error(err):
             raise err
         log.warning("http.database_unavailable", path=request.path, error=str(err)[:500])
-        response = jsonify(
-            {"code": 503, "status": "Service Unavailable", "message": DATABASE_UNAVAILABLE}
-        )
-        response.headers["Retry-After"] = str(RETRY_AFTER_S)
-        return response, 503
+        return retry_later(DATABASE_UNAVAILABLE)
+
+
+def retry_later(message: str) -> tuple[Response, int]:
+    """503 with Retry-After: nothing was done, and the same request may be sent again."""
+    response = jsonify({"code": 503, "status": "Service Unavailable", "message": message})
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response, 503
 
 
 def _install_request_logging(app: Flask) -> None:

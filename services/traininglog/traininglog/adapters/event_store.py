@@ -77,6 +77,16 @@ def readable_events() -> Select[Any]:
     )
 
 
+# What an append decision needs of a stored event (see StoredRef).
+_STORED_REFS = select(
+    events.c.event_id,
+    events.c.user_id,
+    events.c.stream_version,
+    events.c.position,
+    events.c.body_hash,
+)
+
+
 def _grantees(connection: Connection, user_ids: Sequence[str]) -> dict[str, frozenset[str]]:
     if not user_ids:
         return {}
@@ -105,15 +115,7 @@ class SqlAlchemyEventStore:
         ids = sorted(set(event_ids))
         if not ids:
             return {}
-        rows = self._connection.execute(
-            select(
-                events.c.event_id,
-                events.c.user_id,
-                events.c.stream_version,
-                events.c.position,
-                events.c.body_hash,
-            ).where(events.c.event_id.in_(ids))
-        )
+        rows = self._connection.execute(_STORED_REFS.where(events.c.event_id.in_(ids)))
         return {row.event_id: StoredRef(**row._mapping) for row in rows}
 
     def stream_heads(self, user_ids: Iterable[str]) -> dict[str, int]:
@@ -188,13 +190,7 @@ class SqlAlchemyEventStore:
 
     def erasure_marker(self, user_id: str) -> StoredRef:
         row = self._connection.execute(
-            select(
-                events.c.event_id,
-                events.c.user_id,
-                events.c.stream_version,
-                events.c.position,
-                events.c.body_hash,
-            ).where(events.c.user_id == user_id, events.c.type == USER_ERASED)
+            _STORED_REFS.where(events.c.user_id == user_id, events.c.type == USER_ERASED)
         ).one()
         return StoredRef(**row._mapping)
 

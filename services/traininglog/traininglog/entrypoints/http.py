@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
@@ -27,6 +27,7 @@ from backtrack_shared.web import (
     RETRY_AFTER_S,
     create_api,
     ops_blueprint,
+    retry_later,
 )
 from traininglog.config import Settings
 from traininglog.domain.append import Outcome, Writer
@@ -290,9 +291,7 @@ def create_app(
 
     @app.errorhandler(Stopped)
     def _stopping(err: Stopped) -> tuple[Response, int]:
-        response = jsonify({"code": 503, "status": "Service Unavailable", "message": str(err)})
-        response.headers["Retry-After"] = str(RETRY_AFTER_S)
-        return response, 503
+        return retry_later(str(err))
 
     limiter = RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst)
     api.register_blueprint(ops_blueprint(readiness_checks))
