@@ -6,6 +6,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pika
 import pytest
@@ -231,9 +232,30 @@ def one_at_a_time(message: IncomingMessage) -> None:
     raise AssertionError(f"{message.message_id} was handled on its own")
 
 
-def test_waiting_messages_are_handled_in_one_batch_and_all_acked(
-    amqp_url: str, topology: Topology
-):
+def batch_consumer(
+    amqp_url: str,
+    topology: Topology,
+    handle_batch: Callable[[Sequence[IncomingMessage]], list[PoisonMessage | None]],
+    *,
+    batch_size: int,
+    handle: Callable[[IncomingMessage], None] = one_at_a_time,
+    **options: Any,
+) -> PikaConsumer:
+    """A consumer of the test's planner queue with a batch handler, prefetch = batch size."""
+    options.setdefault("prefetch", batch_size)
+    return PikaConsumer(
+        amqp_url,
+        topology,
+        topology.planner_queue,
+        handle,
+        handle_batch=handle_batch,
+        batch_size=batch_size,
+        connection_name="test-consumer",
+        **options,
+    )
+
+
+def test_waiting_messages_are_handled_in_one_batch_and_all_acked(amqp_url: str, topology: Topology):
     message_ids = [f"m{n}" for n in range(60)]
     publish(amqp_url, topology, dict.fromkeys(message_ids, b"{}"))
     batches: list[list[str]] = []
@@ -242,17 +264,7 @@ def test_waiting_messages_are_handled_in_one_batch_and_all_acked(
         batches.append([message.message_id or "" for message in messages])
         return [None] * len(messages)
 
-    consumer = PikaConsumer(
-        amqp_url,
-        topology,
-        topology.planner_queue,
-        one_at_a_time,
-        handle_batch=handle_batch,
-        batch_size=100,
-        batch_wait_s=0.3,
-        prefetch=100,
-        connection_name="test-consumer",
-    )
+    consumer = batch_consumer(amqp_url, topology, handle_batch, batch_size=100, batch_wait_s=0.3)
     with consuming(consumer):
         wait_until(lambda: sum(map(len, batches)) == len(message_ids))
         time.sleep(0.2)  # room for a message handled twice to show
@@ -277,16 +289,7 @@ def test_what_was_delivered_meanwhile_makes_the_next_batch_beyond_one_socket_rea
     def handle(message: IncomingMessage) -> None:
         handle_batch([message])
 
-    consumer = PikaConsumer(
-        amqp_url,
-        topology,
-        topology.planner_queue,
-        handle,
-        handle_batch=handle_batch,
-        batch_size=200,
-        prefetch=200,
-        connection_name="test-consumer",
-    )
+    consumer = batch_consumer(amqp_url, topology, handle_batch, batch_size=200, handle=handle)
     with consuming(consumer):
         publish(amqp_url, topology, {"first": b"{}"})
         wait_until(lambda: len(batches) == 1)  # the consumer is busy with it
@@ -319,17 +322,7 @@ def test_a_poison_message_in_a_batch_is_dead_lettered_and_the_others_applied(
                 refusals.append(None)
         return refusals
 
-    consumer = PikaConsumer(
-        amqp_url,
-        topology,
-        topology.planner_queue,
-        one_at_a_time,
-        handle_batch=handle_batch,
-        batch_size=10,
-        batch_wait_s=0.3,
-        prefetch=10,
-        connection_name="test-consumer",
-    )
+    consumer = batch_consumer(amqp_url, topology, handle_batch, batch_size=10, batch_wait_s=0.3)
     dead_letters = PikaDeadLetters(amqp_url, topology)
     with consuming(consumer):
         wait_until(lambda: len(applied) == 2 and len(dead_letters.list()) == 2)
@@ -363,16 +356,13 @@ def test_a_failing_message_in_a_batch_is_dead_lettered_alone_after_the_delivery_
         applied.extend(message.message_id or "" for message in messages)
         return [None] * len(messages)
 
-    consumer = PikaConsumer(
+    consumer = batch_consumer(
         amqp_url,
         topology,
-        topology.planner_queue,
-        handle,
-        handle_batch=handle_batch,
+        handle_batch,
         batch_size=10,
+        handle=handle,
         batch_wait_s=0.3,
-        prefetch=10,
-        connection_name="test-consumer",
     )
     dead_letters = PikaDeadLetters(amqp_url, topology)
     with consuming(consumer):
@@ -406,16 +396,12 @@ def test_a_batch_failing_transiently_is_held_and_retried_without_losing_anything
         )
         return [None] * len(messages)
 
-    consumer = PikaConsumer(
+    consumer = batch_consumer(
         amqp_url,
         topology,
-        topology.planner_queue,
-        one_at_a_time,
-        handle_batch=handle_batch,
+        handle_batch,
         batch_size=100,
         batch_wait_s=0.3,
-        prefetch=100,
-        connection_name="test-consumer",
         max_backoff_s=0.05,
         transient_backoff_s=0.01,
     )
@@ -446,15 +432,12 @@ def test_a_paused_consumer_leaves_a_failing_batch_to_the_queue_and_applies_it_on
         applied.extend(message.message_id or "" for message in messages)
         return [None] * len(messages)
 
-    consumer = PikaConsumer(
+    consumer = batch_consumer(
         amqp_url,
         topology,
-        topology.planner_queue,
-        one_at_a_time,
-        handle_batch=handle_batch,
+        handle_batch,
         batch_size=100,
         batch_wait_s=0.3,
-        connection_name="test-consumer",
         max_backoff_s=0.05,
         transient_backoff_s=0.01,
     )
