@@ -11,6 +11,7 @@ exchange of the same throwaway topology (a quorum queue bound to it). PostgreSQL
 import pika
 from sqlalchemy import Engine, text
 
+from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.rabbit import PikaConfirmedPublisher
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.topology import Topology
@@ -33,6 +34,7 @@ def drain_with_relay(engine: Engine, topology: Topology, count: int) -> float:
         SqlAlchemyEventOutbox(engine), publisher, topology.events_exchange, batch_size=RELAY_BATCH
     )
     publisher.publish(topology.events_exchange, [])  # connect and declare before the clock
+    settle_after_startup()  # as harness.rate does
     try:
         with Timer() as timer:
             relayed = 0
@@ -50,6 +52,7 @@ def publish_raw(topology: Topology, messages: list) -> float:
         channel = connection.channel()
         channel.confirm_delivery()
         prepared = [(m.routing_key, m.body, m.properties()) for m in messages]
+        settle_after_startup()  # as harness.rate does
         with Timer() as timer:
             for routing_key, body, properties in prepared:
                 channel.basic_publish(

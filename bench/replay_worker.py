@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from backtrack_shared.db import create_database_engine
+from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.logs import configure_logging
 from bench.harness import Timer, peak_rss_mib
 
@@ -108,6 +109,7 @@ def main(mode: str, database_url: str) -> None:
         "rebuild": lambda: rebuild(engine),
         "eventsourcing": lambda: eventsourcing(database_url),
     }
+    settle_after_startup()  # as a service process does, for every mode alike
     with Timer() as timer:
         count = modes[mode]()
     print(json.dumps({"events": count, "seconds": timer.seconds, "peak_rss_mib": peak_rss_mib()}))

@@ -11,6 +11,8 @@ import structlog
 import waitress
 from flask import Flask
 
+from backtrack_shared.gc_tuning import settle_after_startup
+
 log = structlog.get_logger(__name__)
 
 
@@ -53,6 +55,7 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(app: Flask, *, host: str, port: int, threads: int, workers: Sequence[Worker]) -> None:
+    settle_after_startup()
     started = [threading.Thread(target=w.run, name=w.name, daemon=True) for w in workers]
     for thread in started:
         thread.start()

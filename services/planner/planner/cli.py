@@ -10,6 +10,7 @@ import sys
 from tqdm import tqdm
 
 from backtrack_shared.dead_letters import PikaDeadLetters
+from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.logs import configure_logging
 from backtrack_shared.serve import serve
 from backtrack_shared.topology import Topology
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
             workers=service.workers(),
         )
     elif args.command == "rebuild":
+        settle_after_startup()
         run_rebuild(service, args.user)
     service.engine.dispose()
 

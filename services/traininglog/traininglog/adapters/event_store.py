@@ -47,14 +47,31 @@ class UserRecord:
     data_key: bytes | None  # None once erased
 
 
+def _stored_fields(row: RowMapping) -> dict[str, Any]:
+    """What the store adds to the body a client (or the service) wrote."""
+    return {
+        "recorded_at": as_utc(row["recorded_at"]).isoformat(),
+        "stream_version": row["stream_version"],
+        "position": row["position"],
+        "tenant": row["tenant"],
+    }
+
+
 def stored_envelope(row: RowMapping) -> dict[str, Any]:
     """The envelope a row stands for (a row of `readable_events()`: with its user's key)."""
     envelope: dict[str, Any] = json.loads(unseal(row["data_key"], row["event_id"], row["body"]))
-    envelope["recorded_at"] = as_utc(row["recorded_at"]).isoformat()
-    envelope["stream_version"] = row["stream_version"]
-    envelope["position"] = row["position"]
-    envelope["tenant"] = row["tenant"]
+    envelope.update(_stored_fields(row))
     return envelope
+
+
+def stored_envelope_json(row: RowMapping) -> str:
+    """`stored_envelope` as compact JSON text, for whoever only passes it on (the relay): the
+    stored fields are spliced into the body's object without decoding the body and encoding
+    it again. Every stored body is a canonical JSON object (`canonical_body`), never empty and
+    never holding these fields."""
+    body = unseal(row["data_key"], row["event_id"], row["body"])
+    fields = json.dumps(_stored_fields(row), separators=(",", ":"), ensure_ascii=False)
+    return f"{body[:-1]},{fields[1:]}"
 
 
 def readable_events() -> Select[Any]:

@@ -1,6 +1,5 @@
 """The event outbox as the relay sees it: pending messages in position order, then mark sent."""
 
-import json
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, delete, func, select
@@ -8,7 +7,7 @@ from sqlalchemy import Engine, delete, func, select
 from backtrack_shared.db import WRITE
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
-from traininglog.adapters.event_store import readable_events, stored_envelope
+from traininglog.adapters.event_store import readable_events, stored_envelope_json
 from traininglog.adapters.tables import event_outbox, events
 
 
@@ -30,7 +29,7 @@ class SqlAlchemyEventOutbox:
                 outbox_id=row["position"],
                 message=OutgoingMessage(
                     routing_key=row["type"],
-                    body=json.dumps(stored_envelope(row), separators=(",", ":")).encode(),
+                    body=stored_envelope_json(row).encode(),
                     message_id=row["event_id"],
                     headers={
                         "user_id": row["user_id"],
