@@ -90,6 +90,34 @@ def test_an_unroutable_publish_raises_instead_of_vanishing(amqp_url: str, topolo
         publisher.close()
 
 
+def test_a_batch_is_confirmed_as_a_whole_and_arrives_in_order(amqp_url: str, topology: Topology):
+    publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-batch")
+    messages = [
+        OutgoingMessage("pain.reported", json.dumps({"n": n}).encode(), f"m{n}") for n in range(1000)
+    ]
+    try:
+        assert publisher.publish(topology.events_exchange, messages[:600]) == 600
+        assert publisher.publish(topology.events_exchange, messages[600:]) == 400
+    finally:
+        publisher.close()
+    arrived = drain(amqp_url, topology.planner_queue)
+    assert [properties.message_id for properties, _ in arrived] == [m.message_id for m in messages]
+
+
+def test_after_the_broker_closes_the_channel_the_next_batch_goes_out_on_a_new_one(
+    amqp_url: str, topology: Topology
+):
+    publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-recover")
+    message = OutgoingMessage("pain.reported", b"{}", "after")
+    try:
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="NOT_FOUND"):
+            publisher.publish(f"{topology.namespace}.no-such-exchange", [message])
+        assert publisher.publish(topology.events_exchange, [message]) == 1
+    finally:
+        publisher.close()
+    assert [p.message_id for p, _ in drain(amqp_url, topology.planner_queue)] == ["after"]
+
+
 def run_planner_cli(monkeypatch, capsys, amqp_url: str, topology: Topology, *argv: str) -> str:
     monkeypatch.setenv("AMQP_URL", amqp_url)
     monkeypatch.setenv("BROKER_NAMESPACE", topology.namespace)
