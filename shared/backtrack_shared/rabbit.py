@@ -159,11 +159,16 @@ class _ConfirmingLink:
         connection.ioloop.add_callback_threadsafe(
             lambda: self._send(batch, exchange, messages, mandatory)
         )
-        if not batch.done.wait(timeout_s):
-            raise pika.exceptions.AMQPConnectionError(
-                f"{len(batch.unconfirmed)} of {len(messages)} messages unconfirmed "
-                f"after {timeout_s:.0f} s"
-            )
+        deadline = time.monotonic() + timeout_s
+        while not batch.done.wait(0.2):
+            # A connection lost before the I/O thread took the batch never runs its callback.
+            if not self._thread.is_alive():
+                raise pika.exceptions.AMQPConnectionError("the connection to the broker closed")
+            if time.monotonic() > deadline:
+                raise pika.exceptions.AMQPConnectionError(
+                    f"{len(batch.unconfirmed)} of {len(messages)} messages unconfirmed "
+                    f"after {timeout_s:.0f} s"
+                )
         if batch.error is not None:
             raise batch.error
 
