@@ -72,7 +72,8 @@ def publish_raw_in_batches(topology: Topology, messages: list, batch_size: int) 
     """Plain pika, asynchronous: publish `batch_size` messages, wait for all their confirms,
     publish the next ones."""
     prepared = [(m.routing_key, m.body, m.properties()) for m in messages]
-    state = {"sent": 0, "unconfirmed": 0, "started": 0.0, "seconds": 0.0}
+    state = {"sent": 0, "started": 0.0, "seconds": 0.0}
+    unconfirmed: set[int] = set()  # delivery tags: a confirm-mode channel numbers them from 1
 
     def send_batch(channel) -> None:
         batch = prepared[state["sent"] : state["sent"] + batch_size]
@@ -84,14 +85,17 @@ def publish_raw_in_batches(topology: Topology, messages: list, batch_size: int) 
             channel.basic_publish(
                 topology.events_exchange, routing_key, body, properties, mandatory=True
             )
+        unconfirmed.update(range(state["sent"] + 1, state["sent"] + len(batch) + 1))
         state["sent"] += len(batch)
-        state["unconfirmed"] += len(batch)
 
     def on_confirm(channel, frame) -> None:
         if not isinstance(frame.method, pika.spec.Basic.Ack):
             raise RuntimeError(f"nacked: {frame.method}")
-        state["unconfirmed"] = state["sent"] - frame.method.delivery_tag
-        if state["unconfirmed"] == 0:
+        tag = frame.method.delivery_tag  # acks may come out of order, one or `multiple`
+        unconfirmed.difference_update(
+            {t for t in unconfirmed if t <= tag} if frame.method.multiple else {tag}
+        )
+        if not unconfirmed:
             send_batch(channel)
 
     def on_confirm_mode(channel) -> None:
