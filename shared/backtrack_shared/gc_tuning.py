@@ -4,7 +4,7 @@ Both services allocate many short-lived containers per event (decoded bodies, en
 and hold a page or a batch of them alive at once. With CPython's defaults (a young collection
 every 700 allocations) such a page survives into the older generations, which then fill up and
 trigger full collections that walk every object of the process: the modules, the ORM, the
-schemas. In a replay of the feed that was half the time (bench/README.md, figure 6).
+schemas. Reading 20,000 events from the feed, 15 of them took 0.68 s of 2.3 s (bench/README.md).
 
 `settle_after_startup` is called once everything is loaded: what exists then (code, tables,
 schemas, settings) is frozen out of every future collection, and young collections run every
