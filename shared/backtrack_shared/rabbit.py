@@ -275,13 +275,14 @@ class _ConfirmingLink:
         if batch is None:
             return
         method = frame.method
-        tag = method.delivery_tag
-        confirmed = {t for t in batch.unconfirmed if t <= tag} if method.multiple else {tag}
         if isinstance(method, Basic.Nack):
             returned = [ReturnedMessage(method, BasicProperties(), b"")]
             self._fail(pika.exceptions.NackError(returned))
             return
-        batch.unconfirmed -= confirmed
+        tag = method.delivery_tag
+        batch.unconfirmed -= (
+            {t for t in batch.unconfirmed if t <= tag} if method.multiple else {tag}
+        )
         if batch.unconfirmed:
             return
         self._batch = None
