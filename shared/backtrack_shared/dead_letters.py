@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,31 @@ class PikaDeadLetters:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.close()
 
+    def purge_users(self, user_ids: Collection[str]) -> int:
+        """Delete every dead letter of these users (erased: nothing of theirs may stay
+        readable); how many. The others go back to the queue, in their order."""
+        wanted = set(user_ids)
+        if not wanted:
+            return 0
+        connection = pika.BlockingConnection(self._params)
+        purged = 0
+        try:
+            channel = connection.channel()
+            self._topology.declare(channel)
+            queue = self._topology.dead_letter_queue
+            waiting = channel.queue_declare(queue, passive=True).method.message_count
+            for _ in range(waiting):
+                method, properties, body = channel.basic_get(queue)
+                if method is None:
+                    break
+                if _user_of(properties, body) in wanted:
+                    channel.basic_ack(method.delivery_tag)
+                    purged += 1
+            return purged
+        finally:  # closing the channel returns the letters not acknowledged
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                connection.close()
+
     def requeue(self, message_ids: set[str] | None = None) -> int:
         """Publish these dead letters (all of them with None) back to the events exchange under
         their first routing key; return how many. The planner applies each at most once."""
@@ -100,6 +126,19 @@ class PikaDeadLetters:
         finally:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.close()
+
+
+def _user_of(properties: pika.BasicProperties, body: bytes) -> str | None:
+    """Whose letter this is: the `user_id` header traininglog sets, else the body's."""
+    user_id = (properties.headers or {}).get("user_id")
+    if user_id is not None:
+        return str(user_id)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    found = document.get("user_id") if isinstance(document, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _letter(method: Any, properties: pika.BasicProperties, body: bytes) -> DeadLetter:

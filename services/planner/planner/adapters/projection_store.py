@@ -200,6 +200,23 @@ class SqlAlchemyProjectionStore:
             .on_conflict_do_nothing()
         )
 
+    def erasures_to_scrub(self) -> list[str]:
+        """Users erased whose dead letters and deleted rows may still be readable."""
+        query = (
+            select(planner_erasures.c.user_id)
+            .where(planner_erasures.c.scrubbed_at.is_(None))
+            .order_by(planner_erasures.c.position)
+        )
+        return list(self._connection.execute(query).scalars())
+
+    def erasures_scrubbed(self, user_ids: Sequence[str], at: datetime) -> None:
+        if user_ids:
+            self._connection.execute(
+                update(planner_erasures)
+                .where(planner_erasures.c.user_id.in_(user_ids))
+                .values(scrubbed_at=at.astimezone(UTC))
+            )
+
     def forget(self, user_id: str | None = None) -> None:
         """Delete the projections of one user, or of everyone: they are rebuilt from the feed."""
         for table in (

@@ -105,4 +105,17 @@ planner_erasures = Table(
     Column("user_id", String(64), primary_key=True),
     Column("position", Position, nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=False),
+    # When the user's dead letters were purged and the files scrubbed (erasure_scrub.py);
+    # NULL until then.
+    Column("scrubbed_at", DateTime(timezone=True), nullable=True),
+)
+
+# The tables holding a user's data, scrubbed after an erasure deletes their rows.
+USER_DATA_TABLES = (
+    "planner_events",
+    "planner_routine_versions",
+    "planner_users",
+    "planner_user_tenants",
+    "planner_user_grants",
+    "planner_outbox",
 )

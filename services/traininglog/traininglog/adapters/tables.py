@@ -6,7 +6,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -44,15 +43,15 @@ event_outbox = Table(
     Column("position", Position, ForeignKey("events.position"), primary_key=True),
 )
 
-# One row per user: the client application (tenant) that first wrote for them, and the key that
-# seals their events. Erasure deletes the key and keeps the row, so the log stays append-only
-# and the user id stays taken.
+# One row per user: the client application (tenant) that first wrote for them, and the id of
+# the key that seals their events, which lives in the key database (key_store.py), never here.
+# Erasure deletes the key and keeps the row, so the log stays append-only and the user id taken.
 users = Table(
     "users",
     metadata,
     Column("user_id", String(64), primary_key=True),
     Column("tenant", String(64), nullable=False),
-    Column("data_key", LargeBinary, nullable=True),  # NULL once erased
+    Column("key_id", String(36), nullable=True),  # NULL once the erased user's key is deleted
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )

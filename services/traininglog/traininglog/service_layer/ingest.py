@@ -1,6 +1,7 @@
 """Recording events: validate-once envelopes in, one transaction, one receipt per event out."""
 
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -91,14 +92,27 @@ def record_requests(
             owners={user_id: known.owner for user_id, known in known_users.items()},
         )
         stored = [d for d in decisions if d.outcome is Outcome.STORED]
-        new_users: dict[str, tuple[str, bytes]] = {}
+        new_users: dict[str, tuple[str, str]] = {}  # user id -> (tenant, key id)
+        new_keys: dict[str, bytes] = {}  # key id -> key
         for d in stored:
             if d.event.user_id not in known_users and d.event.user_id not in new_users:
                 assert d.writer is not None  # every stored decision names its writer
-                new_users[d.event.user_id] = (d.writer.tenant, new_data_key())
+                key_id = str(uuid.uuid4())
+                new_users[d.event.user_id] = (d.writer.tenant, key_id)
+                new_keys[key_id] = new_data_key()
+        # The keys are committed first: should this transaction fail, a key that sealed nothing
+        # is left over, never a body that no key opens.
+        uow.keys.add(new_keys)
         uow.events.add_users(new_users, recorded_at)
-        keys = {u: k.data_key for u, k in known_users.items() if k.data_key}
-        keys.update({user_id: key for user_id, (_, key) in new_users.items()})
+        stored_keys = uow.keys.get(
+            known.key_id for known in known_users.values() if not known.owner.erased
+        )
+        keys = {
+            user_id: stored_keys[known.key_id]
+            for user_id, known in known_users.items()
+            if known.key_id in stored_keys
+        }
+        keys.update({user_id: new_keys[key_id] for user_id, (_, key_id) in new_users.items()})
         to_append = [
             RowToAppend(
                 d.event,
