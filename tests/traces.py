@@ -49,8 +49,10 @@ def keys_that_open(folder: Path, event_id: str, sealed_body: str) -> list[bytes]
     for path in sorted(folder.rglob("*.db")):
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master "
-                                                           "WHERE type = 'table'")]
+            tables = [
+                row[0]
+                for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ]
             for table in tables:
                 columns = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]
                 for column in columns:

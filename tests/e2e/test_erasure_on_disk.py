@@ -157,8 +157,9 @@ def test_after_an_erasure_no_file_and_no_dead_letter_holds_the_users_words_or_ke
         answer = acme.post(f"{log}/v1/events", json=document, timeout=10)
         assert answer.status_code == 201, answer.text
     wait_for(
-        lambda: acme.get(f"{plan}/v1/users/{user}/routine", timeout=10).json().get("status")
-        == "paused",
+        lambda: (
+            acme.get(f"{plan}/v1/users/{user}/routine", timeout=10).json().get("status") == "paused"
+        ),
         "the red flag paused the routine",
         on_disk,
     )
