@@ -68,9 +68,10 @@ def owner_only(database: Path) -> None:
     database), and tighten one made before: SQLite gives its -wal and -shm files the mode of
     the database file."""
     database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.close(os.open(database, os.O_CREAT | os.O_RDONLY, 0o600))
     for path in (database, *(database.with_name(database.name + s) for s in SQLITE_COMPANIONS)):
-        if path.exists():
+        # Another user's file is theirs to mode (and SQLite's to refuse, if it must).
+        if path.exists() and path.stat().st_uid == os.getuid():
             path.chmod(0o600)
 
 
