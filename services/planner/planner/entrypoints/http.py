@@ -15,7 +15,7 @@ from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
-from planner.service_layer.versions import audit, replay_versions
+from planner.service_layer.versions import audit, audit_rules, replay_versions
 
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
 _USER_ID = "<user_id:user_id>"
@@ -104,11 +104,14 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     @blp.alt_response(200, schema=schemas.AuditSchema, success=True)
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} {NOT_A_USER_ID}")
     def get_audit(user_id: str) -> dict[str, Any]:
-        """Replay the user's events under today's rules and compare, version by version, with
-        the versions recorded when they were applied."""
+        """Replay the user's events and compare, version by version, with the versions recorded
+        when they were applied. The replay uses the rules version that made the recorded
+        versions (when one made them all), else today's."""
         only_if_visible(user_id)
-        replayed = replay_versions(reader.events_in_applied_order(user_id))
-        return {"user_id": user_id, **audit(reader.history(user_id), replayed)}
+        recorded = reader.history(user_id)
+        rules = audit_rules(recorded)
+        replayed = replay_versions(reader.events_in_applied_order(user_id), rules=rules)
+        return {"user_id": user_id, **audit(recorded, replayed, rules=rules)}
 
     return blp
 

@@ -15,7 +15,7 @@ from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.topology import ROUTINE_UPDATED
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork, UserState, logged_event
 from planner.domain import LoggedEvent
-from planner.domain.incremental import IncrementalFold
+from planner.domain.rulebooks import Fold
 from planner.metrics import EVENTS_APPLIED, ROUTINE_VERSIONS
 from planner.service_layer.folds import NoFolds, RoutineFolds
 from planner.service_layer.versions import RoutineVersion, decide_version
@@ -120,7 +120,7 @@ def _apply_in_one_transaction(
         applied: dict[str, list[LoggedEvent]] = {user: [] for user in users}
         stored: list[dict[str, Any]] = []
         versions: list[RoutineVersion] = []
-        checked_out: dict[str, IncrementalFold] = {}
+        checked_out: dict[str, Fold] = {}
         for envelope, event in zip(envelopes, events, strict=True):
             if event.user_id in erased:
                 marker = event.type == USER_ERASED
@@ -167,9 +167,7 @@ def _apply_in_one_transaction(
         store.absorb_access_changes(stored)
         store.add_routine_versions(versions)
         if announce:
-            store.add_to_outbox(
-                [routine_updated_message(v, tenants[v.user_id]) for v in versions]
-            )
+            store.add_to_outbox([routine_updated_message(v, tenants[v.user_id]) for v in versions])
         touched = {envelope["user_id"] for envelope in stored}
         store.save_users([states[u] for u in touched], new_user_ids=new_users & touched)
         if checkpoint is not None:

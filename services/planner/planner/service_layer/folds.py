@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from planner.domain import LoggedEvent
-from planner.domain.incremental import IncrementalFold
+from planner.domain.rulebooks import Fold
 from planner.service_layer.versions import fold_with
 
 # A 12-week history's fold holds about 0.75 MiB (bench/): 256 users keep it under ~200 MiB.
@@ -21,7 +21,7 @@ DEFAULT_MAX_USERS = 256  # PLANNER_FOLD_CACHE_USERS in the service
 class RoutineFolds:
     def __init__(self, max_users: int = DEFAULT_MAX_USERS) -> None:
         self._max_users = max_users
-        self._folds: OrderedDict[str, IncrementalFold] = OrderedDict()
+        self._folds: OrderedDict[str, Fold] = OrderedDict()
         self._lock = threading.Lock()
 
     def check_out(
@@ -29,8 +29,8 @@ class RoutineFolds:
         event: LoggedEvent,
         history: Callable[[], Sequence[LoggedEvent]],
         *,
-        kept: IncrementalFold | None = None,
-    ) -> IncrementalFold:
+        kept: Fold | None = None,
+    ) -> Fold:
         """The user's fold with `event` taken on (`kept`: one already checked out for this user).
         Until checked in, nobody else has it."""
         if kept is None:
@@ -38,7 +38,7 @@ class RoutineFolds:
                 kept = self._folds.pop(event.user_id, None)
         return fold_with(kept, event, history)
 
-    def check_in(self, user_id: str, fold: IncrementalFold) -> None:
+    def check_in(self, user_id: str, fold: Fold) -> None:
         with self._lock:
             self._folds[user_id] = fold
             self._folds.move_to_end(user_id)
