@@ -46,8 +46,9 @@ def _presented_key() -> str | None:
     return value if scheme.lower() == "bearer" else None
 
 
-def requires(blp: Blueprint, scope: str) -> Callable[[View], View]:
-    """Guard a view with a key holding `scope`; document its 401 and 403 answers."""
+def requires(blp: Blueprint, scope: str, *, also_forbidden: str = "") -> Callable[[View], View]:
+    """Guard a view with a key holding `scope`; document its 401 and 403 answers (with
+    `also_forbidden`: what else the view answers 403 for)."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -66,7 +67,9 @@ def requires(blp: Blueprint, scope: str) -> Callable[[View], View]:
         documented = blp.doc(security=[{SCHEME: []}])(guarded)
         documented = blp.alt_response(401, schema=ErrorSchema, description=MISSING)(documented)
         documented = blp.alt_response(
-            403, schema=ErrorSchema, description=f"The key lacks the scope {scope}."
+            403,
+            schema=ErrorSchema,
+            description=f"The key lacks the scope {scope}. {also_forbidden}".strip(),
         )(documented)
         return cast(View, documented)
 

@@ -9,7 +9,7 @@ from flask import Flask, Response
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
-from backtrack_shared.auth import ADMIN, AUDIT_READ, EVENTS_WRITE, Registry
+from backtrack_shared.auth import ADMIN, AUDIT_READ, CLINICAL_WRITE, EVENTS_WRITE, Registry
 from backtrack_shared.auth.http import (
     RATE_LIMITED_RESPONSE,
     install_auth,
@@ -30,6 +30,7 @@ from backtrack_shared.web import (
     retry_later,
 )
 from traininglog.config import Settings
+from traininglog.domain import clinical
 from traininglog.domain.append import Outcome, Writer
 from traininglog.entrypoints import schemas
 from traininglog.metrics import EVENTS_REJECTED
@@ -75,8 +76,14 @@ def events_blueprint(
 ) -> Blueprint:
     blp = Blueprint("events", __name__, url_prefix="/v1", description="Record and read events")
 
+    def refused_as_not_clinical(envelope: dict[str, Any]) -> clinical.Refusal | None:
+        """Errors for an event only a clinical key may send, when the caller's key may not."""
+        if principal().may(CLINICAL_WRITE):
+            return None
+        return clinical.clinical_refusal(envelope)
+
     @blp.route("/events", methods=["POST"])
-    @requires(blp, EVENTS_WRITE)
+    @requires(blp, EVENTS_WRITE, also_forbidden=clinical.REFUSAL)
     @blp.arguments(NewEventSchema, description="One event envelope.")
     @blp.response(201, schemas.ReceiptSchema, description="Stored.")
     @blp.alt_response(
@@ -94,6 +101,10 @@ def events_blueprint(
     def post_event(envelope: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Record one event. Retrying with the same event_id is safe."""
         structlog.contextvars.bind_contextvars(event_id=envelope["event_id"])
+        not_clinical = refused_as_not_clinical(envelope)
+        if not_clinical is not None:
+            EVENTS_REJECTED.inc()
+            abort(403, message=not_clinical.reason, errors=not_clinical.errors)
         rate_limited(limiter, 1)
         (receipt,) = record([envelope], writer())
         if receipt.outcome is Outcome.NOT_FOUND:
@@ -122,7 +133,9 @@ def events_blueprint(
     def post_batch(batch: dict[str, Any]) -> dict[str, Any]:
         """Record many events (up to MAX_BATCH_EVENTS, default 500); each item is answered on its own.
 
-        A rejected or conflicting item never keeps the valid ones from being stored.
+        A rejected or conflicting item never keeps the valid ones from being stored. A clinical
+        event (clearance.recorded, or source.kind clinician) from a key without the scope
+        clinical:write is rejected, naming the scope.
         """
         items = batch["events"]
         if not items:
@@ -141,7 +154,11 @@ def events_blueprint(
         loader = NewEventSchema()
         for index, item in enumerate(items):
             try:
-                valid.append((index, loader.load(item)))
+                loaded = loader.load(item)
+                not_clinical = refused_as_not_clinical(loaded)
+                if not_clinical is not None:
+                    raise ValidationError(not_clinical.errors)
+                valid.append((index, loaded))
             except ValidationError as err:
                 EVENTS_REJECTED.inc()
                 event_id = item.get("event_id") if isinstance(item, dict) else None
