@@ -14,9 +14,11 @@ import structlog
 from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
+from marshmallow import Schema, fields, validate
 
-from backtrack_shared.auth.keys import Principal, Registry, authenticate
+from backtrack_shared.auth.keys import CLIENT_ID_PATTERN, Principal, Registry, authenticate
 from backtrack_shared.auth.rate_limit import RateLimiter, retry_after_header
+from backtrack_shared.user_key import UserKey
 
 SCHEME = "apiKey"
 EXTENSION = "backtrack_auth"
@@ -85,6 +87,26 @@ def known_client(client_id: str) -> bool:
 def principal() -> Principal:
     """The client of the request being answered (inside a view guarded by `requires`)."""
     return cast(Principal, g.principal)
+
+
+OWNER_DESCRIPTION = (
+    "The client whose user this is, for a client an operator granted access to another "
+    "client's user, and for operators; by default the calling client: a user id is each "
+    "client's own."
+)
+
+
+class OwnerQuerySchema(Schema):
+    """`?owner=`: whose user a path's user id (or a write's user ids) names."""
+
+    owner = fields.String(
+        validate=validate.Regexp(CLIENT_ID_PATTERN), metadata={"description": OWNER_DESCRIPTION}
+    )
+
+
+def addressed_user(user_id: str, owner: str | None) -> UserKey:
+    """The user a request names: `user_id` of `owner`'s, or of the calling client's own."""
+    return UserKey(owner or principal().client_id, user_id)
 
 
 def rate_limited(limiter: RateLimiter, cost: int) -> None:
