@@ -87,8 +87,9 @@ def test_an_event_id_is_the_clients_own_and_a_conflict_tells_nothing_of_another(
     (item,) = globex.post("/v1/events/batch", json={"events": [again]}).get_json()["results"]
     assert item["status"] == "conflict"  # with globex's own event of that id
     assert first["position"] not in (item["position"], answer.get_json()["position"])
-    same_twice = globex.post("/v1/events", json=taken | {"user_id": acme_user})
-    assert same_twice.status_code == 201  # acme's very body, as globex's: globex's own user
+    same_body = as_client(log, "clinic").post("/v1/events", json=taken)
+    assert same_body.status_code == 201  # acme's very body: a new event of clinic's own user
+    assert same_body.get_json()["position"] != first["position"]
 
     # Two events of one id, one per client: the planner applies both.
     applied = apply_all(engine, feed_after(log, start))

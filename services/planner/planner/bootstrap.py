@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from backtrack_shared.user_key import UserKey
 from backtrack_shared.auth.clients_file import WatchedClientsFile
 from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
 from backtrack_shared.rabbit import (
@@ -145,10 +146,10 @@ def bootstrap(settings: Settings) -> Planner:
         relay.wake()
         return read
 
-    def rebuild_one(user_id: str) -> tuple[int, int | None]:
+    def rebuild_one(user: UserKey) -> tuple[int, int | None]:
         with writer.turn(wait_s=10.0):
-            read = rebuild_user(unit_of_work, feed, user_id, folds)
-        current = reader.current(user_id)
+            read = rebuild_user(unit_of_work, feed, user, folds)
+        current = reader.current(user)
         return read, current[1].version if current else None
 
     consumer = PikaConsumer(
