@@ -97,9 +97,7 @@ def test_in_a_batch_the_clinical_items_are_rejected_naming_the_scope_and_the_oth
     assert [e["stream_version"] for e in stream] == [1, 2]
 
 
-def test_a_key_with_the_clinical_scope_records_a_clinicians_clearance(
-    engine: Engine, log: Flask
-):
+def test_a_key_with_the_clinical_scope_records_a_clinicians_clearance(engine: Engine, log: Flask):
     user = paused_user(engine, log, "clinic")
     clinic = as_client(log, "clinic")
     assert clinic.post("/v1/events", json=clearance(user, kind="clinician")).status_code == 201

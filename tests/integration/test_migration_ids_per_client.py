@@ -71,8 +71,7 @@ def write_old_traininglog(engine: Engine, user: str, tenant: str) -> list[dict]:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO users (user_id, tenant, data_key, created_at) "
-                "VALUES (:u, :t, :k, :c)"
+                "INSERT INTO users (user_id, tenant, data_key, created_at) VALUES (:u, :t, :k, :c)"
             ),
             {"u": user, "t": tenant, "k": key, "c": NOW},
         )
@@ -98,9 +97,7 @@ def write_old_traininglog(engine: Engine, user: str, tenant: str) -> list[dict]:
                     "b": seal(key, document["event_id"], body),
                 },
             )
-        connection.execute(
-            text("INSERT INTO event_outbox (position) VALUES (:p)"), {"p": head + 2}
-        )
+        connection.execute(text("INSERT INTO event_outbox (position) VALUES (:p)"), {"p": head + 2})
         connection.execute(
             text("INSERT INTO user_grants (user_id, client_id) VALUES (:u, 'globex')"),
             {"u": user},
@@ -160,9 +157,7 @@ def test_both_stores_migrate_without_losing_a_stream(old_store: Engine):
             {"u": user},
         )
         connection.execute(
-            text(
-                "INSERT INTO planner_erasures (user_id, position, erased_at) VALUES (:u, 9, :a)"
-            ),
+            text("INSERT INTO planner_erasures (user_id, position, erased_at) VALUES (:u, 9, :a)"),
             {"u": erased, "a": NOW},
         )
 

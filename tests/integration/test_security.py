@@ -165,9 +165,7 @@ def test_another_tenants_user_is_404_on_every_user_endpoint_of_both_services(log
 
     globex = as_client(log, "globex")
     assert globex.post("/v1/events?owner=acme", json=pain(acme_user, score=9)).status_code == 404
-    batch = globex.post(
-        "/v1/events/batch?owner=acme", json={"events": [pain(acme_user, score=9)]}
-    )
+    batch = globex.post("/v1/events/batch?owner=acme", json={"events": [pain(acme_user, score=9)]})
     (item,) = batch.get_json()["results"]
     assert (item["status"], item["position"]) == ("rejected", None)
     assert list(item["errors"]) == ["user_id"]
@@ -185,9 +183,9 @@ def test_erasure_makes_the_user_unreadable_everywhere_and_leaves_the_others_be(
         assert acme.post("/v1/events", json=document).status_code == 201
     apply_all(engine, feed_after(log, start))
     # Her events as the planner got them: redelivered after her erasure, they must not count.
-    late = as_client(log, "ops").get(f"/v1/users/{acme_user}/events?owner=acme").get_json()[
-        "events"
-    ]
+    late = (
+        as_client(log, "ops").get(f"/v1/users/{acme_user}/events?owner=acme").get_json()["events"]
+    )
     others_before = as_client(plan, "acme").get(f"/v1/users/{other}/routine/history").get_json()
     before_erasure = head(log)
 

@@ -68,7 +68,7 @@ def test_a_conflict_with_another_users_event_tells_nothing_of_it():
         [event("a", "ana", body_hash="h2")], already_stored={("acme", "a"): stored}, stream_heads={}
     )
     assert (clash.outcome, clash.stream_version, clash.existing) == (Outcome.CONFLICT, None, None)
-    first, again = decide_append(
+    _, again = decide_append(
         [event("b", "hidden"), event("b", "ana", body_hash="h2")], {}, stream_heads={}
     )
     assert (again.outcome, again.stream_version) == (Outcome.CONFLICT, None)

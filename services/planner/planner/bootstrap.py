@@ -11,7 +11,6 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from backtrack_shared.user_key import UserKey
 from backtrack_shared.auth.clients_file import WatchedClientsFile
 from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
 from backtrack_shared.rabbit import (
@@ -24,6 +23,7 @@ from backtrack_shared.rabbit import (
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.serve import PeriodicWorker, Worker
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 from planner.adapters.feed_client import HttpTrainingLogFeed
 from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,

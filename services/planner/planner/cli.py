@@ -14,9 +14,9 @@ from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.logs import configure_logging
 from backtrack_shared.serve import serve
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings
-from backtrack_shared.user_key import UserKey
 from planner.service_layer.catch_up import REBUILD, rebuild, rebuild_user
 
 

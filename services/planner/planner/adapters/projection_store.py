@@ -230,9 +230,7 @@ class SqlAlchemyProjectionStore:
             planner_erasures.c.tenant, planner_erasures.c.user_id, planner_erasures.c.position
         ).where(
             or_(
-                tuple_(planner_erasures.c.tenant, planner_erasures.c.user_id).in_(
-                    sorted(earliest)
-                ),
+                tuple_(planner_erasures.c.tenant, planner_erasures.c.user_id).in_(sorted(earliest)),
                 legacy & planner_erasures.c.user_id.in_(sorted({u.user_id for u in earliest})),
             )
         )
@@ -242,7 +240,9 @@ class SqlAlchemyProjectionStore:
                 found.add(UserKey(tenant, user_id))
                 continue
             found |= {
-                user for user, first in earliest.items() if user.user_id == user_id and first < position
+                user
+                for user, first in earliest.items()
+                if user.user_id == user_id and first < position
             }
         return found
 
@@ -359,7 +359,9 @@ class SqlAlchemyProjectionStore:
         query = select(table).where(
             tuple_(table.c.tenant, table.c.user_id, table.c.version).in_(keys)
         )
-        versions = (routine_version_from_row(row) for row in self._connection.execute(query).mappings())
+        versions = (
+            routine_version_from_row(row) for row in self._connection.execute(query).mappings()
+        )
         return {version.user: version for version in versions}
 
     def routine_version(self, user: UserKey, version: int) -> RoutineVersion | None:

@@ -1,7 +1,6 @@
 """The planner's HTTP API: the routine now (or as of an instant), and its history with reasons."""
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from flask import Flask

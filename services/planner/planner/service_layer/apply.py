@@ -68,7 +68,9 @@ def _new_state(user: UserKey) -> UserState:
     return UserState(user.user_id, applied_position=0, routine_version=0, tenant=user.tenant)
 
 
-def _moved(state: UserState, applied_position: int, routine_version: int | None = None) -> UserState:
+def _moved(
+    state: UserState, applied_position: int, routine_version: int | None = None
+) -> UserState:
     version = state.routine_version if routine_version is None else routine_version
     return UserState(state.user_id, applied_position, version, tenant=state.tenant)
 

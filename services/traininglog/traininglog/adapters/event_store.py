@@ -111,9 +111,7 @@ def _user_is(table: Any, user: UserKey) -> Any:
     return (table.c.tenant == user.tenant) & (table.c.user_id == user.user_id)
 
 
-def _grantees(
-    connection: Connection, keys: Sequence[UserKey]
-) -> dict[UserKey, frozenset[str]]:
+def _grantees(connection: Connection, keys: Sequence[UserKey]) -> dict[UserKey, frozenset[str]]:
     if not keys:
         return {}
     rows = connection.execute(

@@ -36,9 +36,7 @@ events = Table(
     # The client's envelope as canonical JSON, sealed with its user's data key (see sealing.py):
     # schema versions never reach the SQL, and erasing the key makes the body unreadable.
     Column("body", Text, nullable=False),
-    UniqueConstraint(
-        "tenant", "user_id", "stream_version", name="uq_events_user_stream_version"
-    ),
+    UniqueConstraint("tenant", "user_id", "stream_version", name="uq_events_user_stream_version"),
     UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event_id"),
 )
 

@@ -102,7 +102,9 @@ def events_blueprint(
     @blp.alt_response(410, schema=ERROR_SCHEMA, description=ERASED_REASON)
     @blp.alt_response(429, **RATE_LIMITED_RESPONSE)
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
-    def post_event(envelope: dict[str, Any], owner: str | None = None) -> tuple[dict[str, Any], int]:
+    def post_event(
+        envelope: dict[str, Any], owner: str | None = None
+    ) -> tuple[dict[str, Any], int]:
         """Record one event. Retrying with the same event_id is safe."""
         structlog.contextvars.bind_contextvars(event_id=envelope["event_id"])
         not_clinical = refused_as_not_clinical(envelope)

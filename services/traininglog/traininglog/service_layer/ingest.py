@@ -77,7 +77,9 @@ def record_requests(
     """`record_events` for several clients' requests in one transaction (see GroupCommit):
     the receipts of each request, in order, as if each had been recorded on its own."""
     candidates = [
-        new_event(envelope, writer.addressed) for envelopes, writer in requests for envelope in envelopes
+        new_event(envelope, writer.addressed)
+        for envelopes, writer in requests
+        for envelope in envelopes
     ]
     writers = [writer for envelopes, writer in requests for _ in envelopes]
     recorded_at = now()

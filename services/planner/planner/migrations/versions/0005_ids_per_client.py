@@ -23,9 +23,7 @@ depends_on = None
 
 Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 LEGACY_ERASURE_TENANT = ""
-TENANT_OF_USER = (
-    "(SELECT t.tenant FROM planner_user_tenants t WHERE t.user_id = {table}.user_id)"
-)
+TENANT_OF_USER = "(SELECT t.tenant FROM planner_user_tenants t WHERE t.user_id = {table}.user_id)"
 
 
 def _shapes() -> list[sa.Table]:
@@ -105,7 +103,9 @@ def _shapes() -> list[sa.Table]:
 
 
 def _tenants_of_events() -> None:
-    op.execute(f"UPDATE planner_events SET tenant = {TENANT_OF_USER.format(table='planner_events')}")
+    op.execute(
+        f"UPDATE planner_events SET tenant = {TENANT_OF_USER.format(table='planner_events')}"
+    )
     events = sa.table(
         "planner_events",
         sa.column("tenant", sa.String),
@@ -130,9 +130,7 @@ def upgrade() -> None:
     op.add_column("planner_user_grants", sa.Column("tenant", sa.String(64), nullable=True))
     op.add_column("planner_erasures", sa.Column("tenant", sa.String(64), nullable=True))
     _tenants_of_events()
-    of_events = (
-        "(SELECT e.tenant FROM planner_events e WHERE e.user_id = {table}.user_id LIMIT 1)"
-    )
+    of_events = "(SELECT e.tenant FROM planner_events e WHERE e.user_id = {table}.user_id LIMIT 1)"
     for table in ("planner_users", "planner_routine_versions", "planner_user_grants"):
         op.execute(
             f"UPDATE {table} SET tenant = COALESCE({TENANT_OF_USER.format(table=table)}, "

@@ -26,7 +26,7 @@ def _events(tenant_first: bool) -> sa.Table:
     """`events` as it is after this revision (with `tenant_first`) or before it."""
     metadata = sa.MetaData()
     if tenant_first:
-        keys: list[sa.SchemaItem] = [
+        keys: list[sa.UniqueConstraint] = [
             sa.UniqueConstraint(
                 "tenant", "user_id", "stream_version", name="uq_events_user_stream_version"
             ),
