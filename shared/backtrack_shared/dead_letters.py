@@ -16,6 +16,7 @@ from backtrack_shared.rabbit import (
     connection_parameters,
 )
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,14 @@ class PikaDeadLetters:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.close()
 
-    def purge_users(self, user_ids: Collection[str]) -> int:
+    def purge_users(self, users: Collection[UserKey]) -> int:
         """Delete every dead letter of these users (erased: nothing of theirs may stay
-        readable); how many. The others go back to the queue, in their order."""
-        wanted = set(user_ids)
+        readable); how many. The others go back to the queue, in their order. A letter that
+        names the user id but no tenant is theirs too, as is every letter of the user id for an
+        erasure that names no tenant (made before ids were per client)."""
+        wanted: dict[str, set[str]] = {}
+        for user in users:
+            wanted.setdefault(user.user_id, set()).add(user.tenant)
         if not wanted:
             return 0
         connection = pika.BlockingConnection(self._params)
@@ -80,7 +85,9 @@ class PikaDeadLetters:
                 method, properties, body = channel.basic_get(queue)
                 if method is None:
                     break
-                if _user_of(properties, body) in wanted:
+                tenant, user_id = _owner_of(properties, body)
+                tenants = wanted.get(user_id or "", set())
+                if tenants and (tenant is None or tenant in tenants or "" in tenants):
                     channel.basic_ack(method.delivery_tag)
                     purged += 1
             return purged
@@ -128,17 +135,21 @@ class PikaDeadLetters:
                 connection.close()
 
 
-def _user_of(properties: pika.BasicProperties, body: bytes) -> str | None:
-    """Whose letter this is: the `user_id` header traininglog sets, else the body's."""
-    user_id = (properties.headers or {}).get("user_id")
-    if user_id is not None:
-        return str(user_id)
+def _owner_of(properties: pika.BasicProperties, body: bytes) -> tuple[str | None, str | None]:
+    """Whose letter this is, (tenant, user id): the headers traininglog sets, else the body's."""
+    headers = properties.headers or {}
     try:
         document = json.loads(body)
     except ValueError:
-        return None
-    found = document.get("user_id") if isinstance(document, dict) else None
-    return found if isinstance(found, str) else None
+        document = None
+    if not isinstance(document, dict):
+        document = {}
+
+    def named(field: str) -> str | None:
+        value = headers.get(field, document.get(field))
+        return str(value) if isinstance(value, str | bytes) else None
+
+    return named("tenant"), named("user_id")
 
 
 def _letter(method: Any, properties: pika.BasicProperties, body: bytes) -> DeadLetter:

@@ -177,10 +177,10 @@ def test_after_an_erasure_no_file_and_no_dead_letter_holds_the_users_words_or_ke
     assert files_holding(on_disk.data, [key])
     assert dead_letters_holding(letters, secrets)
 
-    answer = ops.delete(f"{log}/v1/users/{user}", timeout=30)
+    answer = ops.delete(f"{log}/v1/users/{user}?owner=acme", timeout=30)
     assert answer.status_code == 200, answer.text
     wait_for(
-        lambda: ops.get(f"{plan}/v1/users/{user}/routine", timeout=10).status_code == 404,
+        lambda: acme.get(f"{plan}/v1/users/{user}/routine", timeout=10).status_code == 404,
         "the planner applied the erasure",
         on_disk,
     )

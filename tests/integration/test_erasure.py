@@ -25,6 +25,7 @@ from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.db import create_database_engine, scrub
 from backtrack_shared.dead_letters import PikaDeadLetters
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.adapters.tables import USER_DATA_TABLES, planner_erasures
 from planner.service_layer.apply import Applied, apply_event
@@ -53,9 +54,10 @@ def record(engine: Engine, *documents: dict) -> None:
 
 
 def key_of(engine: Engine, user_id: str) -> tuple[str, bytes]:
+    """The id and bytes of the data key of ACME's user."""
     with engine.connect() as connection:
         key_id = connection.execute(
-            select(users.c.key_id).where(users.c.user_id == user_id)
+            select(users.c.key_id).where(users.c.tenant == "acme", users.c.user_id == user_id)
         ).scalar_one()
     return key_id, keys_for(engine).get([key_id])[key_id]
 
@@ -101,7 +103,7 @@ def test_sqlite_files_and_key_files_are_their_owners_only(tmp_path: Path):
     old.dispose()
 
 
-# The event store as revision 0003 left it: each user's key in their row.
+# The event store as revision 0004_ids_per_client left it: each user's key in their row.
 OLD_USERS = sa.table(
     "users",
     sa.column("user_id", sa.String),
@@ -115,6 +117,7 @@ OLD_EVENTS = sa.table(
     *(
         sa.column(name)
         for name in [
+            "tenant",
             "position",
             "event_id",
             "user_id",
@@ -163,7 +166,7 @@ def _move_keys_out(engine: Engine, keys: SqlAlchemyKeyStore, kind: str, tmp_path
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:  # the store as it stood before keys moved out
         config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+        command.upgrade(config, "0004_ids_per_client")
     kept, erased = new_user_id(), new_user_id()
     key = new_data_key()
     documents = [baseline(kept), pain(kept, score=3, location=WORDS), baseline(erased)]
@@ -189,12 +192,13 @@ def _move_keys_out(engine: Engine, keys: SqlAlchemyKeyStore, kind: str, tmp_path
             ],
         )
         for position, document in enumerate(documents, start=1):
-            event = new_event(NewEventSchema().load(document))
+            event = new_event(NewEventSchema().load(document), "acme")
             body = seal(
                 key if event.user_id == kept else new_data_key(), event.event_id, event.body
             )
             connection.execute(
                 sa.insert(OLD_EVENTS).values(
+                    tenant="acme",
                     position=position,
                     event_id=event.event_id,
                     user_id=event.user_id,
@@ -211,12 +215,16 @@ def _move_keys_out(engine: Engine, keys: SqlAlchemyKeyStore, kind: str, tmp_path
     migrate(engine, keys)
     migrate(engine, keys)  # again: nothing moves twice
 
-    stream = SqlAlchemyEventReader(engine, keys).stream(kept, 0, 10)
+    stream = SqlAlchemyEventReader(engine, keys).stream(UserKey("acme", kept), 0, 10)
     assert [e["event_id"] for e in stream] == [d["event_id"] for d in documents[:2]]
     assert stream[1]["payload"]["location"] == WORDS
     with engine.connect() as connection:
         columns = {c["name"] for c in sa.inspect(connection).get_columns("users")}
-        key_ids = dict(connection.execute(select(users.c.user_id, users.c.key_id)).all())
+        key_ids = dict(
+            connection.execute(
+                select(users.c.user_id, users.c.key_id).where(users.c.tenant == "acme")
+            ).all()
+        )
     assert "data_key" not in columns
     assert key_ids[erased] is None
     assert keys.get([key_ids[kept]]) == {key_ids[kept]: key}
@@ -245,7 +253,7 @@ def test_an_erasure_deletes_the_key_row_and_leaves_no_copy_in_the_key_database(
     def unit_of_work() -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(engine, keys)
 
-    erase_user(unit_of_work, user, Writer("ops", every_user=True))
+    erase_user(unit_of_work, UserKey("acme", user), Writer("ops", every_user=True))
     with keys.engine.connect() as connection:
         rows = connection.execute(text("SELECT key_id FROM data_keys")).scalars().all()
     assert key_id not in rows  # the row is gone, not emptied
@@ -265,21 +273,23 @@ def test_an_erasure_that_stopped_before_deleting_the_key_is_finished_on_start(en
     key_id, _ = key_of(engine, user)
     keys = keys_for(engine)
     with SqlAlchemyUnitOfWork(engine, keys) as uow:  # the erasure's first step, then a crash
-        uow.events.erase(user, datetime.now(UTC))
+        uow.events.erase(UserKey("acme", user), datetime.now(UTC))
         uow.commit()
     assert keys.get([key_id])
     migrate(engine, keys)  # what every start does
     assert keys.get([key_id]) == {}
 
 
-def publish_letter(amqp_url: str, topology: Topology, body: bytes, user: str | None) -> str:
+def publish_letter(
+    amqp_url: str, topology: Topology, body: bytes, user: str | None, tenant: str = "acme"
+) -> str:
     message_id = str(uuid.uuid4())
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         channel = connection.channel()
         topology.declare(channel)
         channel.confirm_delivery()
-        headers = {"user_id": user, "tenant": "acme"} if user else {}
+        headers = {"user_id": user, "tenant": tenant} if user else {}
         channel.basic_publish(
             topology.dead_letter_exchange,
             "",
@@ -302,10 +312,12 @@ def test_purging_a_users_dead_letters_keeps_everyone_elses_in_order(
         publish_letter(amqp_url, topology, b'{"user_id": "%s"}' % erased.encode(), None),
         publish_letter(amqp_url, topology, b"not json at all", None),
         publish_letter(amqp_url, topology, b"{}", other),
+        # Another client's user of the same id: theirs, kept.
+        publish_letter(amqp_url, topology, b"{}", erased, tenant="globex"),
     ]
-    assert letters.purge_users([erased]) == 2
-    assert [x.message_id for x in letters.list()] == [published[i] for i in (1, 3, 4)]
-    assert letters.purge_users([erased]) == 0
+    assert letters.purge_users([UserKey("acme", erased)]) == 2
+    assert [x.message_id for x in letters.list()] == [published[i] for i in (1, 3, 4, 5)]
+    assert letters.purge_users([UserKey("acme", erased)]) == 0
 
 
 def test_the_planner_purges_the_dead_letters_and_scrubs_the_files_of_an_erasure(
@@ -333,7 +345,9 @@ def test_the_planner_purges_the_dead_letters_and_scrubs_the_files_of_an_erasure(
 
     marker_at = reader.head()
     erase_user(
-        lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)), user, Writer("ops", every_user=True)
+        lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)),
+        UserKey("acme", user),
+        Writer("ops", every_user=True),
     )
     (marker,) = reader.feed(marker_at, 100)
     assert marker["type"] == USER_ERASED
@@ -348,7 +362,9 @@ def test_the_planner_purges_the_dead_letters_and_scrubs_the_files_of_an_erasure(
     assert kept_letter in {x.message_id for x in letters.list()}
     with engine.connect() as connection:
         noted = connection.execute(
-            select(planner_erasures.c.scrubbed_at).where(planner_erasures.c.user_id == user)
+            select(planner_erasures.c.scrubbed_at).where(
+                planner_erasures.c.tenant == "acme", planner_erasures.c.user_id == user
+            )
         ).scalar_one()
     assert noted is not None
     assert scrubbed() == 0  # nothing left to do

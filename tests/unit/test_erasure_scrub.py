@@ -6,18 +6,21 @@ from datetime import UTC, datetime
 
 import pytest
 
+from backtrack_shared.user_key import UserKey
 from planner.service_layer.erasure_scrub import ErasureScrub
+
+ANA, BEN = UserKey("acme", "ana"), UserKey("acme", "ben")
 
 
 class FakeStore:
-    def __init__(self, pending: list[str]) -> None:
+    def __init__(self, pending: list[UserKey]) -> None:
         self.pending = list(pending)
 
-    def erasures_to_scrub(self) -> list[str]:
+    def erasures_to_scrub(self) -> list[UserKey]:
         return list(self.pending)
 
-    def erasures_scrubbed(self, user_ids: Collection[str], at: datetime) -> None:
-        self.staged = [u for u in self.pending if u not in user_ids]
+    def erasures_scrubbed(self, users: Collection[UserKey], at: datetime) -> None:
+        self.staged = [u for u in self.pending if u not in users]
 
 
 class FakeUnitOfWork:
@@ -38,9 +41,9 @@ class FakeUnitOfWork:
 class FakeDeadLetters:
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
-        self.purged: list[list[str]] = []
+        self.purged: list[list[UserKey]] = []
 
-    def purge_users(self, user_ids: Collection[str]) -> int:
+    def purge_users(self, user_ids: Collection[UserKey]) -> int:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("the broker does not answer")
@@ -64,11 +67,11 @@ def test_nothing_to_scrub_touches_neither_the_broker_nor_the_files():
 
 
 def test_an_erasure_is_noted_scrubbed_only_after_its_dead_letters_and_files_are():
-    store, letters, files = FakeStore(["ana", "ben"]), FakeDeadLetters(failures=1), []
+    store, letters, files = FakeStore([ANA, BEN]), FakeDeadLetters(failures=1), []
     scrub = scrub_of(store, letters, files)
     with pytest.raises(ConnectionError):
         scrub()
-    assert store.pending == ["ana", "ben"] and files == []  # left for the next round
+    assert store.pending == [ANA, BEN] and files == []  # left for the next round
     assert scrub() == 2
-    assert letters.purged == [["ana", "ben"]] and files == [1] and store.pending == []
+    assert letters.purged == [[ANA, BEN]] and files == [1] and store.pending == []
     assert scrub() == 0

@@ -10,6 +10,7 @@ from typing import Protocol
 
 import structlog
 
+from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -20,7 +21,7 @@ SCRUB_INTERVAL_S = 2.0
 
 
 class DeadLetters(Protocol):
-    def purge_users(self, user_ids: Collection[str]) -> int: ...
+    def purge_users(self, users: Collection[UserKey]) -> int: ...
 
 
 class ErasureScrub:
@@ -48,5 +49,9 @@ class ErasureScrub:
         with self._unit_of_work() as uow:
             uow.store.erasures_scrubbed(users, self._now())
             uow.commit()
-        log.info("erasures.scrubbed", user_ids=users, dead_letters_purged=purged)
+        log.info(
+            "erasures.scrubbed",
+            users=[f"{u.tenant}/{u.user_id}" for u in users],
+            dead_letters_purged=purged,
+        )
         return len(users)

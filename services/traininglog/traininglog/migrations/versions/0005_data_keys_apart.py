@@ -7,8 +7,8 @@ the user (a run interrupted and repeated moves the same keys under the same ids,
 stray copy behind). The event store's old key column is dropped and, once migrated, scrubbed
 (attribute `scrub_tables`: SQLite's write-ahead log truncated, PostgreSQL's table rewritten).
 
-Revision ID: 0004_data_keys_apart
-Revises: 0003
+Revision ID: 0005_data_keys_apart
+Revises: 0004_ids_per_client
 Create Date: 2026-12-01
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0004_data_keys_apart"
-down_revision = "0003"
+revision = "0005_data_keys_apart"
+down_revision = "0004_ids_per_client"
 branch_labels = None
 depends_on = None
 
@@ -54,15 +54,20 @@ def upgrade() -> None:
     ).all()
     if keyed:
         moved = {
-            user_id: (str(uuid.uuid5(MOVED_KEYS, f"{tenant}/{user_id}")), key)
+            (tenant, user_id): (str(uuid.uuid5(MOVED_KEYS, f"{tenant}/{user_id}")), key)
             for user_id, tenant, key in keyed
         }
         _key_store().add(dict(moved.values()))  # committed first: the rows below name them
         connection.execute(
             sa.update(USERS)
-            .where(USERS.c.user_id == sa.bindparam("user"))
+            .where(
+                USERS.c.tenant == sa.bindparam("owner"), USERS.c.user_id == sa.bindparam("user")
+            )
             .values(key_id=sa.bindparam("key")),
-            [{"user": user_id, "key": key_id} for user_id, (key_id, _) in moved.items()],
+            [
+                {"owner": tenant, "user": user_id, "key": key_id}
+                for (tenant, user_id), (key_id, _) in moved.items()
+            ],
         )
     with op.batch_alter_table("users") as batch:
         batch.drop_column("data_key")
@@ -74,17 +79,20 @@ def downgrade() -> None:
     connection = op.get_bind()
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("data_key", sa.LargeBinary, nullable=True))
-    key_ids = dict(
-        connection.execute(
-            sa.select(USERS.c.user_id, USERS.c.key_id).where(USERS.c.key_id.is_not(None))
-        ).all()
-    )
+    key_ids = {
+        (tenant, user_id): key_id
+        for tenant, user_id, key_id in connection.execute(
+            sa.select(USERS.c.tenant, USERS.c.user_id, USERS.c.key_id).where(
+                USERS.c.key_id.is_not(None)
+            )
+        )
+    }
     if key_ids:
         keys = _key_store().get(key_ids.values())
-        for user_id, key_id in key_ids.items():
+        for (tenant, user_id), key_id in key_ids.items():
             connection.execute(
                 sa.update(USERS)
-                .where(USERS.c.user_id == user_id)
+                .where(USERS.c.tenant == tenant, USERS.c.user_id == user_id)
                 .values(data_key=keys.get(key_id))
             )
     with op.batch_alter_table("users") as batch:
