@@ -149,6 +149,7 @@ class Workload:
             yield {
                 "position": first_position + index,
                 "event_id": clone.event_id,
+                "tenant": TENANT,  # events are keyed by their owner (ids per client)
                 "user_id": clone.user_id,
                 "stream_version": clone.template.stream_version,
                 "type": envelope["type"],
