@@ -51,11 +51,12 @@ class Rabbitmqctl:
         if added.returncode != 0:
             if "already exists" not in (added.stderr + added.stdout):
                 raise BrokerSetupError(f"rabbitmqctl add_user: {added.stderr.strip()}")
+            # An existing user: its password, no tags, and none of its former topic permissions.
             self._check("change_password", user.name, stdin=password)
-        self._check("set_user_tags", user.name)
+            self._check("set_user_tags", user.name)
+            self._check("clear_topic_permissions", "-p", user.vhost, user.name)
         p = user.permissions
         self._check("set_permissions", "-p", user.vhost, user.name, p.configure, p.write, p.read)
-        self._check("clear_topic_permissions", "-p", user.vhost, user.name)
         for topic in user.topic_permissions:
             self._check(
                 "set_topic_permissions",

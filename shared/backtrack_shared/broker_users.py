@@ -43,7 +43,7 @@ class Permissions:
 
 @dataclass(frozen=True)
 class TopicPermission:
-    exchange: str  # a regular expression over exchange names, as RabbitMQ takes it
+    exchange: str  # the exchange's name, as RabbitMQ takes it (not an expression)
     write: str
     read: str
 
@@ -92,7 +92,7 @@ def traininglog_user(
     return BrokerUser(
         name,
         Permissions(configure=events, write=events, read=NOTHING),
-        (TopicPermission(events, write=exactly(event_types), read=NOTHING),),
+        (TopicPermission(topology.events_exchange, write=exactly(event_types), read=NOTHING),),
         vhost,
     )
 
@@ -134,9 +134,9 @@ def planner_user(name: str, topology: Topology, *, vhost: str = "/") -> BrokerUs
             ),
         ),
         (
-            TopicPermission(exactly([t.events_exchange]), write=NOTHING, read=exactly(["#"])),
+            TopicPermission(t.events_exchange, write=NOTHING, read=exactly(["#"])),
             TopicPermission(
-                exactly([t.routines_exchange]),
+                t.routines_exchange,
                 # Tenants are client ids: one topic word each. The bare key is what routine
                 # updates written to the outbox before tenant keys still carry.
                 write=rf"^{re.escape(ROUTINE_UPDATED)}(\.[a-z0-9][a-z0-9-]*)?$",
@@ -165,7 +165,7 @@ def tenant_subscriber(
         ),
         (
             TopicPermission(
-                exactly([topology.routines_exchange]),
+                topology.routines_exchange,
                 write=NOTHING,
                 read=exactly([routine_routing_key(tenant)]),
             ),
