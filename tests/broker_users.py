@@ -5,6 +5,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
-from backtrack_shared.broker_setup import Rabbitmqctl
+from backtrack_shared.broker_setup import BrokerSetupError, Rabbitmqctl
 from backtrack_shared.broker_users import BrokerUser
 from backtrack_shared.topology import Topology
 
@@ -64,4 +65,17 @@ def broker_users(amqp_url: str, topology: Topology) -> Iterator[BrokerUsers]:
         yield users
     finally:
         for name in users.names:
-            users.ctl.delete_user(name)
+            delete_soon(users.ctl, name)
+
+
+def delete_soon(ctl: Rabbitmqctl, name: str, timeout_s: float = 120) -> None:
+    """Delete the user, waiting out a broker that is restarting (the machine is shared)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            ctl.delete_user(name)
+            return
+        except BrokerSetupError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)

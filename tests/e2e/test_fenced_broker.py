@@ -16,9 +16,16 @@ import pika
 import pytest
 import requests
 
+from backtrack_shared.broker_setup import Rabbitmqctl
 from backtrack_shared.broker_users import BrokerUser, Permissions, TopicPermission, exactly
 from backtrack_shared.topology import Topology
-from tests.broker_users import broker_users, require_rabbitmqctl, unique_name, url_for
+from tests.broker_users import (
+    broker_users,
+    delete_soon,
+    require_rabbitmqctl,
+    unique_name,
+    url_for,
+)
 from tests.conftest import delete_topology
 from tests.e2e.client import metric
 from tests.e2e.conftest import Service, System, free_port, start, stop, wait_ready
@@ -88,7 +95,7 @@ def fenced(
         for service in reversed(services):
             stop(service)
         for name in names.values():
-            backtrack_broker(environ, "delete", name)
+            delete_soon(Rabbitmqctl(), name)
         delete_topology(amqp_url, topology)
 
 
@@ -136,8 +143,11 @@ def test_a_tenants_subscriber_gets_its_own_routine_updates_and_cannot_bind_to_an
             assert globex_user not in {user for _, user in got}
         finally:
             connection.close()
+        assert backtrack_broker(fenced.environ, "delete", name).strip() == "deleted"
+        with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+            pika.BlockingConnection(pika.URLParameters(url_for(fenced.amqp_url, name, password)))
     finally:
-        backtrack_broker(fenced.environ, "delete", name)
+        delete_soon(Rabbitmqctl(), name)
 
 
 def broker_user_of(system: System, variable: str) -> str:
