@@ -89,7 +89,9 @@ def test_a_forged_access_granted_without_traininglogs_user_id_is_dropped_and_cou
 ):
     user = acme_user_applied(system)
     routine_url = f"{system.planner.url}/v1/users/{user}/routine"
-    assert session("globex").get(routine_url, timeout=10).status_code == 404
+    # How a granted client would reach acme's user: naming the owner.
+    as_granted = f"{routine_url}?owner=acme"
+    assert session("globex").get(as_granted, timeout=10).status_code == 404
     before = metric(system.planner.url, UNTRUSTED)
 
     publish(system, forged_grant(system, user, "globex"))  # no user_id property
@@ -108,8 +110,8 @@ def test_a_forged_access_granted_without_traininglogs_user_id_is_dropped_and_cou
         time.sleep(0.2)
     assert current["applied_position"] >= answer.json()["position"]
     # tenant B never got in, on either service
-    assert session("globex").get(routine_url, timeout=10).status_code == 404
-    events_url = f"{system.traininglog.url}/v1/users/{user}/events"
+    assert session("globex").get(as_granted, timeout=10).status_code == 404
+    events_url = f"{system.traininglog.url}/v1/users/{user}/events?owner=acme"
     assert session("globex").get(events_url, timeout=10).status_code == 404
     assert wait_for_metric(system.planner.url, UNTRUSTED, before + 1) == before + 1
     assert "consumer.untrusted_event_dropped" in system.planner.logs()

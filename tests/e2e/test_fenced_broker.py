@@ -205,5 +205,6 @@ def test_an_event_from_another_broker_user_with_write_permission_is_dropped_and_
     ):
         assert time.monotonic() < deadline, fenced.planner.logs()
         time.sleep(0.2)
-    assert session("globex").get(routine_url, timeout=10).status_code == 404
+    as_granted = f"{routine_url}?owner=acme"
+    assert session("globex").get(as_granted, timeout=10).status_code == 404
     assert metric(fenced.planner.url, UNTRUSTED) == before + 2

@@ -125,8 +125,10 @@ def test_a_tenant_binds_to_its_own_routines_and_the_broker_refuses_another_tenan
 
 def routine_update(tenant: str, user_id: str) -> OutgoingMessage:
     """The message the planner's outbox holds for a tenant's new routine version."""
-    version = RoutineVersion(user_id, 1, "test", datetime(2026, 9, 1, tzinfo=UTC), 1, [], [], {})
-    return routine_updated_message(version, tenant)
+    version = RoutineVersion(
+        user_id, 1, "test", datetime(2026, 9, 1, tzinfo=UTC), 1, [], [], {}, tenant=tenant
+    )
+    return routine_updated_message(version)
 
 
 def test_a_forged_publish_to_the_events_exchange_is_refused_to_every_user_but_traininglogs(

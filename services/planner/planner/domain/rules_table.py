@@ -8,7 +8,7 @@ Numbers marked `default=True` are the system's choice where the seed gives a ran
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-RULES_VERSION: Final = "2025.06-1"
+RULES_VERSION: Final = "2026.12-1"
 
 T = TypeVar("T", int, float, str)
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from planner.domain import RULES_VERSION, LoggedEvent
-from planner.domain.incremental import IncrementalFold
+from backtrack_shared.user_key import UserKey
+from planner.domain import LoggedEvent
+from planner.domain.rulebooks import CURRENT, Fold, Rulebook, rulebook
 from planner.service_layer.changes import routine_changes
 
 
@@ -26,6 +27,11 @@ class RoutineVersion:
     caused_by: list[str]
     changes: list[dict[str, Any]]
     routine: dict[str, Any]
+    tenant: str = ""  # the client that owns the user
+
+    @property
+    def user(self) -> UserKey:
+        return UserKey(self.tenant, self.user_id)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -57,9 +63,11 @@ def history_order(event: LoggedEvent) -> tuple[datetime, int]:
 
 def decide_version(
     previous: RoutineVersion | None,
-    fold: IncrementalFold,
+    fold: Fold,
     event: LoggedEvent,
     applied_position: int,
+    *,
+    rules_version: str = CURRENT.version,
 ) -> RoutineVersion | None:
     """The version `event` makes, given the fold of the user's whole history including it; None
     if the routine the rules derive did not change. The instant is the latest event's, never a
@@ -70,45 +78,77 @@ def decide_version(
     return RoutineVersion(
         user_id=event.user_id,
         version=(previous.version if previous else 0) + 1,
-        rules_version=RULES_VERSION,
+        rules_version=rules_version,
         as_of=fold.as_of,
         applied_position=applied_position,
         caused_by=[event.event_id],
         changes=routine_changes(previous.routine if previous else None, routine),
         routine=routine,
+        tenant=event.tenant,
     )
 
 
+def user_of(event: LoggedEvent) -> UserKey:
+    """Whose event it is: the planner keys everything of a user by (tenant, user_id)."""
+    return UserKey(event.tenant, event.user_id)
+
+
 def fold_with(
-    fold: IncrementalFold | None, event: LoggedEvent, history: Callable[[], Sequence[LoggedEvent]]
-) -> IncrementalFold:
+    fold: Fold | None,
+    event: LoggedEvent,
+    history: Callable[[], Sequence[LoggedEvent]],
+    *,
+    rules: Rulebook = CURRENT,
+) -> Fold:
     """`fold` with `event` taken on when that is exact, else a fold of the whole `history`
-    (which includes `event`)."""
+    (which includes `event`) under `rules`."""
     if fold is not None and fold.take(event):
         return fold
     events = history()
-    return IncrementalFold.of(events, max(logged.occurred_at for logged in events))
+    return rules.fold_of(events, max(logged.occurred_at for logged in events))
 
 
-def replay_versions(events_in_applied_order: Iterable[LoggedEvent]) -> list[RoutineVersion]:
-    """Every version the current rules make of one user's events, applied in this order."""
+def replay_versions(
+    events_in_applied_order: Iterable[LoggedEvent], *, rules: Rulebook = CURRENT
+) -> list[RoutineVersion]:
+    """Every version `rules` (today's unless named) make of one user's events, applied in
+    this order."""
     history: list[LoggedEvent] = []
     versions: list[RoutineVersion] = []
-    fold: IncrementalFold | None = None
+    fold: Fold | None = None
     applied_position = 0
     for event in events_in_applied_order:
         bisect.insort(history, event, key=history_order)
         applied_position = max(applied_position, event.position)
-        fold = fold_with(fold, event, lambda: history)
-        version = decide_version(versions[-1] if versions else None, fold, event, applied_position)
+        fold = fold_with(fold, event, lambda: history, rules=rules)
+        version = decide_version(
+            versions[-1] if versions else None,
+            fold,
+            event,
+            applied_position,
+            rules_version=rules.version,
+        )
         if version is not None:
             versions.append(version)
     return versions
 
 
-def audit(recorded: Sequence[RoutineVersion], replayed: Sequence[RoutineVersion]) -> dict[str, Any]:
-    """Version by version, where today's rules decide differently from what was recorded, and
-    which prescriptions (with the rule now making them) differ."""
+def audit_rules(recorded: Sequence[RoutineVersion]) -> Rulebook:
+    """The rules an audit replays with: those that made the recorded versions when one version
+    made them all (so that history stays reproducible after the rules moved on), else today's."""
+    made_by = {version.rules_version for version in recorded}
+    book = rulebook(made_by.pop()) if len(made_by) == 1 else None
+    return book or CURRENT
+
+
+def audit(
+    recorded: Sequence[RoutineVersion],
+    replayed: Sequence[RoutineVersion],
+    *,
+    rules: Rulebook = CURRENT,
+) -> dict[str, Any]:
+    """Version by version, where the `rules` replayed with decide differently from what was
+    recorded, and which prescriptions (with the rule now making them) differ."""
     rows = []
     for index in range(max(len(recorded), len(replayed))):
         was = recorded[index] if index < len(recorded) else None
@@ -134,7 +174,7 @@ def audit(recorded: Sequence[RoutineVersion], replayed: Sequence[RoutineVersion]
             }
         )
     return {
-        "rules_version": RULES_VERSION,
+        "rules_version": rules.version,
         "recorded_versions": len(recorded),
         "replayed_versions": len(replayed),
         "reproduced": len(recorded) == len(replayed) and all(row["identical"] for row in rows),

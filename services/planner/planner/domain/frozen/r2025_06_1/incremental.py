@@ -1,0 +1,58 @@
+"""derive_routine one event at a time, for the common case of events arriving in order.
+
+The fold is a left fold over the ordered history, so when a new event sorts after every event
+already folded, and cannot replace an earlier record, folding just that event onto the kept
+state gives exactly what folding the whole history again would. Anything else (a late event,
+a re-synced record) needs the whole history: `take` says so and the caller folds it again.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from planner.domain.frozen.r2025_06_1.engine import apply
+from planner.domain.frozen.r2025_06_1.output import build_routine
+from planner.domain.frozen.r2025_06_1.routine import Routine
+from planner.domain.frozen.r2025_06_1.state import State
+from planner.domain.frozen.r2025_06_1.timeline import ordered, record_key
+from planner.domain.history import LoggedEvent
+
+
+def _order(event: LoggedEvent) -> tuple[datetime, int, str]:
+    return (event.occurred_at, event.stream_version, event.event_id)
+
+
+class IncrementalFold:
+    def __init__(self, as_of: datetime) -> None:
+        self._state = State()
+        self._last: LoggedEvent | None = None
+        self._as_of = as_of
+
+    @classmethod
+    def of(cls, history: Iterable[LoggedEvent], as_of: datetime) -> "IncrementalFold":
+        """The fold of a whole history, as derive_routine(history, as_of) folds it."""
+        fold = cls(as_of)
+        for event in ordered(history, as_of):
+            apply(fold._state, event)
+            fold._last = event
+        return fold
+
+    def take(self, event: LoggedEvent) -> bool:
+        """Fold `event` on if the result equals a fold of the whole history; else change nothing
+        and return False."""
+        if record_key(event) is not None:
+            return False
+        if self._last is not None and _order(event) <= _order(self._last):
+            return False
+        apply(self._state, event)
+        self._last = event
+        self._as_of = event.occurred_at
+        return True
+
+    @property
+    def as_of(self) -> datetime:
+        return self._as_of
+
+    def routine(self) -> Routine:
+        """What derive_routine gives for the folded events, as of the latest of them."""
+        assert self._last is not None, "fold at least one event first"
+        return build_routine(self._state, self._as_of)

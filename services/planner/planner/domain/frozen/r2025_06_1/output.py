@@ -1,0 +1,122 @@
+"""From the working state to the routine a user sees."""
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from planner.domain.frozen.r2025_06_1 import rules_table as t
+from planner.domain.frozen.r2025_06_1.exercises import BLOCKS, EXERCISES
+from planner.domain.frozen.r2025_06_1.load import acwr
+from planner.domain.frozen.r2025_06_1.routine import JSON, Advice, Block, Routine
+from planner.domain.frozen.r2025_06_1.rules.deload import deload_due
+from planner.domain.frozen.r2025_06_1.rules.goals import g1_goal_progress
+from planner.domain.frozen.r2025_06_1.rules.recovery import (
+    f1_f2_weekly_plan,
+    f1_too_few_sessions,
+    f3_cold_and_heat,
+)
+from planner.domain.frozen.r2025_06_1.rules_table import RULES_VERSION
+from planner.domain.frozen.r2025_06_1.state import State
+
+_ORDER = {slug: i for i, slug in enumerate(EXERCISES)}
+
+# D3: the seed's "stop" wording, shown as a red warning rather than applied to every twinge.
+_STOP_WORDING = Advice(
+    "D3",
+    "caution",
+    "Stop an exercise at once if pain is sharp or extreme (6/10 or more). "
+    "Some discomfort up to 5/10 is acceptable if it settles by the next morning.",
+)
+
+
+def build_routine(state: State, as_of: datetime) -> Routine:
+    paused = state.paused is not None
+    blocks: list[Block] = []
+    if not paused:  # R6: exercise is never prescribed around a red flag
+        for name in BLOCKS:
+            rxs = sorted(
+                (tr.rx for (block, _), tr in state.tracks.items() if block == name),
+                key=lambda rx: _ORDER[rx.exercise],
+            )
+            if rxs:
+                blocks.append(Block(name, tuple(rxs)))
+    blocks = [
+        replace(
+            b,
+            prescriptions=tuple(
+                replace(p, hold=state.tracks[(p.block, p.exercise)].hold) for p in b.prescriptions
+            ),
+        )
+        for b in blocks
+    ]
+    return Routine(
+        rules_version=RULES_VERSION,
+        status="paused" if paused else "active",
+        pause_reason=state.paused[0] if state.paused else None,
+        blocks=tuple(blocks),
+        advice=tuple(advice(state)),
+        weekly_plan=f1_f2_weekly_plan(state),
+        changes=tuple(state.changes),
+        held_out=tuple(state.held_out[k] for k in sorted(state.held_out)),
+        goals=tuple(g1_goal_progress(state)),
+        deload=_deload(state),
+        based_on={
+            "events": state.event_count,
+            "last_event_id": None if state.last_event is None else state.last_event.event_id,
+            "last_event_at": None
+            if state.last_event is None
+            else state.last_event.occurred_at.isoformat(),
+        },
+    )
+
+
+def advice(state: State) -> list[Advice]:
+    out: list[Advice] = []
+    if state.paused is not None:
+        reason, tier, causes, _ = state.paused
+        out.append(Advice("R6", tier, reason, causes))
+        return out
+    if state.core_flare is not None:
+        out.append(
+            Advice(
+                "R3",
+                "caution",
+                "Core exercises caused a flare-up: speak to a doctor before doing them again.",
+                state.core_flare[1],
+            )
+        )
+    for rule in (f3_cold_and_heat(state), f1_too_few_sessions(state)):
+        if rule is not None:
+            out.append(rule)
+    if state.last_event is not None:
+        ratio = acwr(state.loads, state.last_event.occurred_at)[2]
+        if ratio is not None and ratio > t.B4_MAX_RATIO:
+            out.append(
+                Advice(
+                    "B4",
+                    "caution",
+                    f"This week's load is {ratio:.2f} times your recent average: keep "
+                    "to the plan and add nothing extra until it settles.",
+                )
+            )
+    if any(tr.hold is not None and tr.hold.rule == "R5" for tr in state.tracks.values()):
+        out.append(
+            Advice("R5", "info", "Pain limited some exercises: keep their dose and focus on form.")
+        )
+    out.append(_STOP_WORDING)
+    return out
+
+
+def _deload(state: State) -> JSON:
+    if state.deload_from is not None:
+        return {
+            "active": True,
+            "from": state.deload_from.isoformat(),
+            "until": (state.deload_from + timedelta(days=7)).isoformat(),
+            "rule": "B3",
+        }
+    due = deload_due(state)
+    return {
+        "active": False,
+        "due_from": None if due is None or state.steps_in_epoch == 0 else due.isoformat(),
+        "rule": "B3",
+    }

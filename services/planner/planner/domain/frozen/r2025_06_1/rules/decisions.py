@@ -1,0 +1,244 @@
+"""DOMAIN.md's decisions where the seed contradicts itself: twisting (D1), running and high impact
+(D2), the flare-up definition (D6); plus the later exercises P2 and P4 bring in.
+
+New exercises enter one at a time, at most one per P5 interval, and never during a hold.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from planner.domain.frozen.r2025_06_1 import rules_table as t
+from planner.domain.frozen.r2025_06_1.exercises import EXERCISES
+from planner.domain.frozen.r2025_06_1.ladder import starting_interval
+from planner.domain.frozen.r2025_06_1.load import acwr
+from planner.domain.frozen.r2025_06_1.pain import rising
+from planner.domain.frozen.r2025_06_1.routine import Dose
+from planner.domain.frozen.r2025_06_1.rules.starting import s2_low_impact_first
+from planner.domain.frozen.r2025_06_1.state import State, Track
+from planner.domain.history import LoggedEvent
+
+
+def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
+    """No pain above `above` (and no flare) in the last `days` days."""
+    start = at - timedelta(days=days)
+    return not [
+        p for p in state.pain_between(start, at + timedelta(microseconds=1)) if p.score > above
+    ] and not state.flares_since(start)
+
+
+def _early_phase_over(state: State, at: datetime, scope: str) -> bool:
+    # A clinician's clearance for the scope lifts the waiting time, never the pain conditions.
+    return state.days_since_start(at) >= t.D1_EARLY_PHASE_DAYS or state.cleared(scope)
+
+
+def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    """D1: loaded twisting (bicycle crunches) enters after the early phase with no amber or red pain in 2 weeks."""
+    key = ("core", "bicycle_crunch")
+    if key in state.tracks or key in state.held_out or state.core_flare is not None:
+        return False
+    if not _early_phase_over(state, at, "loaded_twisting") or not _quiet(
+        state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX
+    ):
+        return False
+    state.add(
+        EXERCISES["bicycle_crunch"],
+        "core",
+        "core",
+        Dose(
+            sets=t.P3_SETS_START, reps=t.P3_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
+        ),
+        0,
+        "D1",
+        "Two calm weeks after the first month: slow bicycle crunches join your core work.",
+        causes,
+        at,
+    )
+    return True
+
+
+def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    """P2 "start light": lunges join once body awareness has grown (the early phase, 2 calm weeks)."""
+    key = ("strength", "lunge")
+    if key in state.tracks or key in state.held_out:
+        return False
+    if state.days_since_start(at) < t.D1_EARLY_PHASE_DAYS or not _quiet(
+        state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX
+    ):
+        return False
+    state.add(
+        EXERCISES["lunge"],
+        "strength",
+        "strength",
+        Dose(
+            sets=t.P2_SETS_START, reps=t.P2_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
+        ),
+        0,
+        "P2",
+        "Your strength work is going well: supported split squats join, with body weight only.",
+        causes,
+        at,
+    )
+    return True
+
+
+def _settled(track: Track) -> bool:
+    """P5, one dimension at a time: a step-up must stand one clean session before the exercise
+    changes form (minutes of a walk become a run, a run becomes intervals). Until then a pain
+    report on the session that earned it can still undo that step alone (R5, B1).
+    """
+    return track.step is None or bool(track.clean_sessions)
+
+
+def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    """D2: easy running after the early phase with no red pain in 4 weeks, once walks are long.
+
+    The run replaces minutes of the walk, so weekly minutes do not jump (P4).
+    """
+    walk = state.tracks.get(("cardio", "walking"))
+    if (
+        ("cardio", "steady_run") in state.tracks
+        or ("cardio", "steady_run") in state.held_out
+        or walk is None
+    ):
+        return False
+    if (walk.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN or not _settled(walk):
+        return False
+    if not _early_phase_over(state, at, "running") or not _quiet(
+        state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX
+    ):
+        return False
+    run = t.P4_BOUT_MIN
+    walk_dose = walk.rx.dose
+    state.change(
+        walk,
+        "D2",
+        f"{run:g} minutes of your walk become easy running.",
+        causes,
+        at,
+        Dose(
+            duration_min=(walk_dose.duration_min or 0) - run,
+            sessions_per_week=walk_dose.sessions_per_week,
+        ),
+        walk.rx.variation_level,
+        "set",
+    )
+    state.add(
+        EXERCISES["steady_run"],
+        "cardio",
+        "cardio",
+        Dose(duration_min=run, sessions_per_week=walk_dose.sessions_per_week),
+        0,
+        "D2",
+        f"A month without sharp pain and long walks: start easy running, {run:g} minutes.",
+        causes,
+        at,
+    )
+    return True
+
+
+def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    """P4: low-intensity intervals (1 min hard / 3 easy) after a steady base; they take one run a week."""
+    run = state.tracks.get(("cardio", "steady_run"))
+    if run is None or ("cardio", "intervals") in state.tracks:
+        return False
+    if (
+        (run.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN
+        or (run.rx.dose.sessions_per_week or 0) < 2
+        or not _settled(run)
+    ):
+        return False
+    if not _quiet(state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX):
+        return False
+    d = run.rx.dose
+    state.change(
+        run,
+        "P4",
+        "One of your weekly runs becomes an interval session.",
+        causes,
+        at,
+        Dose(duration_min=d.duration_min, sessions_per_week=(d.sessions_per_week or 1) - 1),
+        run.rx.variation_level,
+        "set",
+    )
+    state.add(
+        EXERCISES["intervals"],
+        "cardio",
+        "cardio",
+        Dose(interval=starting_interval(), sessions_per_week=1),
+        0,
+        "P4",
+        "You have a steady base: once a week, 1 minute faster then 3 minutes easy, at low intensity.",
+        causes,
+        at,
+    )
+    return True
+
+
+def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals."""
+    if ("cardio", "hill_sprints") in state.tracks or ("cardio", "intervals") not in state.tracks:
+        return False
+    if not s2_low_impact_first(state, "hill_sprints", at):
+        return False
+    intervals = state.tracks[("cardio", "intervals")]
+    state.hold_out(
+        ("cardio", "intervals"), "S2", "Your interval session becomes hill sprints.", causes, at
+    )
+    state.held_out.pop(("cardio", "intervals"), None)
+    state.parked[("cardio", "intervals")] = intervals
+    state.add(
+        EXERCISES["hill_sprints"],
+        "cardio",
+        "cardio",
+        Dose(interval=starting_interval(), sessions_per_week=1),
+        0,
+        "S2",
+        "Eight pain-free weeks and your clinician's clearance: short hill sprints once a week.",
+        causes,
+        at,
+    )
+    return True
+
+
+INTRODUCTIONS: tuple[Callable[[State, datetime, tuple[str, ...]], bool], ...] = (
+    p2_add_lunges,
+    d1_twisting,
+    d2_running,
+    p4_intervals,
+    s2_high_impact,
+)
+
+
+def introduce_next(state: State, event: LoggedEvent) -> None:
+    """At most one new exercise per P5 interval, and only when nothing holds progression."""
+    at = event.occurred_at
+    if (
+        state.paused is not None
+        or state.deload_from is not None
+        or state.no_progress_next_session is not None
+    ):
+        return
+    if state.last_introduction_at is not None and at - state.last_introduction_at < timedelta(
+        days=t.P5_MIN_DAYS_BETWEEN_STEPS
+    ):
+        return
+    if rising(state, at):
+        return
+    ratio = acwr(state.loads, at)[2]
+    if ratio is not None and ratio > t.B4_TARGET_RATIO:
+        return
+    for introduce in INTRODUCTIONS:
+        if introduce(state, at, (event.event_id,)):
+            state.last_introduction_at = at
+            return
+
+
+def d6_is_flare_up(state: State, report: LoggedEvent) -> bool:
+    """D6: a declared flare, or 24-hour pain at or above the usual level + 2 points."""
+    if report.payload.get("flare_up_cause"):
+        return True
+    hours = report.payload.get("lasting_hours")
+    later = report.payload.get("timing") == "24h_after" or (
+        hours is not None and float(hours) >= t.R2_LASTING_HOURS
+    )
+    return later and int(report.payload["score"]) >= state.usual_pain + t.D6_FLARE_RISE_POINTS

@@ -1,0 +1,113 @@
+"""F1-F3: how often to train, when to rest, and what to do for a flare (shown, never progressed)."""
+
+from datetime import date, timedelta
+
+from planner.domain.frozen.r2025_06_1 import rules_table as t
+from planner.domain.frozen.r2025_06_1.routine import JSON, Advice
+from planner.domain.frozen.r2025_06_1.state import State
+from planner.domain.frozen.r2025_06_1.timeline import local_date
+
+FULL, LIGHT, REST = "full", "light", "rest"
+_FULL_BLOCKS = ("warmup", "stretching", "strength", "core", "cardio", "cooldown")
+_LIGHT_BLOCKS = ("warmup", "stretching", "cardio", "cooldown")
+
+
+def _is_full(state: State, session_id: str) -> bool:
+    return any(k[0] in ("strength", "core") for k in state.sessions[session_id].entries)
+
+
+def f1_f2_weekly_plan(state: State) -> JSON:
+    """F1: >= 3 sessions; F2: 2-3 rest days; P3: strength and core never on consecutive days.
+
+    The week starts the day after the last logged session (or on the first day of the routine).
+    """
+    if state.paused is not None:
+        return {
+            "days": [],
+            "next_session": None,
+            "sessions_per_week": 0,
+            "rest_days": 7,
+            "note": "Paused: no training until a medical professional has seen you.",
+        }
+    last_full: date | None = None
+    for sid in state.session_order:
+        if _is_full(state, sid):
+            last_full = state.sessions[sid].day
+    if state.session_order:
+        start = state.sessions[state.session_order[-1]].day + timedelta(days=1)
+    else:
+        start = local_date(state.started_at) if state.started_at is not None else date(1970, 1, 1)
+    days: list[JSON] = []
+    full = light = 0
+    previous = FULL if last_full is not None and (start - last_full).days == 1 else REST
+    for offset in range(7):
+        day = start + timedelta(days=offset)
+        if (last_full is None or (day - last_full).days >= 2) and full < t.F1_MIN_SESSIONS_PER_WEEK:
+            kind = FULL
+            full += 1
+            last_full = day
+        elif previous == FULL and light < 7 - t.F1_MIN_SESSIONS_PER_WEEK - t.F2_REST_DAYS_MAX:
+            kind = LIGHT
+            light += 1
+        else:
+            kind = REST
+        previous = kind
+        days.append({"date": day.isoformat(), "day": kind, "exercises": _due(state, kind)})
+    nxt = next((d for d in days if d["day"] != REST), None)
+    return {
+        "days": days,
+        "next_session": None
+        if nxt is None
+        else {"date": nxt["date"], "day": nxt["day"], "exercises": nxt["exercises"]},
+        "sessions_per_week": full + light,
+        "strength_core_days": full,
+        "rest_days": 7 - full - light,
+        "note": "On rest days a light walk or foam rolling is fine; it does not count as a training day.",
+    }
+
+
+def _due(state: State, kind: str) -> list[str]:
+    if kind == REST:
+        return []
+    blocks = _FULL_BLOCKS if kind == FULL else _LIGHT_BLOCKS
+    keys = [k for b in blocks for k in sorted(state.tracks) if k[0] == b]
+    return [f"{block}:{exercise}" for block, exercise in keys]
+
+
+def f1_too_few_sessions(state: State) -> Advice | None:
+    """F1: fewer than 3 sessions in the 7 days up to the last logged event."""
+    if state.last_event is None or state.paused is not None or state.started_at is None:
+        return None
+    end = state.last_event.occurred_at
+    if end - state.started_at < timedelta(days=7):
+        return None
+    count = sum(
+        1
+        for sid in state.session_order
+        if end - timedelta(days=7) < state.sessions[sid].event.occurred_at <= end
+    )
+    if count >= t.F1_MIN_SESSIONS_PER_WEEK:
+        return None
+    return Advice(
+        "F1",
+        "info",
+        f"Only {count} session(s) in the last 7 days: aim for at least "
+        f"{t.F1_MIN_SESSIONS_PER_WEEK} a week.",
+    )
+
+
+def f3_cold_and_heat(state: State) -> Advice | None:
+    """F3: for 72 hours after a flare, cold 15 minutes on and 10 off, wrapped; heat afterwards."""
+    if not state.flares or state.last_event is None:
+        return None
+    at, _, event_id = state.flares[-1]
+    if state.last_event.occurred_at - at > timedelta(hours=t.F3_COLD_WINDOW_HOURS):
+        return None
+    return Advice(
+        "F3",
+        "caution",
+        f"For the flare-up: a cold pack within {t.F3_COLD_WINDOW_HOURS} hours, {t.F3_COLD_ON_MIN} minutes "
+        f"on and {t.F3_COLD_OFF_MIN} minutes off, wrapped in cloth, never on bare skin. Heat afterwards, "
+        "never on an infected joint.",
+        (event_id,),
+    )

@@ -1,0 +1,158 @@
+"""S1-S3: where a routine starts, and what every routine holds."""
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from math import floor
+from typing import Any
+
+from planner.domain.frozen.r2025_06_1 import rules_table as t
+from planner.domain.frozen.r2025_06_1.exercises import (
+    BLOCK_KIND,
+    COOLDOWN_EXERCISE,
+    EXERCISES,
+    STARTING_CARDIO,
+    STARTING_CORE,
+    STARTING_STRENGTH,
+    STARTING_STRETCHES,
+    WARMUP_EXERCISE,
+)
+from planner.domain.frozen.r2025_06_1.routine import Dose, HeldOut
+from planner.domain.frozen.r2025_06_1.state import State
+
+
+def s1_baseline(
+    state: State, causes: tuple[str, ...], at: datetime, baseline: Mapping[str, Any] | None
+) -> None:
+    """S1: the first routine, from the baseline when there is one, else the most conservative doses."""
+    state.tracks.clear()
+    state.held_out.clear()
+    contraindicated = {str(c) for c in (baseline or {}).get("contraindications", ())}
+    why = (
+        "From your baseline assessment: a conservative start."
+        if baseline is not None
+        else "No baseline assessment yet: the most conservative starting doses."
+    )
+    plans: list[tuple[str, str, Dose, int]] = []
+    for slug in STARTING_STRETCHES:
+        plans.append(
+            (
+                slug,
+                "stretching",
+                Dose(
+                    hold_s=t.P1_HOLD_START_S,
+                    sets=t.P1_STRETCH_SETS,
+                    sessions_per_week=t.P4_SESSIONS_PER_WEEK,
+                ),
+                0,
+            )
+        )
+    for slug in STARTING_STRENGTH:
+        plans.append(
+            (
+                slug,
+                "strength",
+                Dose(
+                    sets=t.P2_SETS_START,
+                    reps=t.P2_REPS_MIN,
+                    sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK,
+                ),
+                0,
+            )
+        )
+    for slug in STARTING_CORE:
+        plans.append((slug, "core", _core_start(slug, baseline), _core_level(slug, baseline)))
+    for slug in STARTING_CARDIO:
+        plans.append(
+            (
+                slug,
+                "cardio",
+                Dose(duration_min=_walk_start(baseline), sessions_per_week=t.P4_SESSIONS_PER_WEEK),
+                0,
+            )
+        )
+    for slug, block, dose, level in plans:
+        if slug in contraindicated:
+            state.held_out[(block, slug)] = _held(slug, block, causes)
+            continue
+        state.add(EXERCISES[slug], block, _kind(block), dose, level, "S1", why, causes, at)
+    s3_warmup_cooldown(state, causes, at)
+
+
+def _held(slug: str, block: str, causes: tuple[str, ...]) -> HeldOut:
+    return HeldOut(
+        slug, block, "S1", "Left out: your assessment lists it as a contraindication.", causes
+    )
+
+
+def _kind(block: str) -> str:
+    return BLOCK_KIND[block]
+
+
+def _core_start(slug: str, baseline: Mapping[str, Any] | None) -> Dose:
+    if EXERCISES[slug].measure == "hold":
+        return Dose(
+            hold_s=t.P3_PLANK_START_S,
+            sets=t.P3_SETS_START,
+            sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK,
+        )
+    return Dose(
+        sets=t.P3_SETS_START, reps=t.P3_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
+    )
+
+
+def _core_level(slug: str, baseline: Mapping[str, Any] | None) -> int:
+    # A full plank only for someone who already holds one for the P3 starting time.
+    plank_s = (baseline or {}).get("plank_s")
+    if slug == "plank" and plank_s is not None and float(plank_s) >= t.P3_PLANK_START_S:
+        return 1
+    return 0
+
+
+def _walk_start(baseline: Mapping[str, Any] | None) -> float:
+    walk = (baseline or {}).get("walk_min")
+    if walk is None:
+        return t.P4_BOUT_MIN
+    half = floor(float(walk) * t.P4_BASELINE_FRACTION / t.P4_MINUTE_STEP) * t.P4_MINUTE_STEP
+    return float(min(t.P4_START_CAP_MIN, max(t.P4_BOUT_MIN, half)))
+
+
+def s2_low_impact_first(state: State, slug: str, at: datetime) -> bool:
+    """S2: may this exercise be offered now? High impact needs 8 weeks pain-free and a clearance (D2)."""
+    ex = EXERCISES[slug]
+    if not ex.high_impact:
+        return True
+    if state.days_since_start(at) < t.S2_HIGH_IMPACT_AFTER_DAYS:
+        return False
+    window_start = at - timedelta(days=t.S2_HIGH_IMPACT_AFTER_DAYS)
+    painful = [p for p in state.pain_between(window_start, at) if p.score > t.ZONE_GREEN_MAX]
+    return not painful and not state.flares_since(window_start) and state.cleared("high_impact")
+
+
+def s3_warmup_cooldown(state: State, causes: tuple[str, ...], at: datetime) -> None:
+    """S3: every session starts with >= 10 min of warm-up and ends with a 5-10 min cool-down."""
+    if ("warmup", WARMUP_EXERCISE) not in state.tracks:
+        state.add(
+            EXERCISES[WARMUP_EXERCISE],
+            "warmup",
+            "warmup",
+            Dose(duration_min=t.S3_WARMUP_MIN),
+            0,
+            "S3",
+            f"Every session starts with at least {t.S3_WARMUP_MIN} minutes of easy walking or "
+            "marching on the spot, arm circles and shoulder shrugs.",
+            causes,
+            at,
+        )
+    if ("cooldown", COOLDOWN_EXERCISE) not in state.tracks:
+        state.add(
+            EXERCISES[COOLDOWN_EXERCISE],
+            "cooldown",
+            "cooldown",
+            Dose(duration_min=t.S3_COOLDOWN_MIN),
+            0,
+            "S3",
+            f"Every session ends with {t.S3_COOLDOWN_MIN}-{t.S3_COOLDOWN_MAX} minutes of light "
+            "stretches, such as hamstring and shoulder stretches.",
+            causes,
+            at,
+        )

@@ -1,0 +1,233 @@
+"""The working state of one derivation: local to `derive_routine`, never shared between calls.
+
+It is mutable on purpose (a fold over thousands of events), and it is the only mutable thing:
+rules read it and record every change through `State.change`, so no change goes unexplained.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from planner.domain.frozen.r2025_06_1.exercises import EXERCISES, FORM_CUES, Exercise
+from planner.domain.frozen.r2025_06_1.ladder import lighter
+from planner.domain.frozen.r2025_06_1.routine import Change, Dose, HeldOut, Hold, Prescription
+from planner.domain.history import LoggedEvent
+
+Key = tuple[str, str]  # (block, exercise)
+
+
+# Changes that leave the last step-up standing: the lighter week only lays a lighter dose over
+# it for seven days (B3), and the end of that week puts the step back.
+OVERLAYS = ("deload", "restore")
+
+
+@dataclass(frozen=True)
+class StepUp:
+    """The last step-up of a track, for as long as it stands and can be undone (R4, R5, B1)."""
+
+    before: Prescription  # what it replaced
+    sessions: tuple[str, ...]  # the session ids that earned it
+    at: datetime
+
+
+@dataclass
+class Track:
+    """One prescription and the facts the pace and pain rules need about it."""
+
+    rx: Prescription
+    clean_sessions: list[str] = field(default_factory=list)  # workout event ids at the current dose
+    frozen_clean_needed: int = 0  # R1: pain-free sessions still needed before it may progress
+    step: StepUp | None = None  # set by a step-up; any change but an overlay replaces it
+    hold: Hold | None = None
+
+    @property
+    def ex(self) -> Exercise:
+        return EXERCISES[self.rx.exercise]
+
+    @property
+    def key(self) -> Key:
+        return (self.rx.block, self.rx.exercise)
+
+
+@dataclass
+class Session:
+    session_id: str
+    event: LoggedEvent
+    day: date
+    entries: dict[Key, Mapping[str, Any]]
+    doses: dict[Key, Prescription]  # what was prescribed when it was done
+    disqualified: set[Key] = field(default_factory=set)  # amber or worse: it proves nothing
+    red: set[Key] = field(default_factory=set)  # R1 already applied
+    eased: bool = False  # R2 already applied
+
+
+@dataclass
+class PainPoint:
+    at: datetime
+    score: int
+    timing: str
+    event_id: str
+
+
+@dataclass
+class State:
+    tracks: dict[Key, Track] = field(default_factory=dict)
+    held_out: dict[Key, HeldOut] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    session_order: list[str] = field(default_factory=list)
+    pending_pain: dict[str, list[LoggedEvent]] = field(default_factory=dict)
+    pain: list[PainPoint] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    started_at: datetime | None = None
+    start_event_id: str | None = None
+    baseline_event_id: str | None = None
+    baseline: Mapping[str, Any] | None = None
+    usual_pain: int = 0
+    paused: tuple[str, str, tuple[str, ...], datetime] | None = None  # (reason, tier, causes, at)
+    clearances: list[tuple[datetime, tuple[str, ...], str]] = field(default_factory=list)
+    no_progress_next_session: tuple[str, ...] | None = None  # R2: causes
+    flares: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, cause, event id)
+    loads: list[tuple[datetime, float]] = field(default_factory=list)  # B4 / D8
+    goals: dict[str, tuple[Mapping[str, Any], LoggedEvent]] = field(default_factory=dict)
+    last_introduction_at: datetime | None = None
+    r4_reverted_at: datetime | None = None
+    epoch_start: datetime | None = None  # B3: start of uninterrupted progression
+    steps_in_epoch: int = 0
+    deload_from: date | None = None
+    deload_until: date | None = None
+    deload_causes: tuple[str, ...] = ()
+    last_event: LoggedEvent | None = None
+    steps_this_event: int = 0
+    event_count: int = 0
+    parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
+    core_flare: tuple[datetime, tuple[str, ...]] | None = None
+    # B3: the dose (and variation level) each lightened exercise stands at, restored at the end
+    deload_base: dict[Key, tuple[Dose, int]] = field(default_factory=dict)
+
+    # --- recording changes -------------------------------------------------------------
+
+    def change(
+        self,
+        track: Track,
+        rule: str,
+        reason: str,
+        causes: tuple[str, ...],
+        at: datetime,
+        dose: Dose,
+        level: int,
+        direction: str,
+    ) -> None:
+        ex = track.ex
+        change = Change(
+            rule,
+            reason,
+            causes,
+            at,
+            track.rx.block,
+            track.rx.exercise,
+            direction,
+            before=track.rx.dose,
+            after=dose,
+        )
+        track.rx = track.rx.with_dose(dose, change, level, ex.ladder[level].name)
+        track.clean_sessions = []
+        if direction not in OVERLAYS:  # another rule set the dose: the last step is replaced
+            track.step = None
+        self.changes.append(change)
+
+    def standing(self, track: Track) -> tuple[Dose, int]:
+        """The dose a track stands at: during the lighter week (B3), the one the week ends at."""
+        return self.deload_base.get(track.key, (track.rx.dose, track.rx.variation_level))
+
+    def set_standing(
+        self,
+        track: Track,
+        rule: str,
+        reason: str,
+        causes: tuple[str, ...],
+        at: datetime,
+        dose: Dose,
+        level: int,
+        direction: str,
+    ) -> None:
+        """A pain rule sets the dose a track stands at.
+
+        During the lighter week (B3) that is the dose the week ends at; until then the track
+        shows its lighter form. The week lies over the dose, it never hides it from pain rules.
+        """
+        if track.key not in self.deload_base:
+            self.change(track, rule, reason, causes, at, dose, level, direction)
+            return
+        self.change(track, rule, reason, causes, at, lighter(dose, track.key[0]), level, direction)
+        self.deload_base[track.key] = (dose, level)
+
+    def add(
+        self,
+        ex: Exercise,
+        block: str,
+        kind: str,
+        dose: Dose,
+        level: int,
+        rule: str,
+        reason: str,
+        causes: tuple[str, ...],
+        at: datetime,
+    ) -> Track:
+        change = Change(rule, reason, causes, at, block, ex.slug, "add", before=None, after=dose)
+        rx = Prescription(
+            ex.slug,
+            kind,
+            block,
+            dose,
+            level,
+            ex.ladder[level].name,
+            change,
+            FORM_CUES.get(block, ()),
+        )
+        track = Track(rx)
+        self.tracks[(block, ex.slug)] = track
+        self.held_out.pop((block, ex.slug), None)
+        self.changes.append(change)
+        return track
+
+    def hold_out(
+        self, key: Key, rule: str, reason: str, causes: tuple[str, ...], at: datetime
+    ) -> None:
+        track = self.tracks.pop(key, None)
+        if track is None:
+            return
+        self.held_out[key] = HeldOut(key[1], key[0], rule, reason, causes)
+        self.changes.append(
+            Change(rule, reason, causes, at, key[0], key[1], "remove", before=track.rx.dose)
+        )
+
+    def note(
+        self, rule: str, reason: str, causes: tuple[str, ...], at: datetime, direction: str
+    ) -> None:
+        self.changes.append(Change(rule, reason, causes, at, direction=direction))
+
+    # --- reading the history -------------------------------------------------------------
+
+    def pain_between(
+        self, start: datetime, end: datetime, timings: tuple[str, ...] | None = None
+    ) -> list[PainPoint]:
+        return [
+            p for p in self.pain if start <= p.at < end and (timings is None or p.timing in timings)
+        ]
+
+    def days_since_start(self, at: datetime) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (at - self.started_at) / timedelta(days=1)
+
+    def cleared(self, scope: str, after: datetime | None = None) -> bool:
+        return any(
+            scope in scopes and (after is None or at >= after) for at, scopes, _ in self.clearances
+        )
+
+    def flares_since(self, start: datetime) -> list[tuple[datetime, str, str]]:
+        return [f for f in self.flares if f[0] >= start]
+
+    def last_session(self) -> Session | None:
+        return self.sessions[self.session_order[-1]] if self.session_order else None

@@ -1,0 +1,51 @@
+"""A user's history as the rules read it: up to an instant, corrected records only, in order."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from planner.domain.history import LoggedEvent
+
+
+def record_key(event: LoggedEvent) -> tuple[str, str] | None:
+    record_id = event.source.get("record_id")
+    if record_id is None:
+        return None
+    return (str(event.source.get("name", "")), str(record_id))
+
+
+def _record_version(event: LoggedEvent) -> int:
+    version = event.source.get("record_version")
+    return int(version) if version is not None else -1
+
+
+def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent]:
+    """Events that had happened by `as_of`, newer record versions replacing older, sorted.
+
+    A re-synced record replaces its older versions wherever they sit in time: the newest
+    version known by `as_of` wins (ties broken by stream_version, then event id, so the
+    result never depends on arrival order).
+    """
+    seen: dict[str, LoggedEvent] = {}
+    for event in history:
+        if event.occurred_at <= as_of:
+            seen.setdefault(event.event_id, event)  # an event delivered twice counts once
+    latest: dict[tuple[str, str], LoggedEvent] = {}
+    for event in seen.values():
+        key = record_key(event)
+        if key is None:
+            continue
+        best = latest.get(key)
+        if best is None or _rank(event) > _rank(best):
+            latest[key] = event
+    kept = [e for e in seen.values() if (k := record_key(e)) is None or latest[k] is e]
+    kept.sort(key=lambda e: (e.occurred_at, e.stream_version, e.event_id))
+    return kept
+
+
+def _rank(event: LoggedEvent) -> tuple[int, int, str]:
+    return (_record_version(event), event.stream_version, event.event_id)
+
+
+def local_date(instant: datetime) -> date:
+    """The user's calendar day: the offset of occurred_at is the user's local time (D7)."""
+    return instant.date()
