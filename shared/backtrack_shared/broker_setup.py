@@ -6,6 +6,7 @@ import copy
 import hashlib
 import os
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,22 +21,35 @@ class BrokerSetupError(RuntimeError):
     pass
 
 
+# What rabbitmqctl says while the node or its rabbit app is down (booting, restarting).
+_BROKER_NOT_RUNNING = ("app to be running", "unable to perform an operation on node")
+
+
 @dataclass(frozen=True)
 class Rabbitmqctl:
     """The broker's own CLI. Synchronous, unlike `import_definitions`: a user exists, with its
     permissions, when a call returns. Passwords go through stdin, never the command line."""
 
     command: tuple[str, ...] = ("rabbitmqctl",)
+    # How long to wait for a broker that is starting or restarting before giving up.
+    wait_for_broker_s: float = 90.0
 
     def _run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self.command, "-q", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        deadline = time.monotonic() + self.wait_for_broker_s
+        while True:
+            done = subprocess.run(
+                [*self.command, "-q", *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            said = done.stderr + done.stdout
+            starting = any(sign in said for sign in _BROKER_NOT_RUNNING)
+            if done.returncode == 0 or not starting or time.monotonic() > deadline:
+                return done
+            time.sleep(2)
 
     def _check(self, *args: str, stdin: str | None = None) -> None:
         done = self._run(*args, stdin=stdin)

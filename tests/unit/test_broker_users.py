@@ -11,6 +11,7 @@ from backtrack_shared.auth.keys import CLIENT_ID_PATTERN
 from backtrack_shared.broker_cli import create_service_users
 from backtrack_shared.broker_setup import (
     BrokerSetupError,
+    Rabbitmqctl,
     _Recorder,
     password_hash,
     password_matches,
@@ -172,3 +173,28 @@ def test_the_setup_script_refuses_one_user_for_both_services():
         assert "both connect as both" in str(err)
     else:
         raise AssertionError("one broker user for both services was accepted")
+
+
+def test_rabbitmqctl_waits_for_a_restarting_broker_and_not_for_a_refusal(tmp_path):
+    """A stand-in for rabbitmqctl: says the rabbit app is down twice, then answers."""
+    calls = tmp_path / "calls"
+    script = tmp_path / "ctl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"echo x >> {calls}\n"
+        f'[ "$(wc -l < {calls})" -gt 2 ] && exit 0\n'
+        "echo \"Error: this command requires the 'rabbit' app to be running\" >&2; exit 69\n"
+    )
+    script.chmod(0o755)
+    ctl = Rabbitmqctl((str(script),), wait_for_broker_s=30)
+    assert ctl.delete_user("someone")
+    assert len(calls.read_text().splitlines()) == 3
+    refusing = tmp_path / "refuse"
+    refusing.write_text("#!/bin/sh\necho 'Error: something else' >&2; exit 70\n")
+    refusing.chmod(0o755)
+    try:
+        Rabbitmqctl((str(refusing),), wait_for_broker_s=30).delete_user("someone")
+    except BrokerSetupError as err:
+        assert "something else" in str(err)
+    else:
+        raise AssertionError("a refusal was taken for success")
