@@ -98,6 +98,11 @@ def test_a_tenant_binds_to_its_own_routines_and_the_broker_refuses_another_tenan
                 tenant.channel().queue_bind(queue, topology.routines_exchange, routing_key=key)
             assert refused(error, 403), key
             assert "ACCESS_REFUSED" in str(error.value) and key in str(error.value)
+        # Nor may it tap the events exchange (every tenant's events), with any key.
+        for key in ("#", "pain.reported"):
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as error:
+                tenant.channel().queue_bind(queue, topology.events_exchange, routing_key=key)
+            assert refused(error, 403), key
         # Nor a queue outside its own prefix, nor another tenant's prefix.
         for other in ("elsewhere", f"{topology.subscriber_queue_prefix('globex')}routines"):
             with pytest.raises(pika.exceptions.ChannelClosedByBroker) as error:
