@@ -13,6 +13,7 @@ from backtrack_shared.rabbit import (
     CONNECTION_ERRORS,
     ERROR_HEADER,
     ROUTING_KEY_HEADER,
+    broker_user,
     connection_parameters,
 )
 from backtrack_shared.topology import Topology
@@ -96,8 +97,10 @@ class PikaDeadLetters:
                 connection.close()
 
     def requeue(self, message_ids: set[str] | None = None) -> int:
-        """Publish these dead letters (all of them with None) back to the events exchange under
-        their first routing key; return how many. The planner applies each at most once."""
+        """Publish these dead letters (all of them with None) back to the planner's queue through
+        its requeue exchange, under their first routing key and with this connection's broker
+        user as `user_id` (the planner takes its own requeues); return how many. The planner
+        applies each at most once."""
         connection = pika.BlockingConnection(self._params)
         requeued = 0
         try:
@@ -120,8 +123,9 @@ class PikaDeadLetters:
                     if not key.startswith(("x-backtrack-", "x-death", "x-delivery-count"))
                 }
                 properties.headers = headers
+                properties.user_id = broker_user(self._params)
                 channel.basic_publish(
-                    self._topology.events_exchange,
+                    self._topology.requeue_exchange,
                     letter.routing_key,
                     body,
                     properties,

@@ -20,6 +20,7 @@ from backtrack_shared.rabbit import (
     QueueDepthProbe,
     TransientFailure,
     broker_reachable,
+    broker_url_user,
 )
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.serve import PeriodicWorker, Worker
@@ -33,7 +34,7 @@ from planner.adapters.projection_store import (
 )
 from planner.adapters.tables import USER_DATA_TABLES
 from planner.config import Settings
-from planner.entrypoints.consumer import batch_handler, message_handler
+from planner.entrypoints.consumer import Publishers, batch_handler, message_handler
 from planner.entrypoints.http import create_app
 from planner.metrics import OUTBOX_BACKLOG
 from planner.service_layer.apply import ApplyResult
@@ -157,12 +158,17 @@ def bootstrap(settings: Settings) -> Planner:
         current = reader.current(user)
         return read, current[1].version if current else None
 
+    publishers = Publishers(
+        events=settings.traininglog_broker_user,
+        requeues=broker_url_user(settings.amqp_url),
+        requeue_exchange=topology.requeue_exchange,
+    )
     consumer = PikaConsumer(
         settings.amqp_url,
         topology,
         topology.planner_queue,
-        message_handler(apply),
-        handle_batch=batch_handler(apply_all),
+        message_handler(apply, publishers),
+        handle_batch=batch_handler(apply_all, publishers),
         batch_size=settings.batch_size,
         batch_wait_s=settings.batch_wait_s,
         prefetch=settings.prefetch,

@@ -62,7 +62,13 @@ def bootstrap(settings: Settings) -> TrainingLog:
     outbox = SqlAlchemyEventOutbox(engine, keys)
     relay = OutboxRelay(
         outbox,
-        PikaConfirmedPublisher(settings.amqp_url, topology, connection_name="traininglog-relay"),
+        # traininglog's broker user declares (and may declare) the events exchange alone.
+        PikaConfirmedPublisher(
+            settings.amqp_url,
+            topology,
+            connection_name="traininglog-relay",
+            declare=topology.declare_events,
+        ),
         topology.events_exchange,
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backtrack_shared.contracts.registry import ACCESS_EVENT_TYPES, USER_ERASED
 from backtrack_shared.rabbit import OutgoingMessage
-from backtrack_shared.topology import ROUTINE_UPDATED
+from backtrack_shared.topology import ROUTINE_UPDATED, routine_routing_key
 from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.projection_store import (
     SqlAlchemyUnitOfWork,
@@ -57,7 +57,7 @@ def routine_updated_message(version: RoutineVersion) -> OutgoingMessage:
         **version.as_json(),
     }
     return OutgoingMessage(
-        routing_key=ROUTINE_UPDATED,
+        routing_key=routine_routing_key(tenant),  # a tenant's subscriber reads its own alone
         body=json.dumps(body, sort_keys=True, separators=(",", ":")).encode(),
         message_id=f"{tenant}:{version.user_id}:routine:{version.version}",
         headers={"user_id": version.user_id, "tenant": tenant},
