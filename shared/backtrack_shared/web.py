@@ -5,16 +5,21 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import flask_smorest
 import structlog
 from flask import Flask, Response, g, jsonify, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import BaseConverter
 
-from backtrack_shared.contracts.envelope import USER_ID_PATTERN
+from backtrack_shared import strict_json
+from backtrack_shared.contracts.envelope import USER_ID_PATTERN, USER_ID_REGEX
+from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from backtrack_shared.db import is_transient_database_error
 
 log = structlog.get_logger(__name__)
@@ -44,11 +49,44 @@ DATABASE_UNAVAILABLE = (
 ERROR_SCHEMA = ErrorSchema
 
 
+# Documented on every operation that takes a JSON body.
+REFUSED_JSON = (
+    f"The body is JSON beyond what is taken: nested deeper than {MAX_JSON_DEPTH} levels, an "
+    "integer beyond 64 bits, a key given twice, or a control character in text. `errors.json` "
+    "names where."
+)
+
+
+class StrictJsonParser(FlaskParser):
+    """Reads request bodies with backtrack_shared.strict_json: 400 for what is not JSON, 422
+    naming the place for JSON beyond the bounds."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        try:
+            return strict_json.loads(req.get_data(cache=True))
+        except strict_json.RefusedJson as err:
+            abort(422, message=REFUSED_JSON, errors={"json": {err.path or "_body": [err.reason]}})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every blueprint of both services: bodies are read by the one strict parser."""
+
+    ARGUMENTS_PARSER = StrictJsonParser()
+
+
 class UserIdConverter(BaseConverter):
     """A `<user_id:...>` path segment: what an envelope's user_id may be. Anything else matches no
     route and answers 404, so it never reaches a database (a NUL byte would break PostgreSQL)."""
 
     regex = USER_ID_PATTERN.removeprefix("^").removesuffix("$")
+
+    def to_python(self, value: str) -> str:
+        # The route's regex may match before a final newline, as Python's `$` does: match whole.
+        if not USER_ID_REGEX.match(value):
+            abort(404, message="No such user for this client.")
+        return value
 
 
 def _user_id_parameter_schema(_: BaseConverter) -> dict[str, object]:

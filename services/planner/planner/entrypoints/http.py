@@ -5,11 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from backtrack_shared.auth import ADMIN, AUDIT_READ, ROUTINE_READ, Registry
 from backtrack_shared.auth.http import install_auth, principal, requires
-from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
+from backtrack_shared.web import ERROR_SCHEMA, Blueprint, create_api, ops_blueprint
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas

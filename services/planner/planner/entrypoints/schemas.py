@@ -1,8 +1,8 @@
 """The shapes of the planner's HTTP answers, for the OpenAPI document."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from backtrack_shared.contracts.envelope import USER_ID_PATTERN
+from backtrack_shared.contracts.envelope import validate_user_id
 
 
 class LastChangeSchema(Schema):
@@ -123,7 +123,7 @@ class AuditSchema(Schema):
 
 class RebuildRequestSchema(Schema):
     user_id = fields.String(
-        validate=validate.Regexp(USER_ID_PATTERN),
+        validate=validate_user_id,
         metadata={"description": "Rebuild this user only (synchronously); absent: everyone."},
     )
 
