@@ -36,6 +36,8 @@ HTTP_LATENCY = Histogram(
 
 ReadinessCheck = Callable[[], bool]
 ReadinessDetails = Callable[[], Mapping[str, Any]]
+# What is wrong though the service can serve: name -> what, for an operator to act on.
+Degradations = Callable[[], Mapping[str, str]]
 
 # What a client is told when the database does not answer: nothing was stored, try again.
 RETRY_AFTER_S = 2
@@ -104,12 +106,23 @@ class HealthSchema(Schema):
 
 
 class ReadinessSchema(Schema):
-    status = fields.String(required=True, metadata={"description": "ok or unavailable"})
+    status = fields.String(
+        required=True,
+        metadata={
+            "description": "ok; degraded (ready, but something needs an operator: see "
+            "`degraded`); or unavailable (503)"
+        },
+    )
     checks = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
         required=True,
-        metadata={"description": "Each dependency: ok or unavailable."},
+        metadata={"description": "Each dependency: ok or unavailable; each degradation: degraded."},
+    )
+    degraded = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "What is degraded, and what it means."},
     )
     details = fields.Dict(
         keys=fields.String(),
@@ -180,10 +193,13 @@ def _install_request_logging(app: Flask) -> None:
 
 
 def ops_blueprint(
-    checks: Mapping[str, ReadinessCheck], details: ReadinessDetails | None = None
+    checks: Mapping[str, ReadinessCheck],
+    details: ReadinessDetails | None = None,
+    degradations: Degradations | None = None,
 ) -> Blueprint:
     """/healthz (the process answers), /readyz (its dependencies answer, and with `details`
-    whatever else the service reports there, such as its lag) and /metrics."""
+    whatever else the service reports there, such as its lag; with `degradations`, what is
+    wrong though it still serves: the status is then `degraded`, never `ok`) and /metrics."""
     blp = Blueprint("ops", __name__, description="Health, readiness and metrics")
 
     @blp.route("/healthz")
@@ -202,6 +218,12 @@ def ops_blueprint(
         body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": results}
         if details is not None:
             body["details"] = dict(details())
+        degraded = dict(degradations()) if degradations is not None else {}
+        if degraded:
+            results.update(dict.fromkeys(degraded, "degraded"))
+            body["degraded"] = degraded
+            if ready:
+                body["status"] = "degraded"
         return body, 200 if ready else 503
 
     @blp.route("/metrics")

@@ -32,7 +32,7 @@ from planner.adapters.projection_store import (
 from planner.config import Settings
 from planner.entrypoints.consumer import batch_handler, message_handler
 from planner.entrypoints.http import create_app
-from planner.metrics import OUTBOX_BACKLOG
+from planner.metrics import OUTBOX_BACKLOG, USERS_WITH_UNAPPLIED_EVENTS
 from planner.service_layer.apply import ApplyResult
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
 from planner.service_layer.delivered import apply_delivered
@@ -105,6 +105,29 @@ def bootstrap(settings: Settings) -> Planner:
     feed = HttpTrainingLogFeed(settings.traininglog_url, settings.traininglog_api_key)
     folds = RoutineFolds(settings.fold_cache_users)
     reader = SqlAlchemyPlannerReader(engine)
+
+    def users_with_unapplied_events() -> int | None:
+        try:
+            return reader.users_with_unapplied_events()
+        except SQLAlchemyError:
+            return None  # the database check says so already
+
+    USERS_WITH_UNAPPLIED_EVENTS.set_function(
+        lambda: float("nan") if (count := users_with_unapplied_events()) is None else count
+    )
+
+    def degradations() -> dict[str, str]:
+        """Users whose routines fail safe are a fault for an operator to fix (correct the event,
+        rebuild the user), not a reason to stop serving every other user."""
+        count = users_with_unapplied_events()
+        if not count:
+            return {}
+        return {
+            "unapplied_events": f"{count} users have events the rules could not fold: their "
+            "routines answer paused (GET /v1/users/{id}/routine names the event) until the "
+            "event is corrected and the user rebuilt."
+        }
+
     # Its own connection and its own HTTP session: neither is shared across threads.
     lag = Lag(
         QueueDepthProbe(settings.amqp_url, topology.planner_queue, connection_name="planner-lag"),
@@ -169,7 +192,11 @@ def bootstrap(settings: Settings) -> Planner:
             "broker": lambda: broker_reachable(settings.amqp_url),
             "consumer": consumer.connected.is_set,
         },
-        readiness_details=lag.figures,
+        readiness_details=lambda: {
+            **lag.figures(),
+            "users_with_unapplied_events": users_with_unapplied_events(),
+        },
+        readiness_degradations=degradations,
         rebuild_job=RebuildJob(unit_of_work, feed, consumer, writer, folds),
         rebuild_user=rebuild_one,
         registry=WatchedClientsFile(settings.clients_file).registry,

@@ -37,11 +37,13 @@ from planner.adapters.tables import (
     planner_events,
     planner_outbox,
     planner_routine_versions,
+    planner_unapplied_events,
     planner_user_grants,
     planner_user_tenants,
     planner_users,
 )
 from planner.domain import LoggedEvent
+from planner.service_layer.failsafe import Unapplied
 from planner.service_layer.versions import RoutineVersion
 
 
@@ -119,11 +121,14 @@ class SqlAlchemyProjectionStore:
         )
 
     def history(self, user_id: str) -> list[LoggedEvent]:
-        """What the rules read of the user: their events (not the services' own), in history
-        order."""
+        """What the rules read of the user: their events (not the services' own, nor those set
+        aside as unapplied), in history order."""
+        set_aside = select(planner_unapplied_events.c.event_id).where(
+            planner_unapplied_events.c.user_id == user_id
+        )
         query = (
             select(planner_events.c.body)
-            .where(planner_events.c.user_id == user_id)
+            .where(planner_events.c.user_id == user_id, ~planner_events.c.event_id.in_(set_aside))
             .order_by(planner_events.c.occurred_at, planner_events.c.stream_version)
         )
         return _for_the_rules(self._connection.execute(query))
@@ -163,6 +168,46 @@ class SqlAlchemyProjectionStore:
                     .where(key)
                     .values(granted=granted, position=position)
                 )
+
+    def unapplied(self, user_ids: Iterable[str]) -> dict[str, list[Unapplied]]:
+        """Each user's events set aside, in the order they were applied (users with none are
+        absent)."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        query = (
+            select(planner_unapplied_events)
+            .where(planner_unapplied_events.c.user_id.in_(ids))
+            .order_by(planner_unapplied_events.c.position)
+        )
+        found: dict[str, list[Unapplied]] = {}
+        for row in self._connection.execute(query).mappings():
+            found.setdefault(row["user_id"], []).append(
+                Unapplied(
+                    row["event_id"],
+                    row["error"],
+                    tuple(json.loads(row["red_flags"])),
+                    row["position"],
+                )
+            )
+        return found
+
+    def set_aside(self, user_id: str, unapplied: Sequence[Unapplied]) -> None:
+        if not unapplied:
+            return
+        self._connection.execute(
+            insert(planner_unapplied_events),
+            [
+                {
+                    "event_id": u.event_id,
+                    "user_id": user_id,
+                    "position": u.position,
+                    "error": u.error,
+                    "red_flags": json.dumps(list(u.red_flags)),
+                }
+                for u in unapplied
+            ],
+        )
 
     def users_without_routine(self, limit: int) -> list[str]:
         """Users whose events are stored but not folded yet: a rebuild's second phase."""
@@ -208,6 +253,7 @@ class SqlAlchemyProjectionStore:
             planner_users,
             planner_user_tenants,
             planner_user_grants,
+            planner_unapplied_events,
         ):
             statement = delete(table)
             if user_id is not None:
@@ -399,6 +445,12 @@ class SqlAlchemyPlannerReader:
     def checkpoint(self, name: str) -> int | None:
         with self._engine.connect() as connection:
             return SqlAlchemyProjectionStore(connection).checkpoint(name)
+
+    def users_with_unapplied_events(self) -> int:
+        """How many users have an event the rules could not fold (their routines are paused)."""
+        query = select(func.count(func.distinct(planner_unapplied_events.c.user_id)))
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar_one() or 0
 
     def applied_head(self) -> int:
         """The highest feed position applied for any user (0 before the first)."""

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import requests
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from backtrack_shared.contracts.registry import USER_ERASED
 from planner.adapters.projection_store import (
@@ -15,8 +16,9 @@ from planner.adapters.projection_store import (
     UserState,
 )
 from planner.service_layer.apply import apply_events
+from planner.service_layer.failsafe import Unapplied, describe
 from planner.service_layer.folds import RoutineFolds
-from planner.service_layer.versions import replay_versions
+from planner.service_layer.versions import replay, set_aside_version
 
 log = structlog.get_logger(__name__)
 
@@ -131,12 +133,15 @@ def rebuild(
     *,
     on_page: Callable[[int, int], None] = lambda read, position: None,
     on_user: Callable[[int], None] = lambda folded: None,
+    on_skipped: Callable[[str, str], None] = lambda user_id, error: None,
 ) -> int:
     """Rebuild every projection from the feed, in two phases: store every event (page by page,
     the checkpoint moving in the same transaction), then fold each user's events in feed order
     into their routine versions, one user a transaction. Memory holds a page, then one user.
     The versions are those live processing made (`replay_versions` is how it makes them).
-    Resumable: an interrupted run continues where it stopped. Nothing is announced again."""
+    Resumable: an interrupted run continues where it stopped. Nothing is announced again.
+    A user whose events cannot be made into versions is skipped and reported (`on_skipped`),
+    their routine paused naming why: one user never aborts everyone's rebuild."""
     with unit_of_work() as uow:
         if uow.store.checkpoint(REBUILD) is None:
             uow.store.forget()
@@ -157,7 +162,18 @@ def rebuild(
         if not users:
             break
         for user_id in users:
-            on_user(_fold_user(unit_of_work, user_id))
+            try:
+                with unit_of_work() as uow:
+                    folded = _fold_user(uow.store, user_id)
+                    uow.commit()
+            except SQLAlchemyError:
+                raise  # the database's failure: the rebuild stops, and resumes
+            except Exception as err:
+                log.exception("rebuild.user_skipped", user_id=user_id)
+                _fail_safe_user(unit_of_work, user_id, describe(err))
+                on_skipped(user_id, describe(err))
+                folded = 0
+            on_user(folded)
     with unit_of_work() as uow:
         uow.store.set_checkpoint(CATCH_UP, uow.store.checkpoint(REBUILD))
         uow.store.set_checkpoint(REBUILD, None)
@@ -180,32 +196,67 @@ def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
     store.absorb_access_changes(new)
 
 
-def _fold_user(unit_of_work: UnitOfWorkFactory, user_id: str) -> int:
-    """Make a user's routine versions from their stored events; return how many were folded."""
+def _fold_user(store: SqlAlchemyProjectionStore, user_id: str) -> int:
+    """Make a user's routine versions from their stored events (setting aside those the rules
+    cannot fold, as live processing does); return how many were folded."""
+    events = store.history_in_applied_order(user_id)
+    replayed = replay(events)
+    store.add_routine_versions(replayed.versions)
+    store.set_aside(user_id, replayed.unapplied)
+    position = max((e.position for e in events), default=0)
+    state = UserState(user_id, position, len(replayed.versions))
+    store.save_users([state], new_user_ids={user_id})
+    return len(events)
+
+
+def _fail_safe_user(unit_of_work: UnitOfWorkFactory, user_id: str, error: str) -> None:
+    """A user a rebuild skips: their routine pauses, naming their last event and why."""
     with unit_of_work() as uow:
         events = uow.store.history_in_applied_order(user_id)
-        versions = replay_versions(events)
-        uow.store.add_routine_versions(versions)
-        state = UserState(user_id, max(e.position for e in events), len(versions))
-        uow.store.save_users([state], new_user_ids={user_id})
+        if not events:
+            uow.store.save_users([UserState(user_id, 0, 0)], new_user_ids={user_id})
+            uow.commit()
+            return
+        last = events[-1]
+        aside = Unapplied(
+            last.event_id, f"the rebuild skipped this user: {error}", (), last.position
+        )
+        version = set_aside_version(None, last, last.position, [aside])
+        uow.store.add_routine_versions([version] if version else [])
+        uow.store.save_users(
+            [UserState(user_id, last.position, 1 if version else 0)], new_user_ids={user_id}
+        )
         uow.commit()
-    return len(events)
+
+
+class RebuildFailed(Exception):
+    """A one-user rebuild that could not be done: nothing of it was kept."""
 
 
 def rebuild_user(
     unit_of_work: UnitOfWorkFactory, feed: Feed, user_id: str, folds: RoutineFolds | None = None
 ) -> int:
-    """Rebuild one user's projections from their stream in traininglog."""
+    """Rebuild one user's projections from their stream in traininglog, all or nothing: their
+    stream is read whole first, then replaced and folded in one transaction, so a failure
+    (RebuildFailed; traininglog not answering: requests.RequestException) leaves their previous
+    projections as they were."""
     stream = list(feed.user_events(user_id))
-    with unit_of_work() as uow:
-        uow.store.forget(user_id)
-        if uow.store.erased([user_id]):
-            stream = []
-        uow.store.add_events(stream)
-        uow.store.absorb_access_changes(stream)
-        uow.commit()
-    if folds is not None:
-        folds.forget(user_id)
-    if stream:
-        _fold_user(unit_of_work, user_id)
+    try:
+        with unit_of_work() as uow:
+            uow.store.forget(user_id)
+            if uow.store.erased([user_id]):
+                stream = []
+            uow.store.add_events(stream)
+            uow.store.absorb_access_changes(stream)
+            if stream:
+                _fold_user(uow.store, user_id)
+            uow.commit()
+    except SQLAlchemyError:
+        raise
+    except Exception as err:
+        log.exception("rebuild.user_failed", user_id=user_id)
+        raise RebuildFailed(describe(err)) from err
+    finally:
+        if folds is not None:
+            folds.forget(user_id)
     return len(stream)
