@@ -212,12 +212,11 @@ def _fold_user(store: SqlAlchemyProjectionStore, user_id: str) -> int:
 def _fail_safe_user(unit_of_work: UnitOfWorkFactory, user_id: str, error: str) -> None:
     """A user a rebuild skips: their routine pauses, naming their last event and why."""
     with unit_of_work() as uow:
-        events = uow.store.history_in_applied_order(user_id)
-        if not events:
+        last = uow.store.last_event_as_stored(user_id)
+        if last is None:
             uow.store.save_users([UserState(user_id, 0, 0)], new_user_ids={user_id})
             uow.commit()
             return
-        last = events[-1]
         aside = Unapplied(
             last.event_id, f"the rebuild skipped this user: {error}", (), last.position
         )
