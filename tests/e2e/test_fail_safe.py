@@ -148,6 +148,8 @@ def test_the_user_reads_and_rebuilds_without_a_500(
         answer = planner_get(system, f"/v1/users/{user}/{path}")
         assert answer.status_code == 200, (path, answer.text)
     assert planner_get(system, f"/v1/users/{user}/audit").json()["reproduced"]
+    as_of = planner_get(system, f"/v1/users/{user}/routine?as_of=2026-09-03T00:00:00Z").json()
+    assert as_of["status"] == "paused"  # the view as of an instant fails safe as well
     history = planner_get(system, f"/v1/users/{user}/routine/history").json()["versions"]
 
     rebuilt = system.http.post(

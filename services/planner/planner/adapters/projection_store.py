@@ -472,6 +472,10 @@ class SqlAlchemyPlannerReader:
         with self._engine.connect() as connection:
             return SqlAlchemyProjectionStore(connection).checkpoint(name)
 
+    def unapplied(self, user_id: str) -> list[Unapplied]:
+        with self._engine.connect() as connection:
+            return SqlAlchemyProjectionStore(connection).unapplied([user_id]).get(user_id, [])
+
     def users_with_unapplied_events(self) -> int:
         """How many users have an event the rules could not fold (their routines are paused)."""
         query = select(func.count(func.distinct(planner_unapplied_events.c.user_id)))

@@ -15,6 +15,7 @@ from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
 from planner.service_layer.catch_up import RebuildFailed
+from planner.service_layer.failsafe import fail_safe
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
 from planner.service_layer.versions import audit, audit_rules, replay_versions
@@ -58,7 +59,8 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
         if "as_of" in query:
             as_of = query["as_of"]
             history = [e for e in reader.events(user_id) if e.occurred_at <= as_of]
-            routine = derive_routine(history, as_of).to_dict()
+            # Conservative: an event set aside may have belonged before `as_of` too.
+            routine = fail_safe(derive_routine(history, as_of).to_dict(), reader.unapplied(user_id))
             applied = max((e.position for e in history), default=0)
             return {
                 **routine,
