@@ -47,7 +47,11 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         return document
     seen: set[str] = set()
     duplicated = _WithDuplicates(document)
-    duplicated.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    duplicated.duplicates = []
+    for key, _ in pairs:
+        if key in seen:
+            duplicated.duplicates.append(key)
+        seen.add(key)
     return duplicated
 
 

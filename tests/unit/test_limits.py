@@ -104,18 +104,20 @@ def test_fifty_sets_of_600_minutes_in_a_ten_minute_workout_are_refused() -> None
 
 def test_the_sets_minutes_cannot_exceed_the_workout_duration() -> None:
     document = a_workout(duration_min=10)
-    document["payload"]["exercises"][0]["sets"] = [{"duration_min": 10}] * 3
+    document["payload"]["exercises"][0]["sets"] = [{"duration_min": 10} for _ in range(3)]
     assert errors_of(document) == {
         "payload": {
             "exercises": ["The sets add up to 31.3333 minutes, more than the 10-minute session."]
         }
     }
+    first_set(document)["duration_min"] = 0  # 21.3 minutes: more than 20, half as much again
+    assert "exercises" in errors_of(document)["payload"]
 
 
 def test_a_rounded_device_duration_is_taken() -> None:
     document = a_workout(duration_min=10)
     document["payload"]["exercises"] = document["payload"]["exercises"][:1]
-    first_set(document)["duration_min"] = 11  # a watch rounds the session down
+    first_set(document)["duration_min"] = 15  # estimated by the user, measured by the watch
     NewEventSchema().load(document)
 
 

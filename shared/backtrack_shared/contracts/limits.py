@@ -48,10 +48,12 @@ REPS = Limit(300, "More repetitions in one set than any rehab or fitness program
 SETS_PER_EXERCISE = Limit(30, "More sets of one exercise than any session holds.")
 EXERCISES_PER_WORKOUT = Limit(40, "More exercises than one session holds.")
 WORKOUT_DURATION_MIN = Limit(720, "A session of more than 12 hours is not one session.")
-# The sets' own minutes (duration_min, and hold_s as minutes) cannot exceed the session they
-# were done in; devices round, so a little over is allowed.
-WORKOUT_MINUTES_SLACK = 1.1
-WORKOUT_MINUTES_ROUNDING_MIN = 2.0
+# The sets' own minutes (duration_min, and hold_s as minutes) cannot far exceed the session they
+# were done in. The sets' minutes are what the user or the app estimates, the session's what a
+# device measured, so half as much again (and 5 minutes) is estimation; beyond it (50 sets of
+# 600 minutes in a 10-minute workout) it is not.
+WORKOUT_MINUTES_SLACK = 1.5
+WORKOUT_MINUTES_ROUNDING_MIN = 5.0
 
 # --- goals: a target per week; a month holds at most 5 weeks' worth of additive measures ------
 GOAL_TARGETS: dict[str, Limit] = {
