@@ -209,32 +209,6 @@ class SqlAlchemyProjectionStore:
             ],
         )
 
-    def last_event_as_stored(self, user_id: str) -> LoggedEvent | None:
-        """The user's last event by position, from its columns alone: for a user whose stored
-        bodies cannot be read."""
-        row = (
-            self._connection.execute(
-                select(planner_events)
-                .where(planner_events.c.user_id == user_id)
-                .order_by(planner_events.c.position.desc())
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        return LoggedEvent(
-            event_id=row["event_id"],
-            type="unknown",
-            user_id=user_id,
-            occurred_at=as_utc(row["occurred_at"]),
-            stream_version=row["stream_version"],
-            position=row["position"],
-            source={},
-            payload={},
-        )
-
     def users_without_routine(self, limit: int) -> list[str]:
         """Users whose events are stored but not folded yet: a rebuild's second phase."""
         query = (

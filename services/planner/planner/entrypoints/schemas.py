@@ -159,8 +159,8 @@ class RebuildStatusSchema(Schema):
     skipped_users = fields.List(
         fields.Dict(),
         metadata={
-            "description": "Users whose events could not be made into versions ({user_id, "
-            "error}): skipped, their routines paused."
+            "description": "Users with an event that could not be read ({user_id, "
+            "error}): that event is skipped and their routines pause naming it."
         },
     )
 

@@ -2,7 +2,7 @@
 gap in a user's stream, and for a rebuild from nothing."""
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
@@ -14,11 +14,12 @@ from planner.adapters.projection_store import (
     SqlAlchemyProjectionStore,
     SqlAlchemyUnitOfWork,
     UserState,
+    logged_event,
 )
 from planner.service_layer.apply import apply_events
 from planner.service_layer.failsafe import Unapplied, describe
 from planner.service_layer.folds import RoutineFolds
-from planner.service_layer.versions import replay, set_aside_version
+from planner.service_layer.versions import replay
 
 log = structlog.get_logger(__name__)
 
@@ -140,8 +141,9 @@ def rebuild(
     into their routine versions, one user a transaction. Memory holds a page, then one user.
     The versions are those live processing made (`replay_versions` is how it makes them).
     Resumable: an interrupted run continues where it stopped. Nothing is announced again.
-    A user whose events cannot be made into versions is skipped and reported (`on_skipped`),
-    their routine paused naming why: one user never aborts everyone's rebuild."""
+    An event that cannot be read is not stored but set aside and reported (`on_skipped`), and
+    one the rules cannot fold is set aside as live processing sets it aside: either way its
+    user's routine pauses naming it, and no user aborts everyone's rebuild."""
     with unit_of_work() as uow:
         if uow.store.checkpoint(REBUILD) is None:
             uow.store.forget()
@@ -151,7 +153,7 @@ def rebuild(
     read = 0
     for page in feed.pages(after):
         with unit_of_work() as uow:
-            _store_page(uow.store, page)
+            _store_page(uow.store, page, on_skipped)
             uow.store.set_checkpoint(REBUILD, page[-1]["position"])
             uow.commit()
         read += len(page)
@@ -162,17 +164,9 @@ def rebuild(
         if not users:
             break
         for user_id in users:
-            try:
-                with unit_of_work() as uow:
-                    folded = _fold_user(uow.store, user_id)
-                    uow.commit()
-            except SQLAlchemyError:
-                raise  # the database's failure: the rebuild stops, and resumes
-            except Exception as err:
-                log.exception("rebuild.user_skipped", user_id=user_id)
-                _fail_safe_user(unit_of_work, user_id, describe(err))
-                on_skipped(user_id, describe(err))
-                folded = 0
+            with unit_of_work() as uow:
+                folded = _fold_user(uow.store, user_id)
+                uow.commit()
             on_user(folded)
     with unit_of_work() as uow:
         uow.store.set_checkpoint(CATCH_UP, uow.store.checkpoint(REBUILD))
@@ -181,9 +175,14 @@ def rebuild(
     return read
 
 
-def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
+def _store_page(
+    store: SqlAlchemyProjectionStore,
+    page: list[Envelope],
+    on_skipped: Callable[[str, str], None] = lambda user_id, error: None,
+) -> None:
     """A rebuild's first phase for one page: store the events not stored yet; an erasure
-    marker erases its user, whose events are never stored again."""
+    marker erases its user, whose events are never stored again. An event that cannot be read
+    is not stored but set aside (its user's routine will pause naming it) and reported."""
     erased = store.erased(envelope["user_id"] for envelope in page)
     for envelope in page:
         if envelope["type"] == USER_ERASED and envelope["user_id"] not in erased:
@@ -192,40 +191,40 @@ def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
             erased.add(envelope["user_id"])
     known = store.known_event_ids([envelope["event_id"] for envelope in page])
     new = [e for e in page if e["event_id"] not in known and e["user_id"] not in erased]
+    unreadable = {e["event_id"]: error for e in new if (error := _unreadable(e))}
+    for envelope in new:
+        if envelope["event_id"] in unreadable:
+            error = unreadable[envelope["event_id"]]
+            aside = Unapplied(envelope["event_id"], error, (), envelope["position"])
+            store.set_aside(envelope["user_id"], [aside])
+            on_skipped(envelope["user_id"], f"event {envelope['event_id']}: {error}")
+    new = [envelope for envelope in new if envelope["event_id"] not in unreadable]
     store.add_events(new)
     store.absorb_access_changes(new)
 
 
+def _unreadable(envelope: Envelope) -> str | None:
+    """Why a feed event could not be stored and read back as the rules read it, if it cannot."""
+    try:
+        logged_event(envelope).occurred_at.astimezone(UTC)
+    except Exception as err:
+        return describe(err)
+    return None
+
+
 def _fold_user(store: SqlAlchemyProjectionStore, user_id: str) -> int:
     """Make a user's routine versions from their stored events (setting aside those the rules
-    cannot fold, as live processing does); return how many were folded."""
+    cannot fold, as live processing does, beside any set aside already); return how many were
+    folded."""
     events = store.history_in_applied_order(user_id)
-    replayed = replay(events)
+    already = store.unapplied([user_id]).get(user_id, [])
+    replayed = replay(events, set_aside=already)
     store.add_routine_versions(replayed.versions)
-    store.set_aside(user_id, replayed.unapplied)
+    store.set_aside(user_id, replayed.unapplied[len(already) :])
     position = max((e.position for e in events), default=0)
     state = UserState(user_id, position, len(replayed.versions))
     store.save_users([state], new_user_ids={user_id})
     return len(events)
-
-
-def _fail_safe_user(unit_of_work: UnitOfWorkFactory, user_id: str, error: str) -> None:
-    """A user a rebuild skips: their routine pauses, naming their last event and why."""
-    with unit_of_work() as uow:
-        last = uow.store.last_event_as_stored(user_id)
-        if last is None:
-            uow.store.save_users([UserState(user_id, 0, 0)], new_user_ids={user_id})
-            uow.commit()
-            return
-        aside = Unapplied(
-            last.event_id, f"the rebuild skipped this user: {error}", (), last.position
-        )
-        version = set_aside_version(None, last, last.position, [aside])
-        uow.store.add_routine_versions([version] if version else [])
-        uow.store.save_users(
-            [UserState(user_id, last.position, 1 if version else 0)], new_user_ids={user_id}
-        )
-        uow.commit()
 
 
 class RebuildFailed(Exception):

@@ -153,13 +153,17 @@ def replay_versions(
 
 
 def replay(
-    events_in_applied_order: Iterable[LoggedEvent], *, rules: Rulebook = CURRENT
+    events_in_applied_order: Iterable[LoggedEvent],
+    *,
+    rules: Rulebook = CURRENT,
+    set_aside: Sequence[Unapplied] = (),
 ) -> Replay:
     """Every version `rules` make of one user's events, applied in this order, and the events
-    the rules could not fold, set aside as live processing sets them aside."""
+    set aside: `set_aside` (already, before the first), then those the rules could not fold,
+    as live processing sets them aside."""
     history: list[LoggedEvent] = []
     versions: list[RoutineVersion] = []
-    unapplied: list[Unapplied] = []
+    unapplied: list[Unapplied] = list(set_aside)
     fold: Fold | None = None
     applied_position = 0
     for event in events_in_applied_order:
