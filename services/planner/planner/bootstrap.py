@@ -36,6 +36,7 @@ from planner.metrics import OUTBOX_BACKLOG, USERS_WITH_UNAPPLIED_EVENTS
 from planner.service_layer.apply import ApplyResult
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
 from planner.service_layer.delivered import apply_delivered
+from planner.service_layer.failsafe import degradations
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob
@@ -116,18 +117,6 @@ def bootstrap(settings: Settings) -> Planner:
         lambda: float("nan") if (count := users_with_unapplied_events()) is None else count
     )
 
-    def degradations() -> dict[str, str]:
-        """Users whose routines fail safe are a fault for an operator to fix (correct the event,
-        rebuild the user), not a reason to stop serving every other user."""
-        count = users_with_unapplied_events()
-        if not count:
-            return {}
-        return {
-            "unapplied_events": f"{count} users have events the rules could not fold: their "
-            "routines answer paused (GET /v1/users/{id}/routine names the event) until the "
-            "event is corrected and the user rebuilt."
-        }
-
     # Its own connection and its own HTTP session: neither is shared across threads.
     lag = Lag(
         QueueDepthProbe(settings.amqp_url, topology.planner_queue, connection_name="planner-lag"),
@@ -196,7 +185,7 @@ def bootstrap(settings: Settings) -> Planner:
             **lag.figures(),
             "users_with_unapplied_events": users_with_unapplied_events(),
         },
-        readiness_degradations=degradations,
+        readiness_degradations=lambda: degradations(users_with_unapplied_events()),
         rebuild_job=RebuildJob(unit_of_work, feed, consumer, writer, folds),
         rebuild_user=rebuild_one,
         registry=WatchedClientsFile(settings.clients_file).registry,

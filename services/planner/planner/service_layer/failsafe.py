@@ -82,6 +82,18 @@ def fail_safe(routine: dict[str, Any], unapplied: Sequence[Unapplied]) -> dict[s
     }
 
 
+def degradations(users_with_unapplied_events: int | None) -> dict[str, str]:
+    """What /readyz reports of them: users whose routines fail safe are a fault for an operator
+    to fix (correct the event, rebuild the user), not a reason to stop serving everyone else."""
+    if not users_with_unapplied_events:
+        return {}
+    return {
+        "unapplied_events": f"{users_with_unapplied_events} users have events the rules could "
+        "not fold: their routines answer paused (GET /v1/users/{id}/routine names the event) "
+        "until the event is corrected and the user rebuilt."
+    }
+
+
 def nothing_folded(last_event_id: str, rules_version: str) -> dict[str, Any]:
     """The routine of a user none of whose events the rules could fold (before fail_safe)."""
     return {
