@@ -39,7 +39,7 @@ def pause_reason(unapplied: Sequence[Unapplied]) -> str:
     more = f" (and {len(unapplied) - 1} more)" if len(unapplied) > 1 else ""
     return (
         f"Event {first.event_id}{more} could not be applied ({first.error}): the routine is "
-        "paused until the event is corrected and the user rebuilt. Ask your physiotherapist "
+        "paused until the planner can apply it. Ask your physiotherapist "
         "before exercising meanwhile."
     )
 
@@ -90,7 +90,7 @@ def degradations(users_with_unapplied_events: int | None) -> dict[str, str]:
     return {
         "unapplied_events": f"{users_with_unapplied_events} users have events the rules could "
         "not fold: their routines answer paused (GET /v1/users/{id}/routine names the event) "
-        "until the event is corrected and the user rebuilt."
+        "until a planner that can apply them rebuilds the user (POST /v1/admin/rebuild)."
     }
 
 
