@@ -50,7 +50,9 @@ API_KEY_ENV = "BENCH_API_KEY"
 @dataclass(frozen=True)
 class Credentials:
     clients_file: Path  # both services read it (CLIENTS_FILE)
-    client_key: str  # the bench's client app (tenant workload.TENANT): writes events, reads routines
+    client_key: (
+        str  # the bench's client app (tenant workload.TENANT): writes events, reads routines
+    )
     planner_key: str  # the planner's admin key to traininglog's feed
 
     def header(self) -> dict[str, str]:

@@ -43,8 +43,8 @@ class DatabaseFeed:
             yield page
             after = page[-1]["position"]
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[dict[str, Any]]:
-        while page := self._reader.stream(user_id, after_version, PAGE):
+    def user_events(self, user: Any, after_version: int = 0) -> Iterator[dict[str, Any]]:
+        while page := self._reader.stream(user, after_version, PAGE):
             yield from page
             after_version = page[-1]["stream_version"]
 
@@ -57,7 +57,8 @@ def raw(engine: Engine) -> int:
         result = connection.execution_options(stream_results=True, yield_per=1000).execute(
             text(
                 "SELECT events.event_id, events.body, users.data_key FROM events "
-                "JOIN users ON users.user_id = events.user_id ORDER BY events.position"
+                "JOIN users ON users.tenant = events.tenant AND users.user_id = events.user_id "
+                "ORDER BY events.position"
             )
         )
         for event_id, body, data_key in result:

@@ -93,7 +93,8 @@ def test_an_unroutable_publish_raises_instead_of_vanishing(amqp_url: str, topolo
 def test_a_batch_is_confirmed_as_a_whole_and_arrives_in_order(amqp_url: str, topology: Topology):
     publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-batch")
     messages = [
-        OutgoingMessage("pain.reported", json.dumps({"n": n}).encode(), f"m{n}") for n in range(1000)
+        OutgoingMessage("pain.reported", json.dumps({"n": n}).encode(), f"m{n}")
+        for n in range(1000)
     ]
     try:
         assert publisher.publish(topology.events_exchange, messages[:600]) == 600

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from backtrack_shared.contracts import NewEventSchema
+from backtrack_shared.user_key import UserKey
 from tests.factories import baseline, new_user_id, pain, workout
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
@@ -47,22 +48,22 @@ def test_same_id_with_another_body_is_a_conflict_and_changes_nothing(engine):
     (receipt,) = record(engine, changed)
     assert receipt.outcome is Outcome.CONFLICT
     reader = SqlAlchemyEventReader(engine)
-    assert reader.stream(document["user_id"], 0, 10)[0]["payload"]["score"] == 2
+    assert reader.stream(UserKey("acme", document["user_id"]), 0, 10)[0]["payload"]["score"] == 2
 
 
 def test_streams_are_per_user_and_paged_in_order(engine):
     ana, ben = new_user_id(), new_user_id()
     record(engine, baseline(ana), baseline(ben), workout(ana, day=1), pain(ana, score=1, day=2))
     reader = SqlAlchemyEventReader(engine)
-    first_page = reader.stream(ana, after_version=0, limit=2)
-    second_page = reader.stream(ana, after_version=2, limit=2)
+    first_page = reader.stream(UserKey("acme", ana), after_version=0, limit=2)
+    second_page = reader.stream(UserKey("acme", ana), after_version=2, limit=2)
     assert [e["stream_version"] for e in first_page + second_page] == [1, 2, 3]
     assert [e["type"] for e in first_page + second_page] == [
         "baseline.assessed",
         "workout.logged",
         "pain.reported",
     ]
-    assert [e["stream_version"] for e in reader.stream(ben, 0, 10)] == [1]
+    assert [e["stream_version"] for e in reader.stream(UserKey("acme", ben), 0, 10)] == [1]
 
 
 def test_the_feed_gives_every_event_after_a_position_in_position_order(engine):

@@ -10,6 +10,7 @@ import pytest
 import requests
 from sqlalchemy import Engine
 
+from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyPlannerReader, SqlAlchemyUnitOfWork
 from planner.service_layer.apply import Applied, apply_event, apply_events
 from planner.service_layer.catch_up import RebuildFailed, rebuild, rebuild_user
@@ -31,12 +32,17 @@ def before_the_fix(document: dict[str, Any], **place: int) -> dict[str, Any]:
     return envelope
 
 
+def acme(user_id: str) -> UserKey:
+    """The user as the planner keys them: `stored` writes them for the client acme."""
+    return UserKey("acme", user_id)
+
+
 def uow(engine: Engine):  # type: ignore[no-untyped-def]
     return lambda: SqlAlchemyUnitOfWork(engine)
 
 
 def routine(engine: Engine, user: str) -> dict[str, Any]:
-    current = SqlAlchemyPlannerReader(engine).current(user)
+    current = SqlAlchemyPlannerReader(engine).current(acme(user))
     assert current is not None
     return current[1].routine
 
@@ -75,7 +81,7 @@ def test_later_events_still_apply_and_a_later_red_flag_still_pauses_with_r6(
     assert Applied.SET_ASIDE not in outcomes[1:]
     assert routine(engine, other)["status"] == "active"  # other users are unaffected
     assert routine(engine, user)["status"] == "paused"
-    assert SqlAlchemyPlannerReader(engine).current(user)[0].applied_position == 4  # type: ignore[index]
+    assert SqlAlchemyPlannerReader(engine).current(acme(user))[0].applied_position == 4  # type: ignore[index]
 
     flagged = stored(
         pain(user, score=6, day=2, red_flags=["saddle_numbness"]), stream_version=4, position=5
@@ -111,8 +117,8 @@ def test_the_audit_replays_a_user_with_an_event_set_aside_exactly(engine: Engine
     ):
         apply_event(uow(engine), envelope)
     reader = SqlAlchemyPlannerReader(engine)
-    replayed = replay_versions(reader.events_in_applied_order(user))
-    assert audit(reader.history(user), replayed)["reproduced"]
+    replayed = replay_versions(reader.events_in_applied_order(acme(user)))
+    assert audit(reader.history(acme(user)), replayed)["reproduced"]
 
 
 class StreamFeed:
@@ -125,7 +131,7 @@ class StreamFeed:
     def head(self) -> int:
         return self._envelopes[-1]["position"]
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[dict[str, Any]]:
+    def user_events(self, user: UserKey, after_version: int = 0) -> Iterator[dict[str, Any]]:
         for number, envelope in enumerate(self._envelopes):
             if number == self._events_before:
                 raise requests.ConnectionError("traininglog went away")
@@ -135,9 +141,9 @@ class StreamFeed:
 def snapshot(engine: Engine, user: str) -> tuple[Any, ...]:
     reader = SqlAlchemyPlannerReader(engine)
     return (
-        [v.as_json() for v in reader.history(user)],
-        [e.event_id for e in reader.events(user)],
-        reader.current(user),
+        [v.as_json() for v in reader.history(acme(user))],
+        [e.event_id for e in reader.events(acme(user))],
+        reader.current(acme(user)),
     )
 
 
@@ -152,13 +158,13 @@ def test_a_one_user_rebuild_that_fails_leaves_the_previous_projections(engine: E
     before = snapshot(engine, user)
 
     with pytest.raises(requests.ConnectionError):
-        rebuild_user(uow(engine), StreamFeed(envelopes, events_before=1), user)
+        rebuild_user(uow(engine), StreamFeed(envelopes, events_before=1), acme(user))
     assert snapshot(engine, user) == before
 
     # An event the planner cannot even store: everything of the rebuild is rolled back.
     unstorable = [*envelopes, {**envelopes[1], "event_id": "x", "occurred_at": "yesterday"}]
     with pytest.raises(RebuildFailed):
-        rebuild_user(uow(engine), StreamFeed(unstorable), user)
+        rebuild_user(uow(engine), StreamFeed(unstorable), acme(user))
     assert snapshot(engine, user) == before
 
 
@@ -172,7 +178,7 @@ def test_a_one_user_rebuild_sets_aside_what_live_processing_set_aside(engine: En
     for envelope in envelopes:
         apply_event(uow(engine), envelope)
     live = snapshot(engine, user)
-    assert rebuild_user(uow(engine), StreamFeed(envelopes), user) == 3
+    assert rebuild_user(uow(engine), StreamFeed(envelopes), acme(user)) == 3
     assert snapshot(engine, user) == live
     assert routine(engine, user)["status"] == "paused"
 

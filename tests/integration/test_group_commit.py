@@ -58,7 +58,8 @@ def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(
     ana, bob = new_user_id(), new_user_id()
     appender.record([load(baseline(bob))], globex)
     requests = [([load(pain(ana, score=i % 4, day=i))], acme) for i in range(64)]
-    requests += [([load(pain(bob, score=1))], acme)]  # globex's user: not acme's to write for
+    # globex's user: not acme's to write for, even naming the owner
+    requests += [([load(pain(bob, score=1))], Writer("acme", owner="globex"))]
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda r: appender.record(*r), requests))
 

@@ -23,6 +23,7 @@ from backtrack_shared.rabbit import (
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.serve import PeriodicWorker, Worker
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 from planner.adapters.feed_client import HttpTrainingLogFeed
 from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,
@@ -157,10 +158,10 @@ def bootstrap(settings: Settings) -> Planner:
         relay.wake()
         return read
 
-    def rebuild_one(user_id: str) -> tuple[int, int | None]:
+    def rebuild_one(user: UserKey) -> tuple[int, int | None]:
         with writer.turn(wait_s=10.0):
-            read = rebuild_user(unit_of_work, feed, user_id, folds)
-        current = reader.current(user_id)
+            read = rebuild_user(unit_of_work, feed, user, folds)
+        current = reader.current(user)
         return read, current[1].version if current else None
 
     consumer = PikaConsumer(

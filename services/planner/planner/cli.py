@@ -14,18 +14,22 @@ from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.logs import configure_logging
 from backtrack_shared.serve import serve
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings
 from planner.service_layer.catch_up import REBUILD, RebuildFailed, rebuild, rebuild_user
 
 
-def run_rebuild(service: Planner, user_id: str | None) -> None:
-    if user_id is not None:
+def run_rebuild(service: Planner, user: UserKey | None) -> None:
+    if user is not None:
         try:
-            read = rebuild_user(service.unit_of_work, service.feed, user_id)
+            read = rebuild_user(service.unit_of_work, service.feed, user)
         except RebuildFailed as err:
-            sys.exit(f"could not rebuild {user_id} ({err}): their projections are as they were")
-        print(f"rebuilt {user_id}: {read} events")
+            sys.exit(
+                f"could not rebuild {user.user_id} of {user.tenant} ({err}): their projections "
+                "are as they were"
+            )
+        print(f"rebuilt {user.user_id} of {user.tenant}: {read} events")
         return
     with service.unit_of_work() as uow:
         resumed_from = uow.store.checkpoint(REBUILD) or 0
@@ -83,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     # Rebuilding everyone is asked for by name, never what a bare `planner rebuild` does.
     which = rebuild_parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--user", help="rebuild this user only")
+    which.add_argument("--user", help="rebuild this user only (with --owner)")
     which.add_argument("--all", action="store_true", help="rebuild every user")
+    rebuild_parser.add_argument("--owner", help="the client whose user --user is")
     dead = commands.add_parser("dead-letters", help="messages the planner could not apply")
     dead.add_argument("action", choices=("list", "show", "requeue"))
     dead.add_argument("message_ids", nargs="*", help="for show and requeue")
@@ -109,7 +114,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "rebuild":
         settle_after_startup()
-        run_rebuild(service, args.user)
+        if (args.user is None) != (args.owner is None):
+            raise SystemExit("--user and --owner go together: a user id is its client's own")
+        run_rebuild(service, UserKey(args.owner, args.user) if args.user else None)
     service.engine.dispose()
 
 

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backtrack_shared.auth.http import OwnerQuerySchema
+from backtrack_shared.auth.keys import CLIENT_ID_PATTERN
 from backtrack_shared.contracts.envelope import validate_user_id
 
 
@@ -101,7 +103,7 @@ class ProgressSchema(Schema):
     goals = fields.List(fields.Dict(), required=True)
 
 
-class RoutineQuerySchema(Schema):
+class RoutineQuerySchema(OwnerQuerySchema):
     as_of = fields.AwareDateTime(
         format="iso", metadata={"description": "RFC 3339 instant: the routine as it stood then."}
     )
@@ -134,6 +136,10 @@ class RebuildRequestSchema(Schema):
     user_id = fields.String(
         validate=validate_user_id,
         metadata={"description": "Rebuild this user only (synchronously)."},
+    )
+    owner = fields.String(
+        validate=validate.Regexp(CLIENT_ID_PATTERN),
+        metadata={"description": "The client whose user `user_id` is; by default the caller."},
     )
     all = fields.Boolean(
         validate=validate.Equal(True),

@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from backtrack_shared.contracts.registry import ACCESS_EVENT_TYPES, USER_ERASED
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.topology import ROUTINE_UPDATED
-from planner.adapters.projection_store import SqlAlchemyUnitOfWork, UserState, logged_event
+from backtrack_shared.user_key import UserKey, key_of
+from planner.adapters.projection_store import (
+    SqlAlchemyUnitOfWork,
+    UserState,
+    event_key,
+    logged_event,
+)
 from planner.domain import LoggedEvent
 from planner.domain.rulebooks import Fold
 from planner.metrics import EVENTS_APPLIED, ROUTINE_VERSIONS
@@ -24,6 +30,7 @@ from planner.service_layer.versions import (
     decide_version,
     set_aside_version,
     unapplied_event,
+    user_of,
 )
 
 log = structlog.get_logger(__name__)
@@ -49,7 +56,8 @@ class ApplyResult:
     routine_version: int | None
 
 
-def routine_updated_message(version: RoutineVersion, tenant: str) -> OutgoingMessage:
+def routine_updated_message(version: RoutineVersion) -> OutgoingMessage:
+    tenant = version.tenant
     body = {
         "type": ROUTINE_UPDATED,
         "user_id": version.user_id,
@@ -59,9 +67,20 @@ def routine_updated_message(version: RoutineVersion, tenant: str) -> OutgoingMes
     return OutgoingMessage(
         routing_key=ROUTINE_UPDATED,
         body=json.dumps(body, sort_keys=True, separators=(",", ":")).encode(),
-        message_id=f"{version.user_id}:routine:{version.version}",
+        message_id=f"{tenant}:{version.user_id}:routine:{version.version}",
         headers={"user_id": version.user_id, "tenant": tenant},
     )
+
+
+def _new_state(user: UserKey) -> UserState:
+    return UserState(user.user_id, applied_position=0, routine_version=0, tenant=user.tenant)
+
+
+def _moved(
+    state: UserState, applied_position: int, routine_version: int | None = None
+) -> UserState:
+    version = state.routine_version if routine_version is None else routine_version
+    return UserState(state.user_id, applied_position, version, tenant=state.tenant)
 
 
 def apply_event(
@@ -109,43 +128,41 @@ def _apply_in_one_transaction(
     checkpoint: tuple[str, int] | None,
 ) -> list[ApplyResult]:
     events = [logged_event(envelope) for envelope in envelopes]
-    tenants = {envelope["user_id"]: envelope["tenant"] for envelope in envelopes}
     results: list[ApplyResult] = []
     with unit_of_work() as uow:
         store = uow.store
-        erased = store.erased(tenants)
+        erased = store.erased((user_of(event), event.position) for event in events)
         for event in events:
-            if event.type == USER_ERASED and event.user_id not in erased:
-                store.erase(event.user_id, event.position, event.occurred_at)
-                erased.add(event.user_id)
-        seen = store.known_event_ids([event.event_id for event in events])
-        users = {event.user_id for event in events}
+            if event.type == USER_ERASED and user_of(event) not in erased:
+                store.erase(user_of(event), event.position, event.occurred_at)
+                erased.add(user_of(event))
+        seen = store.known_event_ids([event_key(envelope) for envelope in envelopes])
+        users = {user_of(event) for event in events}
         states = store.users(users)
         new_users = users - states.keys()
-        states.update({u: UserState(u, applied_position=0, routine_version=0) for u in new_users})
+        states.update({u: _new_state(u) for u in new_users})
         current = store.current_versions(states.values())
         unapplied = store.unapplied(users)
-        set_aside: dict[str, list[Unapplied]] = {}
-        applied: dict[str, list[LoggedEvent]] = {user: [] for user in users}
+        set_aside: dict[UserKey, list[Unapplied]] = {}
+        applied: dict[UserKey, list[LoggedEvent]] = {user: [] for user in users}
         stored: list[dict[str, Any]] = []
         versions: list[RoutineVersion] = []
-        checked_out: dict[str, Fold] = {}
+        checked_out: dict[UserKey, Fold] = {}
         for envelope, event in zip(envelopes, events, strict=True):
-            if event.user_id in erased:
+            user = user_of(event)
+            if user in erased:
                 marker = event.type == USER_ERASED
                 results.append(ApplyResult(Applied.ERASED if marker else Applied.DROPPED, None))
                 continue
-            if event.event_id in seen:
+            if event_key(envelope) in seen:
                 results.append(ApplyResult(Applied.DUPLICATE, None))
                 continue
-            seen.add(event.event_id)
-            user, earlier = event.user_id, applied[event.user_id]
+            seen.add(event_key(envelope))
+            earlier = applied[user]
             state = states[user]
             if event.type in ACCESS_EVENT_TYPES:  # kept, never folded by the rules
                 stored.append(envelope)
-                states[user] = UserState(
-                    user, max(state.applied_position, event.position), state.routine_version
-                )
+                states[user] = _moved(state, max(state.applied_position, event.position))
                 results.append(ApplyResult(Applied.ACCESS_CHANGED, state.routine_version))
                 continue
             earlier.append(event)
@@ -177,13 +194,17 @@ def _apply_in_one_transaction(
                 )
                 outcome = Applied.SET_ASIDE
                 log.error(
-                    "event.set_aside", event_id=event.event_id, user_id=user, error=aside.error
+                    "event.set_aside",
+                    event_id=event.event_id,
+                    user_id=user.user_id,
+                    tenant=user.tenant,
+                    error=aside.error,
                 )
             if version is not None:
                 versions.append(version)
                 current[user] = version
-            states[user] = UserState(
-                user, applied_position, version.version if version else state.routine_version
+            states[user] = _moved(
+                state, applied_position, version.version if version else state.routine_version
             )
             stored.append(envelope)
             if version is None and outcome is Applied.ROUTINE_CHANGED:
@@ -195,15 +216,15 @@ def _apply_in_one_transaction(
         store.absorb_access_changes(stored)
         store.add_routine_versions(versions)
         if announce:
-            store.add_to_outbox([routine_updated_message(v, tenants[v.user_id]) for v in versions])
-        touched = {envelope["user_id"] for envelope in stored}
+            store.add_to_outbox([routine_updated_message(v) for v in versions])
+        touched = {key_of(envelope) for envelope in stored}
         store.save_users([states[u] for u in touched], new_user_ids=new_users & touched)
         if checkpoint is not None:
             store.set_checkpoint(*checkpoint)
         uow.commit()
     for user, fold in checked_out.items():
         folds.check_in(user, fold)
-    for user in erased & tenants.keys():
+    for user in erased & users:
         folds.forget(user)
     ROUTINE_VERSIONS.inc(len(versions))
     for event, result in zip(events, results, strict=True):

@@ -10,10 +10,12 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from backtrack_shared.contracts.registry import USER_ERASED
+from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.projection_store import (
     SqlAlchemyProjectionStore,
     SqlAlchemyUnitOfWork,
     UserState,
+    event_key,
     logged_event,
 )
 from planner.service_layer.apply import apply_events
@@ -35,7 +37,7 @@ class Feed(Protocol):
 
     def pages(self, after: int) -> Iterator[list[Envelope]]: ...
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[Envelope]: ...
+    def user_events(self, user: UserKey, after_version: int = 0) -> Iterator[Envelope]: ...
 
 
 def catch_up(
@@ -109,14 +111,15 @@ def fill_gap(
     """Before applying `envelope`, apply the earlier events of its user's stream that never
     arrived. Best effort: the routine converges whatever order events come in, so if
     traininglog cannot be reached the event is applied anyway and catch-up brings the rest."""
-    user_id, version = envelope["user_id"], envelope["stream_version"]
+    user, version = key_of(envelope), envelope["stream_version"]
+    user_id = user.user_id
     with unit_of_work() as uow:
-        last = uow.store.last_stream_version(user_id)
+        last = uow.store.last_stream_version(user)
     if version <= last + 1:
         return 0
     missed: list[Envelope] = []
     try:
-        for earlier in feed.user_events(user_id, after_version=last):
+        for earlier in feed.user_events(user, after_version=last):
             if earlier["stream_version"] >= version:
                 break
             missed.append(earlier)
@@ -163,9 +166,9 @@ def rebuild(
             users = uow.store.users_without_routine(limit=500)
         if not users:
             break
-        for user_id in users:
+        for user in users:
             with unit_of_work() as uow:
-                folded = _fold_user(uow.store, user_id)
+                folded = _fold_user(uow.store, user)
                 uow.commit()
             on_user(folded)
     with unit_of_work() as uow:
@@ -183,22 +186,22 @@ def _store_page(
     """A rebuild's first phase for one page: store the events not stored yet; an erasure
     marker erases its user, whose events are never stored again. An event that cannot be read
     is not stored but set aside (its user's routine will pause naming it) and reported."""
-    erased = store.erased(envelope["user_id"] for envelope in page)
+    erased = store.erased((key_of(envelope), envelope["position"]) for envelope in page)
     for envelope in page:
-        if envelope["type"] == USER_ERASED and envelope["user_id"] not in erased:
+        if envelope["type"] == USER_ERASED and key_of(envelope) not in erased:
             erased_at = datetime.fromisoformat(envelope["occurred_at"])
-            store.erase(envelope["user_id"], envelope["position"], erased_at)
-            erased.add(envelope["user_id"])
-    known = store.known_event_ids([envelope["event_id"] for envelope in page])
-    new = [e for e in page if e["event_id"] not in known and e["user_id"] not in erased]
-    unreadable = {e["event_id"]: error for e in new if (error := _unreadable(e))}
+            store.erase(key_of(envelope), envelope["position"], erased_at)
+            erased.add(key_of(envelope))
+    known = store.known_event_ids([event_key(envelope) for envelope in page])
+    new = [e for e in page if event_key(e) not in known and key_of(e) not in erased]
+    unreadable = {event_key(e): error for e in new if (error := _unreadable(e))}
     for envelope in new:
-        if envelope["event_id"] in unreadable:
-            error = unreadable[envelope["event_id"]]
+        if event_key(envelope) in unreadable:
+            error = unreadable[event_key(envelope)]
             aside = Unapplied(envelope["event_id"], error, (), envelope["position"])
-            store.set_aside(envelope["user_id"], [aside])
+            store.set_aside(key_of(envelope), [aside])
             on_skipped(envelope["user_id"], f"event {envelope['event_id']}: {error}")
-    new = [envelope for envelope in new if envelope["event_id"] not in unreadable]
+    new = [envelope for envelope in new if event_key(envelope) not in unreadable]
     store.add_events(new)
     store.absorb_access_changes(new)
 
@@ -212,18 +215,18 @@ def _unreadable(envelope: Envelope) -> str | None:
     return None
 
 
-def _fold_user(store: SqlAlchemyProjectionStore, user_id: str) -> int:
+def _fold_user(store: SqlAlchemyProjectionStore, user: UserKey) -> int:
     """Make a user's routine versions from their stored events (setting aside those the rules
     cannot fold, as live processing does, beside any set aside already); return how many were
     folded."""
-    events = store.history_in_applied_order(user_id)
-    already = store.unapplied([user_id]).get(user_id, [])
+    events = store.history_in_applied_order(user)
+    already = store.unapplied([user]).get(user, [])
     replayed = replay(events, set_aside=already)
     store.add_routine_versions(replayed.versions)
-    store.set_aside(user_id, replayed.unapplied[len(already) :])
+    store.set_aside(user, replayed.unapplied[len(already) :])
     position = max((e.position for e in events), default=0)
-    state = UserState(user_id, position, len(replayed.versions))
-    store.save_users([state], new_user_ids={user_id})
+    state = UserState(user.user_id, position, len(replayed.versions), tenant=user.tenant)
+    store.save_users([state], new_user_ids={user})
     return len(events)
 
 
@@ -232,29 +235,29 @@ class RebuildFailed(Exception):
 
 
 def rebuild_user(
-    unit_of_work: UnitOfWorkFactory, feed: Feed, user_id: str, folds: RoutineFolds | None = None
+    unit_of_work: UnitOfWorkFactory, feed: Feed, user: UserKey, folds: RoutineFolds | None = None
 ) -> int:
     """Rebuild one user's projections from their stream in traininglog, all or nothing: their
     stream is read whole first, then replaced and folded in one transaction, so a failure
     (RebuildFailed; traininglog not answering: requests.RequestException) leaves their previous
     projections as they were."""
-    stream = list(feed.user_events(user_id))
+    stream = list(feed.user_events(user))
     try:
         with unit_of_work() as uow:
-            uow.store.forget(user_id)
-            if uow.store.erased([user_id]):
+            uow.store.forget(user)
+            if uow.store.erased((user, envelope["position"]) for envelope in stream):
                 stream = []
             uow.store.add_events(stream)
             uow.store.absorb_access_changes(stream)
             if stream:
-                _fold_user(uow.store, user_id)
+                _fold_user(uow.store, user)
             uow.commit()
     except SQLAlchemyError:
         raise
     except Exception as err:
-        log.exception("rebuild.user_failed", user_id=user_id)
+        log.exception("rebuild.user_failed", user_id=user.user_id, tenant=user.tenant)
         raise RebuildFailed(describe(err)) from err
     finally:
         if folds is not None:
-            folds.forget(user_id)
+            folds.forget(user)
     return len(stream)

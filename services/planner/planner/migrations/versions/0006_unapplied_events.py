@@ -1,15 +1,15 @@
 """Unapplied events: events the rules could not fold, set aside; their users' routines pause.
 
-Revision ID: 0005_unapplied_events
-Revises: 0004
+Revision ID: 0006_unapplied_events
+Revises: 0005_ids_per_client
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_unapplied_events"
-down_revision = "0004"
+revision = "0006_unapplied_events"
+down_revision = "0005_ids_per_client"
 branch_labels = None
 depends_on = None
 
@@ -17,6 +17,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "planner_unapplied_events",
+        sa.Column("tenant", sa.String(64), primary_key=True),
         sa.Column("event_id", sa.String(36), primary_key=True),
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -24,7 +25,9 @@ def upgrade() -> None:
         sa.Column("red_flags", sa.Text, nullable=False),
     )
     op.create_index(
-        "ix_planner_unapplied_events_user", "planner_unapplied_events", ["user_id", "position"]
+        "ix_planner_unapplied_events_user",
+        "planner_unapplied_events",
+        ["tenant", "user_id", "position"],
     )
 
 
