@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from backtrack_shared.contracts import NewEventSchema
 from tests.factories import baseline, new_user_id, pain
+from tests.integration.conftest import keys_for
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork
 from traininglog.adapters.tables import events
 from traininglog.domain.append import Outcome, Writer
@@ -25,7 +26,7 @@ class CountedAppends:
 
     def __init__(self, engine: Engine) -> None:
         self.groups: list[int] = []
-        self._record = functools.partial(record_requests, lambda: SqlAlchemyUnitOfWork(engine))
+        self._record = functools.partial(record_requests, lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)))
 
     def __call__(self, requests: Sequence[Request]) -> list[list[Receipt]]:
         self.groups.append(len(requests))

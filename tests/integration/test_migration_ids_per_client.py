@@ -25,8 +25,10 @@ from tests.factories import baseline, new_user_id, pain
 from tests.integration.test_planner_apply import stored
 from traininglog.adapters.event_store import SqlAlchemyEventReader
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork as LogUnitOfWork
+from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 from traininglog.adapters.sealing import new_data_key, seal
+from traininglog.bootstrap import migrate as migrate_traininglog
 from traininglog.domain.append import Outcome, Writer
 from traininglog.service_layer.ingest import record_events
 
@@ -105,8 +107,10 @@ def write_old_traininglog(engine: Engine, user: str, tenant: str) -> list[dict]:
     return documents
 
 
-def test_both_stores_migrate_without_losing_a_stream(old_store: Engine):
+def test_both_stores_migrate_without_losing_a_stream(old_store: Engine, tmp_path: Path):
     engine, user, erased = old_store, new_user_id(), new_user_id()
+    # traininglog migrates with its key database (the keys move there, 0005_data_keys_apart).
+    keys = SqlAlchemyKeyStore(create_database_engine(f"sqlite:///{tmp_path / 'keys.db'}"))
     documents = write_old_traininglog(engine, user, "acme")
     # The planner at 0004: applied events, a version, the user's tenant, a grant, an erasure.
     envelopes = [
@@ -161,11 +165,11 @@ def test_both_stores_migrate_without_losing_a_stream(old_store: Engine):
             {"u": erased, "a": NOW},
         )
 
-    upgrade_to_head(engine, LOG_MIGRATIONS)
+    migrate_traininglog(engine, keys)
     upgrade_to_head(engine, PLANNER_MIGRATIONS)
 
     acme_user = UserKey("acme", user)
-    reader = SqlAlchemyEventReader(engine)
+    reader = SqlAlchemyEventReader(engine, keys)
     stream = reader.stream(acme_user, 0, 10)
     assert [(e["event_id"], e["stream_version"], e["position"]) for e in stream] == [
         (d["event_id"], v, p) for (v, p), d in zip([(1, 1), (2, 2)], documents, strict=True)
@@ -174,11 +178,11 @@ def test_both_stores_migrate_without_losing_a_stream(old_store: Engine):
     assert stream[1]["payload"]["score"] == 2  # still opened by the user's key
     owner = reader.owner(acme_user)
     assert owner is not None and owner.grantees == frozenset({"globex"})
-    (pending,) = SqlAlchemyEventOutbox(engine).pending(10)
+    (pending,) = SqlAlchemyEventOutbox(engine, keys).pending(10)
     assert pending.outbox_id == 2 and pending.message.headers["tenant"] == "acme"
 
     def unit_of_work() -> LogUnitOfWork:
-        return LogUnitOfWork(engine)
+        return LogUnitOfWork(engine, keys)
 
     again = NewEventSchema().load(documents[0])
     (retry,) = record_events(unit_of_work, [again], Writer("acme"))

@@ -19,6 +19,7 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUni
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import Applied, apply_event
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.integration.conftest import keys_for
 from tests.keys import KEYS
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.sealing import Unreadable, is_sealed, unseal
@@ -42,8 +43,8 @@ class IdleRebuildJob:
 def traininglog_app(engine: Engine, settings: Settings | None = None) -> Flask:
     return create_traininglog_app(
         settings or Settings(),
-        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),
-        reader=SqlAlchemyEventReader(engine),
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)),
+        reader=SqlAlchemyEventReader(engine, keys_for(engine)),
         readiness_checks={"database": lambda: True},
         registry=lambda: KEYS.registry,
     )
@@ -188,6 +189,11 @@ def test_erasure_makes_the_user_unreadable_everywhere_and_leaves_the_others_be(
     )
     others_before = as_client(plan, "acme").get(f"/v1/users/{other}/routine/history").get_json()
     before_erasure = head(log)
+    with engine.connect() as connection:
+        key_id = connection.execute(
+            select(users.c.key_id).where(users.c.user_id == acme_user)
+        ).scalar_one()
+    assert keys_for(engine).get([key_id])  # her key, in the key store until the erasure
 
     ops = as_client(log, "ops")
     erased = ops.delete(f"/v1/users/{acme_user}?owner=acme")
@@ -200,10 +206,11 @@ def test_erasure_makes_the_user_unreadable_everywhere_and_leaves_the_others_be(
                 events.c.user_id == acme_user
             )
         ).all()
-        key = connection.execute(
-            select(users.c.data_key).where(users.c.user_id == acme_user)
+        left = connection.execute(
+            select(users.c.key_id).where(users.c.user_id == acme_user)
         ).scalar_one()
-    assert key is None and len(rows) == 3
+    key = keys_for(engine).get([key_id]).get(key_id)
+    assert key is None and left is None and len(rows) == 3
     for event_id, event_type, body in rows:
         if event_type == USER_ERASED:
             assert json.loads(body)["payload"] == {"requested_by": "ops"}

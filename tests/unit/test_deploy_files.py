@@ -307,6 +307,16 @@ def test_database_url_points_at_the_compose_postgres(compose, name):
     assert databases[database] in (url.username, ""), "the service's role should own its database"
 
 
+def test_traininglogs_data_keys_live_in_a_compose_database_of_their_own(compose):
+    settings = settings_of(compose, "traininglog")
+    url = urlsplit(settings.keys_database_url)
+    assert url.scheme == "postgresql+psycopg" and url.hostname == "postgres"
+    roles, databases = init_sql_objects()
+    database = url.path.lstrip("/")
+    assert database != urlsplit(settings.database_url).path.lstrip("/")
+    assert databases.get(database) == url.username and roles.get(url.username) == url.password
+
+
 def test_services_use_separate_databases(compose):
     urls = [urlsplit(settings_of(compose, name).database_url) for name in APP_SETTINGS]
     assert len({url.path for url in urls}) == len(urls)

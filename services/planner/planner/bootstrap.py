@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from backtrack_shared.auth.clients_file import WatchedClientsFile
-from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
+from backtrack_shared.db import create_database_engine, database_reachable, scrub, upgrade_to_head
+from backtrack_shared.dead_letters import PikaDeadLetters
 from backtrack_shared.rabbit import (
     PikaConfirmedPublisher,
     PikaConsumer,
@@ -30,6 +31,7 @@ from planner.adapters.projection_store import (
     SqlAlchemyRoutineOutbox,
     SqlAlchemyUnitOfWork,
 )
+from planner.adapters.tables import USER_DATA_TABLES
 from planner.config import Settings
 from planner.entrypoints.consumer import batch_handler, message_handler
 from planner.entrypoints.http import create_app
@@ -37,6 +39,7 @@ from planner.metrics import OUTBOX_BACKLOG, USERS_WITH_UNAPPLIED_EVENTS
 from planner.service_layer.apply import ApplyResult
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
 from planner.service_layer.delivered import apply_delivered
+from planner.service_layer.erasure_scrub import SCRUB_INTERVAL_S, ErasureScrub
 from planner.service_layer.failsafe import degradations
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
@@ -56,6 +59,7 @@ class Planner:
     relay: OutboxRelay
     catch_up: PeriodicWorker
     lag: PeriodicWorker
+    erasure_scrub: PeriodicWorker
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork]
     feed: HttpTrainingLogFeed
     folds: RoutineFolds
@@ -79,6 +83,7 @@ class Planner:
             Worker("outbox-relay", self.relay.run, self.relay.stop),
             self.catch_up.worker(),
             self.lag.worker(),
+            self.erasure_scrub.worker(),
         ]
 
 
@@ -193,6 +198,12 @@ def bootstrap(settings: Settings) -> Planner:
     )
     catch_up_worker = PeriodicWorker("feed-catch-up", catch_up_now, settings.catch_up_interval_s)
     lag_worker = PeriodicWorker("lag", lag.measure, INTERVAL_S)
+    erasure_scrub = ErasureScrub(
+        unit_of_work,
+        PikaDeadLetters(settings.amqp_url, topology),
+        lambda: scrub(engine, USER_DATA_TABLES),
+    )
+    scrub_worker = PeriodicWorker("erasure-scrub", erasure_scrub, SCRUB_INTERVAL_S)
     return Planner(
         settings,
         engine,
@@ -201,6 +212,7 @@ def bootstrap(settings: Settings) -> Planner:
         relay,
         catch_up_worker,
         lag_worker,
+        scrub_worker,
         unit_of_work,
         feed,
         folds,

@@ -310,6 +310,23 @@ class SqlAlchemyProjectionStore:
             .on_conflict_do_nothing()
         )
 
+    def erasures_to_scrub(self) -> list[UserKey]:
+        """Users erased whose dead letters and deleted rows may still be readable."""
+        query = (
+            select(planner_erasures.c.tenant, planner_erasures.c.user_id)
+            .where(planner_erasures.c.scrubbed_at.is_(None))
+            .order_by(planner_erasures.c.position)
+        )
+        return [UserKey(tenant, user_id) for tenant, user_id in self._connection.execute(query)]
+
+    def erasures_scrubbed(self, users: Sequence[UserKey], at: datetime) -> None:
+        if users:
+            self._connection.execute(
+                update(planner_erasures)
+                .where(tuple_(planner_erasures.c.tenant, planner_erasures.c.user_id).in_(users))
+                .values(scrubbed_at=at.astimezone(UTC))
+            )
+
     def forget(self, user: UserKey | None = None) -> None:
         """Delete the projections of one user, or of everyone: they are rebuilt from the feed."""
         for table in (

@@ -116,6 +116,19 @@ planner_erasures = Table(
     Column("user_id", String(64), primary_key=True),
     Column("position", Position, nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=False),
+    # When the user's dead letters were purged and the files scrubbed (erasure_scrub.py);
+    # NULL until then.
+    Column("scrubbed_at", DateTime(timezone=True), nullable=True),
+)
+
+# The tables holding a user's data, scrubbed after an erasure deletes their rows.
+USER_DATA_TABLES = (
+    "planner_events",
+    "planner_routine_versions",
+    "planner_users",
+    "planner_user_tenants",
+    "planner_user_grants",
+    "planner_outbox",
 )
 
 # Events the rules could not fold (fail safe, per user): set aside, left out of the history the

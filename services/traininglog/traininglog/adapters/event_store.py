@@ -29,6 +29,7 @@ from sqlalchemy import (
 from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.db import UnitOfWork, as_utc, is_postgresql
 from backtrack_shared.user_key import UserKey
+from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.sealing import unseal
 from traininglog.adapters.tables import event_outbox, events, user_grants, users
 from traininglog.domain.append import EventKey, NewEvent, Owner, StoredRef
@@ -46,7 +47,7 @@ class RowToAppend:
 @dataclass(frozen=True)
 class UserRecord:
     owner: Owner
-    data_key: bytes | None  # None once erased
+    key_id: str | None  # the id of their key in the key store; None once erased and deleted
 
 
 def _stored_fields(row: RowMapping) -> dict[str, Any]:
@@ -59,19 +60,19 @@ def _stored_fields(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def stored_envelope(row: RowMapping) -> dict[str, Any]:
-    """The envelope a row stands for (a row of `readable_events()`: with its user's key)."""
-    envelope: dict[str, Any] = json.loads(unseal(row["data_key"], row["event_id"], row["body"]))
+def stored_envelope(row: RowMapping, key: bytes | None) -> dict[str, Any]:
+    """The envelope a row of `readable_events()` stands for, opened with its user's key."""
+    envelope: dict[str, Any] = json.loads(unseal(key, row["event_id"], row["body"]))
     envelope.update(_stored_fields(row))
     return envelope
 
 
-def stored_envelope_json(row: RowMapping) -> str:
+def stored_envelope_json(row: RowMapping, key: bytes | None) -> str:
     """`stored_envelope` as compact JSON text, for whoever only passes it on (the relay): the
     stored fields are spliced into the body's object without decoding the body and encoding
     it again. Every stored body is a canonical JSON object (`canonical_body`), never empty and
     never holding these fields."""
-    body = unseal(row["data_key"], row["event_id"], row["body"])
+    body = unseal(key, row["event_id"], row["body"])
     fields = json.dumps(_stored_fields(row), separators=(",", ":"), ensure_ascii=False)
     return f"{body[:-1]},{fields[1:]}"
 
@@ -89,7 +90,7 @@ def readable_events() -> Select[Any]:
             events.c.recorded_at,
             events.c.body,
             events.c.tenant,
-            users.c.data_key,
+            users.c.key_id,
         )
         .join(users, (users.c.tenant == events.c.tenant) & (users.c.user_id == events.c.user_id))
         .where(or_(users.c.erased_at.is_(None), events.c.type == USER_ERASED))
@@ -161,7 +162,7 @@ class SqlAlchemyEventStore:
         if not keys:
             return {}
         rows = self._connection.execute(
-            select(users.c.user_id, users.c.tenant, users.c.data_key, users.c.erased_at).where(
+            select(users.c.user_id, users.c.tenant, users.c.key_id, users.c.erased_at).where(
                 tuple_(users.c.tenant, users.c.user_id).in_(keys)
             )
         ).all()
@@ -170,7 +171,7 @@ class SqlAlchemyEventStore:
         return {
             key: UserRecord(
                 Owner(row.tenant, row.erased_at is not None, grantees.get(key, frozenset())),
-                row.data_key,
+                row.key_id,
             )
             for key, row in found
         }
@@ -189,8 +190,8 @@ class SqlAlchemyEventStore:
                 )
             )
 
-    def add_users(self, new_users: dict[UserKey, bytes], created_at: datetime) -> None:
-        """Users seen for the first time: (tenant, user id) -> their data key."""
+    def add_users(self, new_users: dict[UserKey, str], created_at: datetime) -> None:
+        """Users seen for the first time: (tenant, user id) -> the id of their data key."""
         if new_users:
             self._connection.execute(
                 insert(users),
@@ -198,24 +199,42 @@ class SqlAlchemyEventStore:
                     {
                         "tenant": user.tenant,
                         "user_id": user.user_id,
-                        "data_key": key,
+                        "key_id": key_id,
                         "created_at": created_at,
                     }
-                    for user, key in new_users.items()
+                    for user, key_id in new_users.items()
                 ],
             )
 
     def erase(self, user: UserKey, erased_at: datetime) -> None:
-        """Delete the user's key, and the outbox rows of events not yet sent: nothing of theirs
-        can be read or sent from now on. The events themselves stay, sealed for good."""
+        """Mark the user erased and delete the outbox rows of events not yet sent: nothing of
+        theirs is read or sent from now on. Their key goes next (`keys_to_delete`); the events
+        themselves stay, sealed for good."""
         self._connection.execute(
-            update(users).where(_user_is(users, user)).values(data_key=None, erased_at=erased_at)
+            update(users).where(_user_is(users, user)).values(erased_at=erased_at)
         )
         self._connection.execute(
             delete(event_outbox).where(
                 event_outbox.c.position.in_(select(events.c.position).where(_user_is(events, user)))
             )
         )
+
+    def keys_to_delete(self) -> dict[UserKey, str]:
+        """Erased users whose key may still be in the key store: user -> key id."""
+        rows = self._connection.execute(
+            select(users.c.tenant, users.c.user_id, users.c.key_id).where(
+                users.c.erased_at.is_not(None), users.c.key_id.is_not(None)
+            )
+        )
+        return {UserKey(tenant, user_id): key_id for tenant, user_id, key_id in rows}
+
+    def keys_deleted(self, erased: Sequence[UserKey]) -> None:
+        if erased:
+            self._connection.execute(
+                update(users)
+                .where(tuple_(users.c.tenant, users.c.user_id).in_(sorted(erased)))
+                .values(key_id=None)
+            )
 
     def erasure_marker(self, user: UserKey) -> StoredRef:
         row = self._connection.execute(
@@ -257,7 +276,13 @@ class SqlAlchemyEventStore:
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
+    """A transaction on the event store; `keys`, the key store beside it, commits on its own."""
+
     events: SqlAlchemyEventStore
+
+    def __init__(self, engine: Engine, keys: SqlAlchemyKeyStore) -> None:
+        super().__init__(engine)
+        self.keys = keys
 
     def _attach(self, connection: Connection) -> None:
         self.events = SqlAlchemyEventStore(connection)
@@ -266,8 +291,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 class SqlAlchemyEventReader:
     """Reads for the HTTP API: a user's stream and the global feed, in pages."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: SqlAlchemyKeyStore) -> None:
         self._engine = engine
+        self._keys = keys
 
     def owner(self, user: UserKey) -> Owner | None:
         with self._engine.connect() as connection:
@@ -286,8 +312,13 @@ class SqlAlchemyEventReader:
             .order_by(events.c.stream_version)
             .limit(limit)
         )
+        return self._opened(query)
+
+    def _opened(self, query: Select[Any]) -> list[dict[str, Any]]:
         with self._engine.connect() as connection:
-            return [stored_envelope(row) for row in connection.execute(query).mappings()]
+            rows = connection.execute(query).mappings().all()
+        keys = self._keys.get(row["key_id"] for row in rows)
+        return [stored_envelope(row, keys.get(row["key_id"])) for row in rows]
 
     def head(self) -> int:
         with self._engine.connect() as connection:
@@ -300,5 +331,4 @@ class SqlAlchemyEventReader:
             .order_by(events.c.position)
             .limit(limit)
         )
-        with self._engine.connect() as connection:
-            return [stored_envelope(row) for row in connection.execute(query).mappings()]
+        return self._opened(query)

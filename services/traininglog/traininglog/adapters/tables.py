@@ -6,7 +6,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -48,14 +47,15 @@ event_outbox = Table(
 )
 
 # One row per user, keyed by the client application (tenant) that owns them and the id it gave
-# them, with the key that seals their events. Erasure deletes the key and keeps the row, so the
-# log stays append-only and the user id stays taken (in its tenant).
+# them, with the id of the key that seals their events: the key lives in the key database
+# (key_store.py), never here. Erasure deletes the key and keeps the row, so the log stays
+# append-only and the user id stays taken (in its tenant).
 users = Table(
     "users",
     metadata,
     Column("tenant", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
-    Column("data_key", LargeBinary, nullable=True),  # NULL once erased
+    Column("key_id", String(36), nullable=True),  # NULL once the erased user's key is deleted
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )

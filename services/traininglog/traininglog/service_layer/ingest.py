@@ -1,6 +1,7 @@
 """Recording events: validate-once envelopes in, one transaction, one receipt per event out."""
 
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,12 +99,24 @@ def record_requests(
             owners={user: known.owner for user, known in known_users.items()},
         )
         stored = [d for d in decisions if d.outcome is Outcome.STORED]
-        new_users = {
-            d.event.user: new_data_key() for d in stored if d.event.user not in known_users
+        new_keys = {
+            d.event.user: (str(uuid.uuid4()), new_data_key())
+            for d in stored
+            if d.event.user not in known_users
         }
-        uow.events.add_users(new_users, recorded_at)
-        keys = {u: k.data_key for u, k in known_users.items() if k.data_key}
-        keys.update(new_users)
+        # The keys are committed first: should this transaction fail, a key that sealed nothing
+        # is left over, never a body that no key opens.
+        uow.keys.add(dict(new_keys.values()))
+        uow.events.add_users({u: key_id for u, (key_id, _) in new_keys.items()}, recorded_at)
+        stored_keys = uow.keys.get(
+            known.key_id for known in known_users.values() if not known.owner.erased
+        )
+        keys = {
+            user: stored_keys[known.key_id]
+            for user, known in known_users.items()
+            if known.key_id in stored_keys
+        }
+        keys.update({user: key for user, (_, key) in new_keys.items()})
         to_append = [
             RowToAppend(
                 d.event,

@@ -33,33 +33,52 @@ def erase_user(
     *,
     now: Now = lambda: datetime.now(UTC),
 ) -> Receipt:
-    """Forget a user: delete their key (their events can no longer be opened, anywhere) and
-    append a `user.erased` marker, which tells the planner to drop their projections and keeps
-    in the log that, and when, an erasure happened. Asking again answers the first marker."""
+    """Forget a user: mark them erased and append a `user.erased` marker, which tells the
+    planner to drop their projections and keeps in the log that, and when, an erasure happened;
+    then delete their key (their events can no longer be opened, anywhere). Asking again
+    answers the first marker, and deletes the key if an earlier attempt could not."""
     erased_at = now()
     with unit_of_work() as uow:
         uow.events.lock_for_append()
         known = _visible_user(uow, user, writer)
         if known.owner.erased:
             marker = uow.events.erasure_marker(user)
-            return Receipt(
+            receipt = Receipt(
                 Outcome.DUPLICATE,
                 marker.event_id,
                 user.user_id,
                 marker.stream_version,
                 marker.position,
             )
-        uow.events.erase(user, erased_at)
-        receipt = _append(uow, user, USER_ERASED, {"requested_by": writer.tenant}, erased_at)
-        uow.commit()
-    log.info(
-        "user.erased",
-        user_id=user.user_id,
-        tenant=user.tenant,
-        event_id=receipt.event_id,
-        requested_by=writer.tenant,
-    )
+        else:
+            uow.events.erase(user, erased_at)
+            receipt = _append(uow, user, USER_ERASED, {"requested_by": writer.tenant}, erased_at)
+            uow.commit()
+            log.info(
+                "user.erased",
+                user_id=user.user_id,
+                tenant=user.tenant,
+                event_id=receipt.event_id,
+                requested_by=writer.tenant,
+            )
+    delete_erased_keys(unit_of_work)
     return receipt
+
+
+def delete_erased_keys(unit_of_work: Callable[[], SqlAlchemyUnitOfWork]) -> int:
+    """Delete from the key store the keys of erased users it may still hold, then forget their
+    ids; how many. The erasure is committed first and the key deleted after (two databases):
+    this finishes one that stopped in between, on the next erasure request or start."""
+    with unit_of_work() as uow:
+        pending = uow.events.keys_to_delete()
+    if not pending:
+        return 0
+    uow.keys.delete(pending.values())
+    with unit_of_work() as uow:
+        uow.events.keys_deleted(sorted(pending))
+        uow.commit()
+    log.info("keys.deleted", users=[f"{u.tenant}/{u.user_id}" for u in sorted(pending)])
+    return len(pending)
 
 
 def change_access(

@@ -1,15 +1,15 @@
 """Unapplied events: events the rules could not fold, set aside; their users' routines pause.
 
-Revision ID: 0006_unapplied_events
-Revises: 0005_ids_per_client
+Revision ID: 0007_unapplied_events
+Revises: 0006_erasure_scrubbed
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_unapplied_events"
-down_revision = "0005_ids_per_client"
+revision = "0007_unapplied_events"
+down_revision = "0006_erasure_scrubbed"
 branch_labels = None
 depends_on = None
 
