@@ -17,6 +17,7 @@ from tests.e2e.client import metric, routine, wait_applied
 from tests.e2e.conftest import System, start, stop, wait_ready
 from tests.factories import baseline, new_user_id, pain, workout
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork
+from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.domain.append import Writer
 from traininglog.service_layer.ingest import record_events
 
@@ -40,13 +41,17 @@ def stored_before_the_fix(system: System, document: dict[str, Any]) -> int:
     2000: through traininglog's own service layer, into its store and outbox (its relay then
     publishes it as any other)."""
     engine = create_database_engine(system.database_url)
+    keys = SqlAlchemyKeyStore(
+        create_database_engine(system.environ["TRAININGLOG_KEYS_DATABASE_URL"])
+    )
     try:
         envelope = EnvelopeSchema().load(document)  # the envelope's checks, not the door's
         (receipt,) = record_events(
-            lambda: SqlAlchemyUnitOfWork(engine), [envelope], Writer("ops", every_user=True)
+            lambda: SqlAlchemyUnitOfWork(engine, keys), [envelope], Writer("ops", every_user=True)
         )
     finally:
         engine.dispose()
+        keys.engine.dispose()
     assert receipt.position is not None
     return receipt.position
 
@@ -200,8 +205,7 @@ def test_a_full_rebuild_goes_through_a_user_it_cannot_fold(
     )
     assert started.status_code == 202, started.text
     status = wait_for(
-        lambda: (s := planner_get(system, "/v1/admin/rebuild").json())["state"] != "running"
-        and s,
+        lambda: (s := planner_get(system, "/v1/admin/rebuild").json())["state"] != "running" and s,
         "the full rebuild",
         system,
     )

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.integration.conftest import keys_for
 from tests.integration.test_openapi_fuzz import planner_app
 from tests.keys import KEYS
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
@@ -26,10 +27,11 @@ JSON = {"Content-Type": "application/json", **KEYS.header("ops")}
 @pytest.fixture(scope="module")
 def traininglog(postgres_engine: Engine) -> FlaskClient:
     """As the service runs: the default body limit (2 MiB), so only the bounds under test refuse."""
+    keys = keys_for(postgres_engine)
     return create_app(
         Settings(),
-        unit_of_work=lambda: SqlAlchemyUnitOfWork(postgres_engine),
-        reader=SqlAlchemyEventReader(postgres_engine),
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(postgres_engine, keys),
+        reader=SqlAlchemyEventReader(postgres_engine, keys),
         readiness_checks={"database": lambda: True},
         registry=lambda: KEYS.registry,
     ).test_client()
