@@ -63,3 +63,43 @@ RECOVERY_KINDS: tuple[str, ...] = (
 )
 
 CLEARANCE_SCOPES: tuple[str, ...] = ("high_impact", "running", "core", "loaded_twisting")
+
+# What each exercise is (the planner's blocks agree: tests/unit/test_contracts.py checks it).
+EXERCISE_KIND: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "sitting_spinal_rotation",
+            "seated_hamstring_stretch",
+            "seated_quadriceps_stretch",
+            "standing_side_bend",
+            "cat_cow",
+            "cobra",
+        ),
+        "stretch",
+    ),
+    **dict.fromkeys(("bicycle_crunch", "plank", "superman"), "core"),
+    **dict.fromkeys(
+        (
+            "squat",
+            "calf_raise",
+            "lunge",
+            "chest_press",
+            "side_lying_hip_abduction",
+            "ball_squeeze",
+            "plyometrics",
+        ),
+        "strength",
+    ),
+    **dict.fromkeys(("walking", "steady_run", "intervals", "swimming", "hill_sprints"), "cardio"),
+}
+# Gentle work may open or close a session as well: a walk warms up, a stretch cools down.
+WARMUP_COOLDOWN_KINDS: tuple[str, ...] = ("warmup", "cooldown")
+GENTLE_EXERCISES: frozenset[str] = frozenset(
+    {slug for slug, kind in EXERCISE_KIND.items() if kind == "stretch"} | {"walking", "swimming"}
+)
+
+
+def kinds_of(exercise: str) -> tuple[str, ...]:
+    """The kinds a workout entry of `exercise` may name."""
+    kind = EXERCISE_KIND[exercise]
+    return (kind, *WARMUP_COOLDOWN_KINDS) if exercise in GENTLE_EXERCISES else (kind,)

@@ -5,16 +5,21 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import flask_smorest
 import structlog
 from flask import Flask, Response, g, jsonify, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import BaseConverter
 
-from backtrack_shared.contracts.envelope import USER_ID_PATTERN
+from backtrack_shared import strict_json
+from backtrack_shared.contracts.envelope import USER_ID_PATTERN, USER_ID_REGEX
+from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from backtrack_shared.db import is_transient_database_error
 
 log = structlog.get_logger(__name__)
@@ -31,6 +36,8 @@ HTTP_LATENCY = Histogram(
 
 ReadinessCheck = Callable[[], bool]
 ReadinessDetails = Callable[[], Mapping[str, Any]]
+# What is wrong though the service can serve: name -> what, for an operator to act on.
+Degradations = Callable[[], Mapping[str, str]]
 
 # What a client is told when the database does not answer: nothing was stored, try again.
 RETRY_AFTER_S = 2
@@ -44,11 +51,44 @@ DATABASE_UNAVAILABLE = (
 ERROR_SCHEMA = ErrorSchema
 
 
+# Documented on every operation that takes a JSON body.
+REFUSED_JSON = (
+    f"The body is JSON beyond what is taken: nested deeper than {MAX_JSON_DEPTH} levels, an "
+    "integer beyond 64 bits, a key given twice, or a control character in text. `errors.json` "
+    "names where."
+)
+
+
+class StrictJsonParser(FlaskParser):
+    """Reads request bodies with backtrack_shared.strict_json: 400 for what is not JSON, 422
+    naming the place for JSON beyond the bounds."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        try:
+            return strict_json.loads(req.get_data(cache=True))
+        except strict_json.RefusedJson as err:
+            abort(422, message=REFUSED_JSON, errors={"json": {err.path or "_body": [err.reason]}})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every blueprint of both services: bodies are read by the one strict parser."""
+
+    ARGUMENTS_PARSER = StrictJsonParser()
+
+
 class UserIdConverter(BaseConverter):
     """A `<user_id:...>` path segment: what an envelope's user_id may be. Anything else matches no
     route and answers 404, so it never reaches a database (a NUL byte would break PostgreSQL)."""
 
     regex = USER_ID_PATTERN.removeprefix("^").removesuffix("$")
+
+    def to_python(self, value: str) -> str:
+        # The route's regex may match before a final newline, as Python's `$` does: match whole.
+        if not USER_ID_REGEX.match(value):
+            abort(404, message="No such user for this client.")
+        return value
 
 
 def _user_id_parameter_schema(_: BaseConverter) -> dict[str, object]:
@@ -66,12 +106,23 @@ class HealthSchema(Schema):
 
 
 class ReadinessSchema(Schema):
-    status = fields.String(required=True, metadata={"description": "ok or unavailable"})
+    status = fields.String(
+        required=True,
+        metadata={
+            "description": "ok; degraded (ready, but something needs an operator: see "
+            "`degraded`); or unavailable (503)"
+        },
+    )
     checks = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
         required=True,
-        metadata={"description": "Each dependency: ok or unavailable."},
+        metadata={"description": "Each dependency: ok or unavailable; each degradation: degraded."},
+    )
+    degraded = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "What is degraded, and what it means."},
     )
     details = fields.Dict(
         keys=fields.String(),
@@ -142,10 +193,13 @@ def _install_request_logging(app: Flask) -> None:
 
 
 def ops_blueprint(
-    checks: Mapping[str, ReadinessCheck], details: ReadinessDetails | None = None
+    checks: Mapping[str, ReadinessCheck],
+    details: ReadinessDetails | None = None,
+    degradations: Degradations | None = None,
 ) -> Blueprint:
     """/healthz (the process answers), /readyz (its dependencies answer, and with `details`
-    whatever else the service reports there, such as its lag) and /metrics."""
+    whatever else the service reports there, such as its lag; with `degradations`, what is
+    wrong though it still serves: the status is then `degraded`, never `ok`) and /metrics."""
     blp = Blueprint("ops", __name__, description="Health, readiness and metrics")
 
     @blp.route("/healthz")
@@ -164,6 +218,12 @@ def ops_blueprint(
         body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": results}
         if details is not None:
             body["details"] = dict(details())
+        degraded = dict(degradations()) if degradations is not None else {}
+        if degraded:
+            results.update(dict.fromkeys(degraded, "degraded"))
+            body["degraded"] = degraded
+            if ready:
+                body["status"] = "degraded"
         return body, 200 if ready else 503
 
     @blp.route("/metrics")

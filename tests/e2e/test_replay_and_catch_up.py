@@ -52,7 +52,9 @@ def test_live_versions_equal_a_full_replay_for_every_scenario(system, scenario_u
         assert audit["reproduced"], audit
         assert audit["recorded_versions"] == len(json.loads(live[user])) > 1
 
-    started = system.http.post(f"{system.planner.url}/v1/admin/rebuild", json={}, timeout=5)
+    started = system.http.post(
+        f"{system.planner.url}/v1/admin/rebuild", json={"all": True}, timeout=5
+    )
     assert started.status_code == 202
     assert wait_rebuilt(system)["state"] == "done"
     assert versions_text(system, scenario_users) == live

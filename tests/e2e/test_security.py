@@ -122,7 +122,9 @@ def test_erasure_forgets_a_user_everywhere_and_a_full_replay_leaves_the_others_u
     ).json()["events"]
     assert [e["position"] for e in feed if e["user_id"] == erased] == [marker]
 
-    started = system.http.post(f"{system.planner.url}/v1/admin/rebuild", json={}, timeout=5)
+    started = system.http.post(
+        f"{system.planner.url}/v1/admin/rebuild", json={"all": True}, timeout=5
+    )
     assert started.status_code == 202
     assert wait_rebuilt(system)["state"] == "done"
     assert history(system, kept, owner="acme") == kept_versions

@@ -9,6 +9,7 @@ One pytest test per operation and kind, running schemathesis' Hypothesis strateg
 than `schemathesis.pytest.from_fixture`, whose subtests break on pytest 9.2's Function nodes).
 """
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import Engine
 
+from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.entrypoints.http import create_app as create_planner_app
@@ -205,5 +208,154 @@ def test_answers_as_documented(
     @given(case=STRATEGIES[kind](operation, seeded_user))
     def fuzz(case: schemathesis.Case) -> None:
         case.call_and_validate(checks=CHECKS, headers=AUTHORIZED)
+
+    fuzz()
+
+
+# --- the structure fuzzer --------------------------------------------------------------------
+# schemathesis generates documents a JSON encoder writes; an attacker writes text. Starting from
+# a valid body of each operation that reads one, this splices in what no encoder writes: nesting
+# thousands deep, integers of thousands of digits, keys given twice, control characters and lone
+# surrogates in text. Every answer must be documented and no 5xx.
+
+
+class Raw:
+    """JSON text spliced into a document as it is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class Twice:
+    """An object with one of its keys given twice (the second time with `value`)."""
+
+    def __init__(self, document: dict[str, Any], key: str, value: Any) -> None:
+        self.document, self.key, self.value = document, key, value
+
+
+def to_text(node: Any) -> str:
+    if isinstance(node, Raw):
+        return node.text
+    if isinstance(node, Twice):
+        pairs = [*node.document.items(), (node.key, node.value)]
+        return "{" + ",".join(f"{json.dumps(k)}:{to_text(v)}" for k, v in pairs) + "}"
+    if isinstance(node, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{to_text(v)}" for k, v in node.items()) + "}"
+    if isinstance(node, list):
+        return "[" + ",".join(to_text(v) for v in node) + "]"
+    return json.dumps(node)
+
+
+def places(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a document, the document itself included."""
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += places(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += places(value, (*path, index))
+    return found
+
+
+def replaced(node: Any, path: tuple[Any, ...], make: Callable[[Any], Any]) -> Any:
+    if not path:
+        return make(node)
+    head, *rest = path
+    copy = dict(node) if isinstance(node, dict) else list(node)
+    copy[head] = replaced(node[head], tuple(rest), make)
+    return copy
+
+
+CONTROL = st.sampled_from(
+    [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))]
+)
+DEEP = st.integers(min_value=MAX_JSON_DEPTH - 2, max_value=6000)
+
+
+@st.composite
+def attacked(draw: st.DrawFn, document: Any) -> str:
+    """`document` as JSON text with one to three things no encoder writes spliced in."""
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(places(document)))
+        kind = draw(st.sampled_from(["deep", "huge", "twice", "control", "surrogate"]))
+        if kind == "deep":
+            levels, opener = draw(DEEP), draw(st.sampled_from(['{"a":', "["]))
+            closer = "}" if opener == '{"a":' else "]"
+            document = replaced(
+                document, path, lambda _, n=levels, o=opener, c=closer: Raw(o * n + "1" + c * n)
+            )
+        elif kind == "huge":
+            digits = draw(st.integers(min_value=19, max_value=6000))
+            text = draw(st.sampled_from(["", "-"])) + "9" * digits
+            text += draw(st.sampled_from(["", ".5", "e999"]))
+            document = replaced(document, path, lambda _, t=text: Raw(t))
+        elif kind == "twice":
+
+            def twice(node: Any) -> Any:
+                if isinstance(node, dict) and node:
+                    key = draw(st.sampled_from(sorted(node)))
+                    return Twice(node, key, draw(st.integers(-5, 5)))
+                return node
+
+            document = replaced(document, path, twice)
+        elif kind == "control":
+            character = draw(CONTROL)
+            document = replaced(
+                document,
+                path,
+                lambda node, ch=character: f"{node}{ch}x" if isinstance(node, str) else f"a{ch}",
+            )
+        else:
+            document = replaced(document, path, lambda _: Raw('"a\\ud800b"'))
+    return to_text(document)
+
+
+def seed_body(label: str) -> Any:
+    """A valid body of each operation that reads one (others start from an empty object)."""
+    user = new_user_id()
+    return {
+        "POST /v1/events": lambda: pain(user, score=3),
+        "POST /v1/events/batch": lambda: {"events": [workout(user), pain(user, score=2)]},
+        "POST /v1/admin/rebuild": lambda: {"user_id": user},
+    }.get(label, dict)()
+
+
+def operations_with_a_body(service: str) -> list[Any]:
+    spec = APPS[service](None).test_client().get("/openapi.json").get_json()
+    return [
+        pytest.param(service, f"{method.upper()} {path}", id=f"{service}:{method.upper()} {path}")
+        for path, item in sorted(spec["paths"].items())
+        for method, operation in sorted(item.items())
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+
+
+@pytest.mark.parametrize(
+    ("service", "label"), operations_with_a_body("traininglog") + operations_with_a_body("planner")
+)
+def test_json_no_encoder_writes_answers_a_documented_4xx(
+    schemas: dict[str, Any], service: str, label: str
+) -> None:
+    operation = schemas[service].find_operation_by_label(label)
+    assert operation is not None, label
+    documented = {int(status) for status in operation.definition.raw["responses"]}
+    client = schemas[service].app.test_client()
+    method, path = label.split(" ", 1)
+
+    @FUZZ
+    @given(text=attacked(seed_body(label)))
+    def fuzz(text: str) -> None:
+        answer = client.open(
+            path,
+            method=method,
+            data=text.encode("utf-8", "surrogatepass"),
+            headers={**AUTHORIZED, "Content-Type": "application/json"},
+        )
+        assert answer.status_code < 500, answer.get_data(as_text=True)[:500]
+        assert answer.status_code in documented, (answer.status_code, answer.get_data()[:300])
+        assert answer.is_json
+        if answer.status_code >= 400:  # an error body says what was refused
+            assert answer.get_json()["code"] == answer.status_code
 
     fuzz()

@@ -29,3 +29,31 @@ def test_without_details_the_body_is_as_before():
     answer = client(checks={"database": lambda: False}).get("/readyz")
     assert answer.status_code == 503
     assert answer.get_json() == {"status": "unavailable", "checks": {"database": "unavailable"}}
+
+
+def test_a_degradation_turns_ok_into_degraded_but_stays_ready():
+    """A planner with users it cannot apply still serves (their routines answer paused), but
+    an operator must see it: never a green `ok`."""
+    answer = client(
+        checks={"database": lambda: True},
+        degradations=lambda: {"unapplied_events": "2 users have events the planner set aside."},
+    ).get("/readyz")
+    assert answer.status_code == 200
+    assert answer.get_json() == {
+        "status": "degraded",
+        "checks": {"database": "ok", "unapplied_events": "degraded"},
+        "degraded": {"unapplied_events": "2 users have events the planner set aside."},
+    }
+
+
+def test_unavailable_wins_over_degraded():
+    answer = client(
+        checks={"database": lambda: False}, degradations=lambda: {"unapplied_events": "1 user."}
+    ).get("/readyz")
+    assert answer.status_code == 503
+    assert answer.get_json()["status"] == "unavailable"
+
+
+def test_nothing_degraded_is_ok():
+    answer = client(checks={"database": lambda: True}, degradations=lambda: {}).get("/readyz")
+    assert answer.get_json() == {"status": "ok", "checks": {"database": "ok"}}

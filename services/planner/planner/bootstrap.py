@@ -36,11 +36,12 @@ from planner.adapters.tables import USER_DATA_TABLES
 from planner.config import Settings
 from planner.entrypoints.consumer import Publishers, batch_handler, message_handler
 from planner.entrypoints.http import create_app
-from planner.metrics import OUTBOX_BACKLOG
+from planner.metrics import OUTBOX_BACKLOG, USERS_WITH_UNAPPLIED_EVENTS
 from planner.service_layer.apply import ApplyResult
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
 from planner.service_layer.delivered import apply_delivered
 from planner.service_layer.erasure_scrub import SCRUB_INTERVAL_S, ErasureScrub
+from planner.service_layer.failsafe import degradations
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob
@@ -112,6 +113,17 @@ def bootstrap(settings: Settings) -> Planner:
     feed = HttpTrainingLogFeed(settings.traininglog_url, settings.traininglog_api_key)
     folds = RoutineFolds(settings.fold_cache_users)
     reader = SqlAlchemyPlannerReader(engine)
+
+    def users_with_unapplied_events() -> int | None:
+        try:
+            return reader.users_with_unapplied_events()
+        except SQLAlchemyError:
+            return None  # the database check says so already
+
+    USERS_WITH_UNAPPLIED_EVENTS.set_function(
+        lambda: float("nan") if (count := users_with_unapplied_events()) is None else count
+    )
+
     # Its own connection and its own HTTP session: neither is shared across threads.
     lag = Lag(
         QueueDepthProbe(settings.amqp_url, topology.planner_queue, connection_name="planner-lag"),
@@ -181,7 +193,11 @@ def bootstrap(settings: Settings) -> Planner:
             "broker": lambda: broker_reachable(settings.amqp_url),
             "consumer": consumer.connected.is_set,
         },
-        readiness_details=lag.figures,
+        readiness_details=lambda: {
+            **lag.figures(),
+            "users_with_unapplied_events": users_with_unapplied_events(),
+        },
+        readiness_degradations=lambda: degradations(users_with_unapplied_events()),
         rebuild_job=RebuildJob(unit_of_work, feed, consumer, writer, folds),
         rebuild_user=rebuild_one,
         registry=WatchedClientsFile(settings.clients_file).registry,

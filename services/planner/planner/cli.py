@@ -17,12 +17,18 @@ from backtrack_shared.topology import Topology
 from backtrack_shared.user_key import UserKey
 from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings
-from planner.service_layer.catch_up import REBUILD, rebuild, rebuild_user
+from planner.service_layer.catch_up import REBUILD, RebuildFailed, rebuild, rebuild_user
 
 
 def run_rebuild(service: Planner, user: UserKey | None) -> None:
     if user is not None:
-        read = rebuild_user(service.unit_of_work, service.feed, user)
+        try:
+            read = rebuild_user(service.unit_of_work, service.feed, user)
+        except RebuildFailed as err:
+            sys.exit(
+                f"could not rebuild {user.user_id} of {user.tenant} ({err}): their projections "
+                "are as they were"
+            )
         print(f"rebuilt {user.user_id} of {user.tenant}: {read} events")
         return
     with service.unit_of_work() as uow:
@@ -41,8 +47,17 @@ def run_rebuild(service: Planner, user: UserKey | None) -> None:
             stored.update(position - last[0])
             last[0] = position
 
-        read = rebuild(service.unit_of_work, service.feed, on_page=advance, on_user=folded.update)
+        skipped: list[str] = []
+        read = rebuild(
+            service.unit_of_work,
+            service.feed,
+            on_page=advance,
+            on_user=folded.update,
+            on_skipped=lambda user, error: skipped.append(f"{user}: {error}"),
+        )
     print(f"rebuilt every projection from {read} events, up to position {last[0]}")
+    for line in skipped:
+        print(f"skipped (routine paused) {line}")
 
 
 def run_dead_letters(settings: Settings, args: argparse.Namespace) -> None:
@@ -70,7 +85,10 @@ def main(argv: list[str] | None = None) -> None:
         help="rebuild projections from traininglog's feed (stop the planner service first, "
         "or use its admin endpoint, which pauses its consumer)",
     )
-    rebuild_parser.add_argument("--user", help="rebuild this user only (with --owner)")
+    # Rebuilding everyone is asked for by name, never what a bare `planner rebuild` does.
+    which = rebuild_parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--user", help="rebuild this user only (with --owner)")
+    which.add_argument("--all", action="store_true", help="rebuild every user")
     rebuild_parser.add_argument("--owner", help="the client whose user --user is")
     dead = commands.add_parser("dead-letters", help="messages the planner could not apply")
     dead.add_argument("action", choices=("list", "show", "requeue"))

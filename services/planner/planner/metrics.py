@@ -18,6 +18,10 @@ APPLY_SECONDS = Histogram(
     "Time to apply one event, from receipt to commit",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+USERS_WITH_UNAPPLIED_EVENTS = Gauge(
+    "planner_users_with_unapplied_events",
+    "Users with an event the rules could not fold: their routines answer paused until rebuilt",
+)
 OUTBOX_BACKLOG = Gauge("planner_outbox_backlog", "Routine updates not yet confirmed by the broker")
 QUEUE_DEPTH = Gauge(
     "planner_queue_depth", "Events waiting in the planner's queue, not yet delivered to it"

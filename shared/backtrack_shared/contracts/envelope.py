@@ -2,7 +2,8 @@
 
 import functools
 import json
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
@@ -16,11 +17,17 @@ from marshmallow import (
 )
 
 from backtrack_shared import catalogue
+from backtrack_shared.contracts.limits import EARLIEST_INSTANT, MAX_FUTURE_SKEW
 from backtrack_shared.contracts.registry import CLIENT_EVENT_TYPES, EVENT_TYPES, payload_schema
 
+# As OpenAPI (ECMA-262) reads it, where `$` is the end of the text.
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
-# A device clock may run a little ahead; further than this is a wrong clock or a wrong date.
-MAX_FUTURE_SKEW = timedelta(hours=24)
+# Python's `$` also matches before a final newline: "u1\n" would pass. The id is matched whole.
+USER_ID_REGEX = re.compile(USER_ID_PATTERN.removesuffix("$") + r"\Z")
+validate_user_id = validate.Regexp(
+    USER_ID_REGEX,
+    error="Must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit.",
+)
 
 
 class SourceSchema(Schema):
@@ -39,7 +46,7 @@ class EnvelopeSchema(Schema):
     )
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
     schema_version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
-    user_id = fields.String(required=True, validate=validate.Regexp(USER_ID_PATTERN))
+    user_id = fields.String(required=True, validate=validate_user_id)
     occurred_at = fields.AwareDateTime(
         required=True,
         format="iso",
@@ -115,9 +122,19 @@ class NewEventSchema(EnvelopeSchema):
             raise ValidationError({"kind": ["Only the services write system events."]})
 
     @validates("occurred_at")
-    def _not_far_in_future(self, value: datetime, **_: object) -> None:
-        if value - datetime.now(UTC) > MAX_FUTURE_SKEW:
-            raise ValidationError("Lies more than 24 hours in the future.")
+    def _a_plausible_instant(self, value: datetime, **_: object) -> None:
+        refusal = implausible_instant(value)
+        if refusal:
+            raise ValidationError(refusal)
+
+
+def implausible_instant(value: datetime, now: datetime | None = None) -> str | None:
+    """Why a client's instant is not one a rehab log holds (limits.py), or None if it may be."""
+    if value < EARLIEST_INSTANT:
+        return f"Lies before {EARLIEST_INSTANT.date().isoformat()}: a device clock that was reset."
+    if value - (now or datetime.now(UTC)) > MAX_FUTURE_SKEW:
+        return "Lies more than 24 hours in the future."
+    return None
 
 
 class StoredEnvelopeSchema(EnvelopeSchema):

@@ -3,16 +3,18 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backtrack_shared import catalogue
+from backtrack_shared.contracts import limits as lim
+from backtrack_shared.contracts import plausible
 
 _SLUG = validate.OneOf(catalogue.EXERCISES)
 _SHORT_TEXT = validate.Length(min=1, max=128)
 
 
 class SetSchema(Schema):
-    reps = fields.Integer(validate=validate.Range(min=0, max=500))
-    load_kg = fields.Float(validate=validate.Range(min=0, max=1000))
-    hold_s = fields.Float(validate=validate.Range(min=0, max=3600))
-    duration_min = fields.Float(validate=validate.Range(min=0, max=600))
+    reps = fields.Integer(validate=plausible.within(lim.REPS))
+    load_kg = fields.Float(validate=plausible.within(lim.LOAD_KG))
+    hold_s = fields.Float(validate=plausible.within(lim.HOLD_S))
+    duration_min = fields.Float(validate=plausible.within(lim.SET_DURATION_MIN))
 
     @validates_schema
     def _not_empty(self, data: dict, **_: object) -> None:
@@ -26,19 +28,27 @@ class ExerciseEntrySchema(Schema):
     exercise = fields.String(required=True, validate=_SLUG)
     kind = fields.String(required=True, validate=validate.OneOf(catalogue.EXERCISE_KINDS))
     sets = fields.List(
-        fields.Nested(SetSchema), load_default=list, validate=validate.Length(max=50)
+        fields.Nested(SetSchema),
+        load_default=list,
+        validate=plausible.at_most(lim.SETS_PER_EXERCISE),
     )
     completed = fields.Boolean(required=True)
     stopped_for_pain = fields.Boolean(load_default=False)
     rpe = fields.Float(validate=validate.Range(min=0, max=10))
 
+    _kind_of_the_exercise = validates_schema(plausible.kind_of_the_exercise)
+
 
 class WorkoutLoggedV1(Schema):
     session_id = fields.String(required=True, validate=_SHORT_TEXT)
-    duration_min = fields.Float(validate=validate.Range(min=0, max=600))
+    duration_min = fields.Float(validate=plausible.within(lim.WORKOUT_DURATION_MIN))
     exercises = fields.List(
-        fields.Nested(ExerciseEntrySchema), required=True, validate=validate.Length(min=1, max=50)
+        fields.Nested(ExerciseEntrySchema),
+        required=True,
+        validate=plausible.at_most(lim.EXERCISES_PER_WORKOUT, at_least=1),
     )
+
+    _minutes_fit_the_session = validates_schema(plausible.minutes_fit_the_session)
 
 
 class PainReportedV1(Schema):
@@ -51,7 +61,9 @@ class PainReportedV1(Schema):
     # Present when the user declares a flare-up: the kind of work they attribute it to.
     flare_up_cause = fields.String(validate=validate.OneOf((*catalogue.EXERCISE_KINDS, "other")))
     red_flags = fields.List(
-        fields.String(validate=validate.OneOf(catalogue.RED_FLAGS)), load_default=list
+        fields.String(validate=validate.OneOf(catalogue.RED_FLAGS)),
+        load_default=list,
+        validate=plausible.each_once(lim.MAX_RED_FLAGS),
     )
 
 
@@ -61,7 +73,7 @@ class BaselineAssessedV1(Schema):
     pain_at_rest = fields.Integer(strict=True, validate=validate.Range(min=0, max=10))
     flexibility = fields.String(validate=validate.OneOf(catalogue.FLEXIBILITY_LEVELS))
     contraindications = fields.List(fields.String(validate=_SHORT_TEXT), load_default=list)
-    time_zone = fields.String(validate=_SHORT_TEXT)
+    time_zone = fields.String(validate=plausible.iana_time_zone)
 
 
 class GoalSetV1(Schema):
@@ -71,6 +83,8 @@ class GoalSetV1(Schema):
     period = fields.String(required=True, validate=validate.OneOf(catalogue.GOAL_PERIODS))
     exercise = fields.String(validate=_SLUG)
     description = fields.String(validate=validate.Length(max=500))
+
+    _target_a_body_reaches = validates_schema(plausible.goal_target)
 
 
 class RecoveryLoggedV1(Schema):
@@ -99,5 +113,5 @@ class AccessChangedV1(Schema):
     """Written by traininglog when an operator grants another client application access to a
     user, or takes it back (`access.granted`, `access.revoked`)."""
 
-    client_id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$"))
+    client_id = fields.String(required=True, validate=validate.Regexp(r"[a-z0-9][a-z0-9-]{0,62}\Z"))
     requested_by = fields.String(required=True, validate=_SHORT_TEXT)

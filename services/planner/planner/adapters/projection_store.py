@@ -39,11 +39,13 @@ from planner.adapters.tables import (
     planner_events,
     planner_outbox,
     planner_routine_versions,
+    planner_unapplied_events,
     planner_user_grants,
     planner_user_tenants,
     planner_users,
 )
 from planner.domain import LoggedEvent
+from planner.service_layer.failsafe import Unapplied
 from planner.service_layer.versions import RoutineVersion
 
 
@@ -149,11 +151,14 @@ class SqlAlchemyProjectionStore:
         )
 
     def history(self, user: UserKey) -> list[LoggedEvent]:
-        """What the rules read of the user: their events (not the services' own), in history
-        order."""
+        """What the rules read of the user: their events (not the services' own, nor those set
+        aside as unapplied), in history order."""
+        set_aside = select(planner_unapplied_events.c.event_id).where(
+            _user_is(planner_unapplied_events, user)
+        )
         query = (
             select(planner_events.c.body)
-            .where(_user_is(planner_events, user))
+            .where(_user_is(planner_events, user), ~planner_events.c.event_id.in_(set_aside))
             .order_by(planner_events.c.occurred_at, planner_events.c.stream_version)
         )
         return _for_the_rules(self._connection.execute(query))
@@ -197,6 +202,48 @@ class SqlAlchemyProjectionStore:
                     .where(key)
                     .values(granted=granted, position=position)
                 )
+
+    def unapplied(self, users: Iterable[UserKey]) -> dict[UserKey, list[Unapplied]]:
+        """Each user's events set aside, in the order they were applied (users with none are
+        absent)."""
+        keys = sorted(set(users))
+        if not keys:
+            return {}
+        table = planner_unapplied_events
+        query = (
+            select(table)
+            .where(tuple_(table.c.tenant, table.c.user_id).in_(keys))
+            .order_by(table.c.position)
+        )
+        found: dict[UserKey, list[Unapplied]] = {}
+        for row in self._connection.execute(query).mappings():
+            found.setdefault(UserKey(row["tenant"], row["user_id"]), []).append(
+                Unapplied(
+                    row["event_id"],
+                    row["error"],
+                    tuple(json.loads(row["red_flags"])),
+                    row["position"],
+                )
+            )
+        return found
+
+    def set_aside(self, user: UserKey, unapplied: Sequence[Unapplied]) -> None:
+        if not unapplied:
+            return
+        self._connection.execute(
+            insert(planner_unapplied_events),
+            [
+                {
+                    "tenant": user.tenant,
+                    "event_id": u.event_id,
+                    "user_id": user.user_id,
+                    "position": u.position,
+                    "error": u.error,
+                    "red_flags": json.dumps(list(u.red_flags)),
+                }
+                for u in unapplied
+            ],
+        )
 
     def users_without_routine(self, limit: int) -> list[UserKey]:
         """Users whose events are stored but not folded yet: a rebuild's second phase."""
@@ -288,6 +335,7 @@ class SqlAlchemyProjectionStore:
             planner_users,
             planner_user_tenants,
             planner_user_grants,
+            planner_unapplied_events,
         ):
             statement = delete(table)
             if user is not None:
@@ -491,6 +539,17 @@ class SqlAlchemyPlannerReader:
     def checkpoint(self, name: str) -> int | None:
         with self._engine.connect() as connection:
             return SqlAlchemyProjectionStore(connection).checkpoint(name)
+
+    def unapplied(self, user: UserKey) -> list[Unapplied]:
+        with self._engine.connect() as connection:
+            return SqlAlchemyProjectionStore(connection).unapplied([user]).get(user, [])
+
+    def users_with_unapplied_events(self) -> int:
+        """How many users have an event the rules could not fold (their routines are paused)."""
+        users = select(planner_unapplied_events.c.tenant, planner_unapplied_events.c.user_id)
+        query = select(func.count()).select_from(users.distinct().subquery())
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar_one() or 0
 
     def applied_head(self) -> int:
         """The highest feed position applied for any user (0 before the first)."""

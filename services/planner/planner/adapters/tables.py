@@ -130,3 +130,23 @@ USER_DATA_TABLES = (
     "planner_user_grants",
     "planner_outbox",
 )
+
+# Events the rules could not fold (fail safe, per user): set aside, left out of the history the
+# rules read; while a user has any, their routine answers paused naming them. A rebuild of the
+# user decides again.
+planner_unapplied_events = Table(
+    "planner_unapplied_events",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("position", Position, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("red_flags", Text, nullable=False),  # JSON list: what the event reported
+)
+Index(
+    "ix_planner_unapplied_events_user",
+    planner_unapplied_events.c.tenant,
+    planner_unapplied_events.c.user_id,
+    planner_unapplied_events.c.position,
+)

@@ -3,8 +3,9 @@
 from collections.abc import Callable
 from typing import Any
 
+import requests
 from flask import Flask
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from backtrack_shared.auth import ADMIN, AUDIT_READ, ROUTINE_READ, Registry
 from backtrack_shared.auth.http import (
@@ -15,10 +16,12 @@ from backtrack_shared.auth.http import (
     requires,
 )
 from backtrack_shared.user_key import UserKey
-from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
+from backtrack_shared.web import ERROR_SCHEMA, Blueprint, create_api, ops_blueprint
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
+from planner.service_layer.catch_up import RebuildFailed
+from planner.service_layer.failsafe import fail_safe
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
 from planner.service_layer.versions import audit, audit_rules, replay_versions
@@ -27,6 +30,7 @@ from planner.service_layer.versions import audit, audit_rules, replay_versions
 _USER_ID = "<user_id:user_id>"
 NOT_A_USER_ID = "The user_id is not one an event may carry."
 NO_SUCH_USER = "No such user for this client."
+REBUILD_FAILED = "The user could not be rebuilt; their previous projections are kept as they were."
 
 
 def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
@@ -64,7 +68,8 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
         if "as_of" in query:
             as_of = query["as_of"]
             history = [e for e in reader.events(user) if e.occurred_at <= as_of]
-            routine = derive_routine(history, as_of).to_dict()
+            # Conservative: an event set aside may have belonged before `as_of` too.
+            routine = fail_safe(derive_routine(history, as_of).to_dict(), reader.unapplied(user))
             applied = max((e.position for e in history), default=0)
             return {
                 **routine,
@@ -143,15 +148,26 @@ def admin_blueprint(
         409, schema=schemas.RebuildStatusSchema, description="A full rebuild is running."
     )
     @blp.alt_response(400, schema=ERROR_SCHEMA, description="The body is not valid JSON.")
-    def post_rebuild(request: dict[str, str]) -> tuple[dict[str, Any], int]:
-        """Rebuild the projections from traininglog's feed: one user now, or everyone in the
-        background (the consumer pauses meanwhile; poll GET for progress)."""
+    @blp.alt_response(
+        502,
+        schema=ERROR_SCHEMA,
+        description=f"{REBUILD_FAILED} traininglog did not answer, or its events could not be "
+        "stored: the message says which.",
+    )
+    def post_rebuild(request: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Rebuild the projections from traininglog's feed: `{"user_id": ...}` one user now,
+        all or nothing; `{"all": true}` everyone in the background (the consumer pauses
+        meanwhile; poll GET for progress)."""
         if "user_id" in request:
             try:
                 user = addressed_user(request["user_id"], request.get("owner"))
                 read, version = rebuild_user(user)
             except ProjectionsBusy:
                 return rebuild_job.status(), 409  # a full rebuild holds the projections
+            except requests.RequestException as err:
+                abort(502, message=f"{REBUILD_FAILED} traininglog's feed: {str(err)[:300]}")
+            except RebuildFailed as err:
+                abort(502, message=f"{REBUILD_FAILED} {err}")
             return {
                 "user_id": request["user_id"],
                 "events_read": read,
@@ -178,6 +194,7 @@ def create_app(
     rebuild_user: Callable[[UserKey], tuple[int, int | None]],
     registry: Callable[[], Registry],
     readiness_details: Callable[[], dict[str, Any]] | None = None,
+    readiness_degradations: Callable[[], dict[str, str]] | None = None,
 ) -> Flask:
     app = Flask("planner")
     api = create_api(
@@ -188,7 +205,9 @@ def create_app(
     )
     install_auth(app, api, registry)
     # The lag goes in /readyz's body, never in its status: a planner behind is still ready.
-    api.register_blueprint(ops_blueprint(readiness_checks, readiness_details))
+    api.register_blueprint(
+        ops_blueprint(readiness_checks, readiness_details, readiness_degradations)
+    )
     api.register_blueprint(routine_blueprint(reader))
     api.register_blueprint(admin_blueprint(rebuild_job, rebuild_user))
     return app

@@ -1,10 +1,10 @@
 """The shapes of the planner's HTTP answers, for the OpenAPI document."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backtrack_shared.auth.http import OwnerQuerySchema
 from backtrack_shared.auth.keys import CLIENT_ID_PATTERN
-from backtrack_shared.contracts.envelope import USER_ID_PATTERN
+from backtrack_shared.contracts.envelope import validate_user_id
 
 
 class LastChangeSchema(Schema):
@@ -76,6 +76,13 @@ class RoutineSchema(Schema):
     deload = fields.Dict()
     recent_changes = fields.List(fields.Dict())
     based_on = fields.Dict()
+    unapplied_events = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "Events of this user the rules could not fold ({event_id, error}): "
+            "while there are any, the routine is paused. Absent when there are none."
+        },
+    )
 
 
 class ProgressSchema(Schema):
@@ -124,14 +131,28 @@ class AuditSchema(Schema):
 
 
 class RebuildRequestSchema(Schema):
+    """Exactly one of the two: rebuilding everyone is never what an empty request means."""
+
     user_id = fields.String(
-        validate=validate.Regexp(USER_ID_PATTERN),
-        metadata={"description": "Rebuild this user only (synchronously); absent: everyone."},
+        validate=validate_user_id,
+        metadata={"description": "Rebuild this user only (synchronously)."},
     )
     owner = fields.String(
         validate=validate.Regexp(CLIENT_ID_PATTERN),
         metadata={"description": "The client whose user `user_id` is; by default the caller."},
     )
+    all = fields.Boolean(
+        validate=validate.Equal(True),
+        metadata={"description": "true: rebuild every user, in the background."},
+    )
+
+    @validates_schema
+    def _one_of_the_two(self, data: dict[str, object], **_: object) -> None:
+        if ("user_id" in data) == ("all" in data):
+            raise ValidationError(
+                'Send {"user_id": ...} to rebuild one user, or {"all": true} to rebuild everyone.',
+                field_name="user_id",
+            )
 
 
 class RebuildStatusSchema(Schema):
@@ -141,6 +162,13 @@ class RebuildStatusSchema(Schema):
     position = fields.Integer()
     head = fields.Integer()
     error = fields.String()
+    skipped_users = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "Users with an event that could not be read ({user_id, "
+            "error}): that event is skipped and their routines pause naming it."
+        },
+    )
 
 
 class UserRebuildSchema(Schema):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from backtrack_shared.contracts.registry import ACCESS_EVENT_TYPES, USER_ERASED
 from backtrack_shared.rabbit import OutgoingMessage
@@ -23,8 +23,15 @@ from planner.adapters.projection_store import (
 from planner.domain import LoggedEvent
 from planner.domain.rulebooks import Fold
 from planner.metrics import EVENTS_APPLIED, ROUTINE_VERSIONS
+from planner.service_layer.failsafe import Unapplied
 from planner.service_layer.folds import NoFolds, RoutineFolds
-from planner.service_layer.versions import RoutineVersion, decide_version, user_of
+from planner.service_layer.versions import (
+    RoutineVersion,
+    decide_version,
+    set_aside_version,
+    unapplied_event,
+    user_of,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +47,7 @@ class Applied(enum.Enum):
     ERASED = "erased"  # a user.erased marker: the user's projections are gone
     DROPPED = "dropped"  # an event of a user erased before: never applied
     ACCESS_CHANGED = "access_changed"  # a grant or revocation: kept, not a rules matter
+    SET_ASIDE = "set_aside"  # the rules could not fold it: kept, and the user's routine paused
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,8 @@ def _apply_in_one_transaction(
         new_users = users - states.keys()
         states.update({u: _new_state(u) for u in new_users})
         current = store.current_versions(states.values())
+        unapplied = store.unapplied(users)
+        set_aside: dict[UserKey, list[Unapplied]] = {}
         applied: dict[UserKey, list[LoggedEvent]] = {user: [] for user in users}
         stored: list[dict[str, Any]] = []
         versions: list[RoutineVersion] = []
@@ -156,16 +166,40 @@ def _apply_in_one_transaction(
                 results.append(ApplyResult(Applied.ACCESS_CHANGED, state.routine_version))
                 continue
             earlier.append(event)
-            # The user's history is what the database held before this batch plus this batch's
-            # events so far; it is read only when the event cannot simply be folded on.
-            fold = folds.check_out(
-                event,
-                lambda u=user, e=earlier: [*store.history(u), *e],
-                kept=checked_out.pop(user, None),
-            )
-            checked_out[user] = fold
             applied_position = max(state.applied_position, event.position)
-            version = decide_version(current.get(user), fold, event, applied_position)
+            outcome = Applied.ROUTINE_CHANGED
+            try:
+                # The user's history is what the database held before this batch plus this
+                # batch's events so far; it is read only when the event cannot simply be folded on.
+                fold = folds.check_out(
+                    event,
+                    lambda u=user, e=earlier: [*store.history(u), *e],
+                    kept=checked_out.pop(user, None),
+                )
+                version = decide_version(
+                    current.get(user), fold, event, applied_position, unapplied.get(user, ())
+                )
+                checked_out[user] = fold
+            except SQLAlchemyError:
+                raise  # the database's failure, not the event's
+            except Exception as err:
+                # Fail safe, per user: set the event aside and pause the routine, naming it. The
+                # user's fold may hold half of the event: it is dropped, and folded again.
+                earlier.remove(event)
+                aside = unapplied_event(event, err)
+                unapplied.setdefault(user, []).append(aside)
+                set_aside.setdefault(user, []).append(aside)
+                version = set_aside_version(
+                    current.get(user), event, applied_position, unapplied[user]
+                )
+                outcome = Applied.SET_ASIDE
+                log.error(
+                    "event.set_aside",
+                    event_id=event.event_id,
+                    user_id=user.user_id,
+                    tenant=user.tenant,
+                    error=aside.error,
+                )
             if version is not None:
                 versions.append(version)
                 current[user] = version
@@ -173,13 +207,12 @@ def _apply_in_one_transaction(
                 state, applied_position, version.version if version else state.routine_version
             )
             stored.append(envelope)
-            results.append(
-                ApplyResult(
-                    Applied.ROUTINE_CHANGED if version else Applied.ROUTINE_UNCHANGED,
-                    states[user].routine_version,
-                )
-            )
+            if version is None and outcome is Applied.ROUTINE_CHANGED:
+                outcome = Applied.ROUTINE_UNCHANGED
+            results.append(ApplyResult(outcome, states[user].routine_version))
         store.add_events(stored)
+        for user, events_set_aside in set_aside.items():
+            store.set_aside(user, events_set_aside)
         store.absorb_access_changes(stored)
         store.add_routine_versions(versions)
         if announce:
@@ -193,10 +226,9 @@ def _apply_in_one_transaction(
         folds.check_in(user, fold)
     for user in erased & users:
         folds.forget(user)
+    ROUTINE_VERSIONS.inc(len(versions))
     for event, result in zip(events, results, strict=True):
         EVENTS_APPLIED.labels(result.outcome.value).inc()
-        if result.outcome is Applied.ROUTINE_CHANGED:
-            ROUTINE_VERSIONS.inc()
         log.info(
             "event.applied",
             event_id=event.event_id,

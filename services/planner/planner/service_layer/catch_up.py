@@ -2,11 +2,12 @@
 gap in a user's stream, and for a rebuild from nothing."""
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.user_key import UserKey, key_of
@@ -15,10 +16,12 @@ from planner.adapters.projection_store import (
     SqlAlchemyUnitOfWork,
     UserState,
     event_key,
+    logged_event,
 )
 from planner.service_layer.apply import apply_events
+from planner.service_layer.failsafe import Unapplied, describe
 from planner.service_layer.folds import RoutineFolds
-from planner.service_layer.versions import replay_versions
+from planner.service_layer.versions import replay
 
 log = structlog.get_logger(__name__)
 
@@ -134,12 +137,16 @@ def rebuild(
     *,
     on_page: Callable[[int, int], None] = lambda read, position: None,
     on_user: Callable[[int], None] = lambda folded: None,
+    on_skipped: Callable[[str, str], None] = lambda user_id, error: None,
 ) -> int:
     """Rebuild every projection from the feed, in two phases: store every event (page by page,
     the checkpoint moving in the same transaction), then fold each user's events in feed order
     into their routine versions, one user a transaction. Memory holds a page, then one user.
     The versions are those live processing made (`replay_versions` is how it makes them).
-    Resumable: an interrupted run continues where it stopped. Nothing is announced again."""
+    Resumable: an interrupted run continues where it stopped. Nothing is announced again.
+    An event that cannot be read is not stored but set aside and reported (`on_skipped`), and
+    one the rules cannot fold is set aside as live processing sets it aside: either way its
+    user's routine pauses naming it, and no user aborts everyone's rebuild."""
     with unit_of_work() as uow:
         if uow.store.checkpoint(REBUILD) is None:
             uow.store.forget()
@@ -149,7 +156,7 @@ def rebuild(
     read = 0
     for page in feed.pages(after):
         with unit_of_work() as uow:
-            _store_page(uow.store, page)
+            _store_page(uow.store, page, on_skipped)
             uow.store.set_checkpoint(REBUILD, page[-1]["position"])
             uow.commit()
         read += len(page)
@@ -160,7 +167,10 @@ def rebuild(
         if not users:
             break
         for user in users:
-            on_user(_fold_user(unit_of_work, user))
+            with unit_of_work() as uow:
+                folded = _fold_user(uow.store, user)
+                uow.commit()
+            on_user(folded)
     with unit_of_work() as uow:
         uow.store.set_checkpoint(CATCH_UP, uow.store.checkpoint(REBUILD))
         uow.store.set_checkpoint(REBUILD, None)
@@ -168,9 +178,14 @@ def rebuild(
     return read
 
 
-def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
+def _store_page(
+    store: SqlAlchemyProjectionStore,
+    page: list[Envelope],
+    on_skipped: Callable[[str, str], None] = lambda user_id, error: None,
+) -> None:
     """A rebuild's first phase for one page: store the events not stored yet; an erasure
-    marker erases its user, whose events are never stored again."""
+    marker erases its user, whose events are never stored again. An event that cannot be read
+    is not stored but set aside (its user's routine will pause naming it) and reported."""
     erased = store.erased((key_of(envelope), envelope["position"]) for envelope in page)
     for envelope in page:
         if envelope["type"] == USER_ERASED and key_of(envelope) not in erased:
@@ -179,38 +194,70 @@ def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
             erased.add(key_of(envelope))
     known = store.known_event_ids([event_key(envelope) for envelope in page])
     new = [e for e in page if event_key(e) not in known and key_of(e) not in erased]
+    unreadable = {event_key(e): error for e in new if (error := _unreadable(e))}
+    for envelope in new:
+        if event_key(envelope) in unreadable:
+            error = unreadable[event_key(envelope)]
+            aside = Unapplied(envelope["event_id"], error, (), envelope["position"])
+            store.set_aside(key_of(envelope), [aside])
+            on_skipped(envelope["user_id"], f"event {envelope['event_id']}: {error}")
+    new = [envelope for envelope in new if event_key(envelope) not in unreadable]
     store.add_events(new)
     store.absorb_access_changes(new)
 
 
-def _fold_user(unit_of_work: UnitOfWorkFactory, user: UserKey) -> int:
-    """Make a user's routine versions from their stored events; return how many were folded."""
-    with unit_of_work() as uow:
-        events = uow.store.history_in_applied_order(user)
-        versions = replay_versions(events)
-        uow.store.add_routine_versions(versions)
-        state = UserState(
-            user.user_id, max(e.position for e in events), len(versions), tenant=user.tenant
-        )
-        uow.store.save_users([state], new_user_ids={user})
-        uow.commit()
+def _unreadable(envelope: Envelope) -> str | None:
+    """Why a feed event could not be stored and read back as the rules read it, if it cannot."""
+    try:
+        logged_event(envelope).occurred_at.astimezone(UTC)
+    except Exception as err:
+        return describe(err)
+    return None
+
+
+def _fold_user(store: SqlAlchemyProjectionStore, user: UserKey) -> int:
+    """Make a user's routine versions from their stored events (setting aside those the rules
+    cannot fold, as live processing does, beside any set aside already); return how many were
+    folded."""
+    events = store.history_in_applied_order(user)
+    already = store.unapplied([user]).get(user, [])
+    replayed = replay(events, set_aside=already)
+    store.add_routine_versions(replayed.versions)
+    store.set_aside(user, replayed.unapplied[len(already) :])
+    position = max((e.position for e in events), default=0)
+    state = UserState(user.user_id, position, len(replayed.versions), tenant=user.tenant)
+    store.save_users([state], new_user_ids={user})
     return len(events)
+
+
+class RebuildFailed(Exception):
+    """A one-user rebuild that could not be done: nothing of it was kept."""
 
 
 def rebuild_user(
     unit_of_work: UnitOfWorkFactory, feed: Feed, user: UserKey, folds: RoutineFolds | None = None
 ) -> int:
-    """Rebuild one user's projections from their stream in traininglog."""
+    """Rebuild one user's projections from their stream in traininglog, all or nothing: their
+    stream is read whole first, then replaced and folded in one transaction, so a failure
+    (RebuildFailed; traininglog not answering: requests.RequestException) leaves their previous
+    projections as they were."""
     stream = list(feed.user_events(user))
-    with unit_of_work() as uow:
-        uow.store.forget(user)
-        if uow.store.erased((user, envelope["position"]) for envelope in stream):
-            stream = []
-        uow.store.add_events(stream)
-        uow.store.absorb_access_changes(stream)
-        uow.commit()
-    if folds is not None:
-        folds.forget(user)
-    if stream:
-        _fold_user(unit_of_work, user)
+    try:
+        with unit_of_work() as uow:
+            uow.store.forget(user)
+            if uow.store.erased((user, envelope["position"]) for envelope in stream):
+                stream = []
+            uow.store.add_events(stream)
+            uow.store.absorb_access_changes(stream)
+            if stream:
+                _fold_user(uow.store, user)
+            uow.commit()
+    except SQLAlchemyError:
+        raise
+    except Exception as err:
+        log.exception("rebuild.user_failed", user_id=user.user_id, tenant=user.tenant)
+        raise RebuildFailed(describe(err)) from err
+    finally:
+        if folds is not None:
+            folds.forget(user)
     return len(stream)

@@ -54,6 +54,12 @@ class RebuildJob:
             self._status["events_read"] += read
             self._status["position"] = position
 
+    def _skipped(self, user_id: str, error: str) -> None:
+        with self._lock:
+            self._status.setdefault("skipped_users", []).append(
+                {"user_id": user_id, "error": error}
+            )
+
     def _folded(self, events: int) -> None:
         with self._lock:
             self._status["events_folded"] = self._status.get("events_folded", 0) + events
@@ -68,7 +74,13 @@ class RebuildJob:
 
     def _rebuild(self) -> None:
         try:
-            rebuild(self.unit_of_work, self.feed, on_page=self._progress, on_user=self._folded)
+            rebuild(
+                self.unit_of_work,
+                self.feed,
+                on_page=self._progress,
+                on_user=self._folded,
+                on_skipped=self._skipped,
+            )
             if self.folds is not None:
                 self.folds.forget()  # what they kept describes the database before the rebuild
             with self._lock:

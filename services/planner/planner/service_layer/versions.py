@@ -15,6 +15,7 @@ from backtrack_shared.user_key import UserKey
 from planner.domain import LoggedEvent
 from planner.domain.rulebooks import CURRENT, Fold, Rulebook, rulebook
 from planner.service_layer.changes import routine_changes
+from planner.service_layer.failsafe import Unapplied, describe, fail_safe, nothing_folded
 
 
 @dataclass(frozen=True)
@@ -66,20 +67,61 @@ def decide_version(
     fold: Fold,
     event: LoggedEvent,
     applied_position: int,
+    unapplied: Sequence[Unapplied] = (),
     *,
     rules_version: str = CURRENT.version,
 ) -> RoutineVersion | None:
-    """The version `event` makes, given the fold of the user's whole history including it; None
-    if the routine the rules derive did not change. The instant is the latest event's, never a
-    clock."""
-    routine = fold.routine().to_dict()
+    """The version `event` makes, given the fold of the user's whole history including it (but
+    the events set aside, `unapplied`); None if the routine the rules derive did not change. The
+    instant is the latest event's, never a clock."""
+    return _version(
+        previous,
+        fail_safe(fold.routine().to_dict(), unapplied),
+        event,
+        fold.as_of,
+        applied_position,
+        rules_version,
+    )
+
+
+def set_aside_version(
+    previous: RoutineVersion | None,
+    event: LoggedEvent,
+    applied_position: int,
+    unapplied: Sequence[Unapplied],
+    *,
+    rules_version: str = CURRENT.version,
+) -> RoutineVersion | None:
+    """The version made when `event` could not be folded (it is the last of `unapplied`): the
+    routine the other events give, paused and naming what was set aside."""
+    routine = previous.routine if previous else nothing_folded(event.event_id, rules_version)
+    as_of = previous.as_of if previous else event.occurred_at
+    return _version(
+        previous, fail_safe(routine, unapplied), event, as_of, applied_position, rules_version
+    )
+
+
+def unapplied_event(event: LoggedEvent, error: BaseException) -> Unapplied:
+    flags = event.payload.get("red_flags") if event.type == "pain.reported" else None
+    red_flags = tuple(str(f) for f in flags) if isinstance(flags, list) else ()
+    return Unapplied(event.event_id, describe(error), red_flags, event.position)
+
+
+def _version(
+    previous: RoutineVersion | None,
+    routine: dict[str, Any],
+    event: LoggedEvent,
+    as_of: datetime,
+    applied_position: int,
+    rules_version: str,
+) -> RoutineVersion | None:
     if previous is not None and same_prescription(previous.routine, routine):
         return None
     return RoutineVersion(
         user_id=event.user_id,
         version=(previous.version if previous else 0) + 1,
         rules_version=rules_version,
-        as_of=fold.as_of,
+        as_of=as_of,
         applied_position=applied_position,
         caused_by=[event.event_id],
         changes=routine_changes(previous.routine if previous else None, routine),
@@ -108,29 +150,53 @@ def fold_with(
     return rules.fold_of(events, max(logged.occurred_at for logged in events))
 
 
+@dataclass(frozen=True)
+class Replay:
+    versions: list[RoutineVersion]
+    unapplied: list[Unapplied]
+
+
 def replay_versions(
     events_in_applied_order: Iterable[LoggedEvent], *, rules: Rulebook = CURRENT
 ) -> list[RoutineVersion]:
     """Every version `rules` (today's unless named) make of one user's events, applied in
     this order."""
+    return replay(events_in_applied_order, rules=rules).versions
+
+
+def replay(
+    events_in_applied_order: Iterable[LoggedEvent],
+    *,
+    rules: Rulebook = CURRENT,
+    set_aside: Sequence[Unapplied] = (),
+) -> Replay:
+    """Every version `rules` make of one user's events, applied in this order, and the events
+    set aside: `set_aside` (already, before the first), then those the rules could not fold,
+    as live processing sets them aside."""
     history: list[LoggedEvent] = []
     versions: list[RoutineVersion] = []
+    unapplied: list[Unapplied] = list(set_aside)
     fold: Fold | None = None
     applied_position = 0
     for event in events_in_applied_order:
         bisect.insort(history, event, key=history_order)
         applied_position = max(applied_position, event.position)
-        fold = fold_with(fold, event, lambda: history, rules=rules)
-        version = decide_version(
-            versions[-1] if versions else None,
-            fold,
-            event,
-            applied_position,
-            rules_version=rules.version,
-        )
+        previous = versions[-1] if versions else None
+        try:
+            fold = fold_with(fold, event, lambda: history, rules=rules)
+            version = decide_version(
+                previous, fold, event, applied_position, unapplied, rules_version=rules.version
+            )
+        except Exception as err:  # whatever the rules raise: the user fails safe, not the replay
+            history.remove(event)
+            fold = None  # it may hold half of the event
+            unapplied.append(unapplied_event(event, err))
+            version = set_aside_version(
+                previous, event, applied_position, unapplied, rules_version=rules.version
+            )
         if version is not None:
             versions.append(version)
-    return versions
+    return Replay(versions, unapplied)
 
 
 def audit_rules(recorded: Sequence[RoutineVersion]) -> Rulebook:

@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import ValidationError
 
 from backtrack_shared.auth import ADMIN, AUDIT_READ, CLINICAL_WRITE, EVENTS_WRITE, Registry
@@ -27,6 +27,7 @@ from backtrack_shared.web import (
     DATABASE_UNAVAILABLE,
     ERROR_SCHEMA,
     RETRY_AFTER_S,
+    Blueprint,
     create_api,
     ops_blueprint,
     retry_later,

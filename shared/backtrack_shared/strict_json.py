@@ -1,0 +1,129 @@
+"""The one JSON reader of both services' request bodies: the standard library's parser, held to
+the bounds of limits.py. A body nested deeper than MAX_JSON_DEPTH, an integer beyond 64 bits, a
+non-finite number, a key given twice in one object, or text with a control character (other
+than tab and line breaks) is refused, naming where in the body it is (`events.0.payload.note`).
+
+Python's parser alone takes the last of duplicate keys silently, turns a 5,000-digit integer
+into a ValueError and a 5,000-level nesting into a RecursionError; both became 500s."""
+
+import json
+import math
+from typing import Any
+
+from backtrack_shared.contracts.limits import (
+    ALLOWED_CONTROL_CHARACTERS,
+    MAX_JSON_DEPTH,
+    MAX_JSON_INT,
+    MIN_JSON_INT,
+)
+
+# Digits of the longest integer within 64 bits, with its sign: longer text is never parsed.
+_MAX_INT_CHARS = len(str(MIN_JSON_INT))
+
+
+class RefusedJson(ValueError):
+    """Parseable JSON that a service does not take: `path` names where, `reason` says why."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path or 'body'}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class _Refused:
+    """Stands in the document for a value refused while parsing, until the walk names its path."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _WithDuplicates(dict[str, Any]):
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    seen: set[str] = set()
+    duplicated = _WithDuplicates(document)
+    duplicated.duplicates = []
+    for key, _ in pairs:
+        if key in seen:
+            duplicated.duplicates.append(key)
+        seen.add(key)
+    return duplicated
+
+
+def _integer(text: str) -> int | _Refused:
+    value = int(text) if len(text) <= _MAX_INT_CHARS else None
+    if value is None or not MIN_JSON_INT <= value <= MAX_JSON_INT:
+        return _Refused("An integer beyond 64 bits (-2**63 to 2**63-1).")
+    return value
+
+
+def _number(text: str) -> float | _Refused:
+    value = float(text)
+    return value if math.isfinite(value) else _Refused("A number too large to represent.")
+
+
+def _constant(text: str) -> _Refused:
+    return _Refused(f"{text} is not a JSON number.")
+
+
+def _control_character(text: str) -> str | None:
+    for character in text:
+        code = ord(character)
+        if (code < 0x20 or 0x7F <= code <= 0x9F) and character not in ALLOWED_CONTROL_CHARACTERS:
+            return f"Contains the control character U+{code:04X}."
+    return None
+
+
+def loads(data: str | bytes) -> Any:
+    """The document `data` holds; json.JSONDecodeError if it is not JSON (or not UTF-8),
+    RefusedJson if it is JSON beyond the bounds."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise json.JSONDecodeError(f"Not UTF-8: {err.reason}", "", err.start) from err
+    try:
+        document = json.loads(
+            data,
+            object_pairs_hook=_object,
+            parse_int=_integer,
+            parse_float=_number,
+            parse_constant=_constant,
+        )
+    except RecursionError:
+        raise RefusedJson("", f"Nested deeper than {MAX_JSON_DEPTH} levels.") from None
+    _check(document)
+    return document
+
+
+def _check(document: Any) -> None:
+    """Walk the document (without recursion: depth is what is being checked) and refuse the
+    first value beyond the bounds, by its path."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        where = ".".join(path)
+        if len(path) > MAX_JSON_DEPTH:
+            raise RefusedJson(where, f"Nested deeper than {MAX_JSON_DEPTH} levels.")
+        if isinstance(node, _Refused):
+            raise RefusedJson(where, node.reason)
+        if isinstance(node, str):
+            refusal = _control_character(node)
+            if refusal:
+                raise RefusedJson(where, refusal)
+        elif isinstance(node, dict):
+            if isinstance(node, _WithDuplicates):
+                key = node.duplicates[0]
+                raise RefusedJson(".".join((*path, key)), "This key is given more than once.")
+            for key, value in node.items():
+                refusal = _control_character(key)
+                if refusal:
+                    raise RefusedJson(where, f"A key {refusal[0].lower()}{refusal[1:]}")
+                stack.append((value, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((item, (*path, str(index))) for index, item in enumerate(node))
