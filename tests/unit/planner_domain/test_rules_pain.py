@@ -97,7 +97,7 @@ def test_r6_red_flag_pauses_with_emergency_tier_and_clearance_resumes():
     r = derive_routine(h.events, h.at(2))
     assert r.status == "paused" and "now" in r.pause_reason and r.blocks == ()
     assert r.advice[0].severity == "emergency"
-    h.add("clearance.recorded", {"clinician": "dr", "scopes": ["running"]}, h.at(5))
+    h.add("clearance.recorded", {"clinician": "dr", "scopes": ["red_flag_reviewed"]}, h.at(5))
     assert derive_routine(h.events, h.at(6)).status == "active"
 
 
@@ -165,7 +165,7 @@ def test_r5_undo_survives_a_red_flag_pause_and_the_clearance_after_it():
     paused = derive_routine(h.events, h.at(36))
     assert paused.status == "paused"
     assert ("R5", "revert", 10.5) in _walk_changes(paused)
-    h.add("clearance.recorded", {"clinician": "dr", "scopes": []}, h.at(44))
+    h.add("clearance.recorded", {"clinician": "dr", "scopes": ["red_flag_reviewed"]}, h.at(44))
     resumed = derive_routine(h.events, h.at(45))
     assert resumed.status == "active" and resumed.deload["active"] is False
     assert resumed.prescription("walking", "cardio").dose.duration_min == 15.0
@@ -212,7 +212,7 @@ def test_r5_undo_then_red_flag_pause_then_clearance_keeps_the_dose_before_the_st
     session(h, 2)
     s = session(h, 7)
     h.pain(7, 4, "during", hour=1.5, session_id=s.payload["session_id"], red_flags=["fever"])
-    h.add("clearance.recorded", {"clinician": "dr", "scopes": []}, h.at(9))
+    h.add("clearance.recorded", {"clinician": "dr", "scopes": ["red_flag_reviewed"]}, h.at(9))
     session(h, 9)
     session(h, 11)
     squat = rx(h, "strength", "squat", 12)

@@ -340,3 +340,47 @@ RECENT_CHANGES_SHOWN: Final = _n(
 PAIN_SESSION_WINDOW_HOURS: Final = _n(
     "PAIN_SESSION_WINDOW_HOURS", 6, "R1", "listen to your body during the session", default=True
 )
+
+
+# --- Rules 2026.12-1: the December 2026 decisions on pain and safety -------------------------
+
+RULES.update(
+    {
+        r.id: r
+        for r in (
+            Rule(
+                "D9",
+                "tolerable amber",
+                "Pain-monitoring model: up to 5/10 during, back to usual by the next morning, "
+                "not rising: progress at half pace.",
+            ),
+            Rule(
+                "D12",
+                "R2 is lasting exercise pain",
+                "Pain 24 h after at or above usual + 2, or red: ease back one dimension.",
+            ),
+            Rule(
+                "D13",
+                "a flare eases what caused it",
+                "A flare attributed to strength, stretch or cardio eases that kind and freezes it.",
+            ),
+            Rule(
+                "D14",
+                "back from a break",
+                "After 14 days without a session (or a red-flag pause), one step down per week "
+                "missed; B4 guards the ramp.",
+            ),
+            Rule(
+                "D21",
+                "a red pain report finds its session",
+                "A report naming an exercise but no session: the latest session with it in 24 h.",
+            ),
+            Rule("D22", "the 7-day pace is 7 local days", "Don't progress too quickly."),
+        )
+    }
+)
+
+# R6: the one clearance scope that ends a red-flag pause, either tier (finding 4)
+R6_RESUME_SCOPE: Final = _n(
+    "R6_RESUME_SCOPE", "red_flag_reviewed", "R6", "seek medical help", default=True
+)

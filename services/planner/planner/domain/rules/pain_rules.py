@@ -247,9 +247,12 @@ def r6_referral(state: State, flags: list[str], causes: tuple[str, ...], at: dat
 
 
 def r6_resume_after_clearance(state: State, causes: tuple[str, ...], at: datetime) -> None:
-    """A clinician's clearance after a red flag resumes the routine; every exercise re-earns its next step."""
+    """R6: only a clinician's review of the red flag (`red_flag_reviewed`) resumes the routine,
+    whatever the tier; every exercise re-earns its next step."""
     if state.paused is None or state.paused.at > at:
         return
+    if not state.cleared(t.R6_RESUME_SCOPE, after=state.paused.at):
+        return  # finding 4: a clearance for something else is not a review of the red flag
     state.paused = None
     for track in state.tracks.values():
         track.clean_sessions = []

@@ -1,0 +1,293 @@
+"""Rules 2026.12-1, the safety half of issue 11: each test is one finding of the patient
+simulation (or one decision of DOMAIN.md's December section), told as a short story."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from domain_builders import History, entry, follow_plan, rx, session
+
+from planner.domain import derive_routine
+from planner.domain.engine import apply, fold
+from planner.domain.exercises import EXERCISES
+from planner.domain.routine import Dose
+from planner.domain.state import Track
+
+
+def _slugs(r):
+    return {p.exercise for b in r.blocks for p in b.prescriptions}
+
+
+def _clear(h, day, *scopes, hour=0.0):
+    return h.add("clearance.recorded", {"clinician": "dr", "scopes": list(scopes)}, h.at(day, hour))
+
+
+def _progressed(h):
+    """Three sessions: on day 7 every exercise that can steps up once."""
+    h.baseline(pain_at_rest=1)
+    for d in (0, 2, 7):
+        session(h, d)
+    assert rx(h, "strength", "squat", 8).dose.reps == 9
+
+
+# --- finding 4: only a reviewed red flag resumes ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flag, scope",
+    [
+        ("saddle_numbness", "high_impact"),
+        ("saddle_numbness", "core"),
+        ("fever", "running"),
+        ("major_trauma", "loaded_twisting"),
+    ],
+)
+def test_finding_4_a_clearance_of_another_scope_leaves_a_red_flag_pause_in_place(flag, scope):
+    h = History()
+    h.baseline(pain_at_rest=1)
+    session(h, 0)
+    h.pain(1, 3, "rest", red_flags=[flag])
+    _clear(h, 2, scope)
+    assert derive_routine(h.events, h.at(3)).status == "paused"
+    review = _clear(h, 4, "red_flag_reviewed")
+    r = derive_routine(h.events, h.at(5))
+    assert r.status == "active"
+    assert any(c.rule == "R6" and c.direction == "resume" and c.caused_by == (review.event_id,)
+               for c in r.changes)
+
+
+def test_finding_4_red_flag_reviewed_is_in_the_clearance_contract():
+    from backtrack_shared.catalogue import CLEARANCE_SCOPES
+    from backtrack_shared.contracts.payloads_v1 import ClearanceRecordedV1
+
+    assert "red_flag_reviewed" in CLEARANCE_SCOPES
+    assert ClearanceRecordedV1().validate({"clinician": "dr", "scopes": ["red_flag_reviewed"]}) == {}
+
+
+# --- finding 5: a clearance resumes what it names -------------------------------------------
+
+
+def test_finding_5_a_core_clearance_brings_back_core_and_nothing_else():
+    h = History()
+    h.baseline(pain_at_rest=1)
+    s = session(h, 0)
+    h.pain(1, 6, "24h_after", session_id=s.payload["session_id"], flare_up_cause="core")
+    state = fold(h.events)
+    # Intervals replaced by hill sprints wait in the same place R3 keeps core (S2 parks them).
+    intervals = EXERCISES["intervals"]
+    parked = Track(state.tracks[("cardio", "walking")].rx)
+    parked.rx = parked.rx.__class__(
+        "intervals", "cardio", "cardio", Dose(sessions_per_week=1), 0,
+        intervals.ladder[0].name, parked.rx.last_change,
+    )
+    state.parked[("cardio", "intervals")] = parked
+    apply(state, _clear(h, 10, "core"))
+    assert ("core", "plank") in state.tracks
+    assert ("cardio", "intervals") not in state.tracks
+
+
+# --- finding 3: evidence gates need evidence ------------------------------------------------
+
+
+def test_finding_3_a_day_0_clearance_puts_no_twisting_or_running_in_the_first_sessions():
+    h = History()
+    h.baseline(walk_min=60, pain_at_rest=1)
+    _clear(h, 0, "loaded_twisting", "running", hour=0.2)
+    follow_plan(h, 3)
+    for day in range(0, 22):
+        assert not _slugs(derive_routine(h.events, h.at(day, 0.5))) & {
+            "bicycle_crunch", "steady_run"
+        }, day
+
+
+def test_finding_3_lunges_need_weeks_of_logged_sessions_not_silence():
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=1)
+    for week in range(5):  # one session a week, no pain ever reported: no evidence
+        session(h, week * 7)
+    assert "lunge" not in _slugs(derive_routine(h.events, h.at(29)))
+
+
+def test_finding_3_weeks_of_regular_sessions_without_pain_let_lunges_in():
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=1)
+    follow_plan(h, 5)
+    assert "lunge" in _slugs(derive_routine(h.events, h.at(35)))
+
+
+# --- finding 2: S2 holds while pain is above green --------------------------------------------
+
+
+def _with_crunches_and_running():
+    h = History()
+    h.baseline(walk_min=60, pain_at_rest=1)
+    follow_plan(h, 8)
+    r = derive_routine(h.events, h.at(56))
+    assert {"bicycle_crunch", "steady_run"} <= _slugs(r)
+    return h
+
+
+def test_finding_2_amber_pain_parks_crunches_and_running_until_the_quiet_weeks_return():
+    h = _with_crunches_and_running()
+    for week in (8, 9, 10):
+        for d in (0, 2, 4):
+            s = session(h, week * 7 + d)
+            h.pain(week * 7 + d, 5, "during", hour=1.5, session_id=s.payload["session_id"])
+    r = derive_routine(h.events, h.at(77))
+    assert not _slugs(r) & {"bicycle_crunch", "steady_run"}
+    held = {x.exercise: x.rule for x in r.held_out}
+    assert held.get("bicycle_crunch") == "S2" and held.get("steady_run") == "S2"
+    follow_plan(h, 1, start_week=11)  # one calm week is not the two calm weeks twisting needs
+    assert "bicycle_crunch" not in _slugs(derive_routine(h.events, h.at(84)))
+    follow_plan(h, 4, start_week=12)
+    assert {"bicycle_crunch", "steady_run"} <= _slugs(derive_routine(h.events, h.at(112)))
+
+
+# --- finding 8: R4 reverts the whole last step ----------------------------------------------
+
+
+def test_finding_8_r4_reverts_every_exercise_stepped_at_the_last_stepping_session():
+    h = History()
+    _progressed(h)
+    stepped = {
+        (c.block, c.exercise)
+        for c in derive_routine(h.events, h.at(8)).changes
+        if c.direction == "up" and c.at == h.at(7, 1)
+    }
+    assert len(stepped) > 1
+    for d in range(1, 8):
+        h.pain(d, 1, "rest", hour=8)
+    for d in range(8, 15):
+        h.pain(d, 5, "rest", hour=8)
+    r = derive_routine(h.events, h.at(15))
+    reverted = {(c.block, c.exercise) for c in r.changes if c.rule == "R4"}
+    assert reverted == stepped
+    assert all(c.direction == "revert" for c in r.changes if c.rule == "R4")
+
+
+# --- finding 9: the declared time zone wins ---------------------------------------------------
+
+
+def test_finding_9_the_declared_time_zone_decides_the_local_day():
+    utc = timezone.utc
+    h = History(start=datetime(2025, 3, 2, 0, 0, tzinfo=utc))
+    h.baseline(pain_at_rest=1, time_zone="Pacific/Auckland")
+    # Monday 2025-03-03 11:30 UTC is Tuesday 00:30 in Auckland (NZDT, +13:00).
+    h.workout(1, [entry("walking", "cardio", [{"duration_min": 5}], rpe=3)], "s1", 30, hour=11.5)
+    r = derive_routine(h.events, h.at(1, 12))
+    assert r.weekly_plan["days"][0]["date"] == "2025-03-05"  # the day after Tuesday
+
+
+# --- finding 10: time-dependent output at the instant asked -----------------------------------
+
+
+def test_finding_10_cold_advice_expires_with_time_not_with_the_next_event():
+    h = History()
+    h.baseline(pain_at_rest=1)
+    s = session(h, 0)
+    h.pain(1, 6, "24h_after", session_id=s.payload["session_id"], flare_up_cause="strength")
+    assert any(a.rule == "F3" for a in derive_routine(h.events, h.at(2)).advice)
+    assert not any(a.rule == "F3" for a in derive_routine(h.events, h.at(41)).advice)
+
+
+def test_finding_10_too_few_sessions_and_next_session_count_from_as_of():
+    h = History()
+    h.baseline(pain_at_rest=1)
+    for d in (0, 2, 4):
+        session(h, d)
+    r = derive_routine(h.events, h.at(28))
+    assert any(a.rule == "F1" and "Only 0 session" in a.text for a in r.advice)
+    nxt = r.weekly_plan["next_session"]
+    assert date.fromisoformat(nxt["date"]) >= h.at(28).date()
+
+
+# --- D12: R2 is lasting exercise pain ---------------------------------------------------------
+
+
+def test_d12_24h_pain_one_point_above_usual_is_everyday_pain_not_r2():
+    h = History()
+    _progressed(h)
+    s = session(h, 9)
+    h.pain(10, 2, "24h_after", session_id=s.payload["session_id"])
+    r = derive_routine(h.events, h.at(10, 3))
+    assert not [c for c in r.changes if c.rule == "R2"]
+
+
+def test_d12_r2_at_usual_plus_two_eases_one_dimension_the_last_raised():
+    h = History()
+    _progressed(h)
+    s = session(h, 9)
+    h.pain(10, 3, "24h_after", session_id=s.payload["session_id"])
+    r = derive_routine(h.events, h.at(10, 3))
+    eased = [c for c in r.changes if c.rule == "R2" and c.direction == "down"]
+    assert eased
+    for c in eased:
+        changed = [f for f in ("hold_s", "sets", "reps", "load_kg", "duration_min")
+                   if getattr(c.before, f) != getattr(c.after, f)]
+        assert len(changed) == 1, c
+    squat = r.prescription("squat", "strength")
+    assert (squat.dose.sets, squat.dose.reps) == (2, 8)  # 2 x 9 back to 2 x 8, sets untouched
+
+
+# --- D13: a flare eases what caused it --------------------------------------------------------
+
+
+def test_d13_a_flare_blamed_on_strength_eases_strength_and_freezes_it():
+    h = History()
+    _progressed(h)
+    s = session(h, 9)
+    flare = h.pain(10, 7, "24h_after", hour=3, session_id=s.payload["session_id"],
+                   flare_up_cause="strength")
+    r = derive_routine(h.events, h.at(10, 4))
+    squat = r.prescription("squat", "strength")
+    assert squat.dose.reps == 8 and flare.event_id in squat.last_change.caused_by
+    assert any(c.rule == "D13" for c in r.changes)
+    session(h, 14)
+    assert rx(h, "strength", "squat", 15).dose.reps == 8  # frozen: one clean session is not two
+
+
+# --- D21: a red pain report finds its session -------------------------------------------------
+
+
+def test_d21_a_red_report_naming_the_exercise_7_hours_later_applies_to_that_session():
+    h = History()
+    _progressed(h)
+    session(h, 9)
+    p = h.pain(9, 7, "during", hour=8, exercise="squat")  # no session id, 7 h after
+    squat = rx(h, "strength", "squat", 10)
+    assert squat.last_change.rule == "R1" and squat.last_change.caused_by == (p.event_id,)
+
+
+# --- D22: the 7-day pace is 7 local days --------------------------------------------------------
+
+
+def test_d22_a_week_after_an_evening_step_the_next_morning_session_may_step():
+    h = History()
+    h.baseline(pain_at_rest=1)
+    session(h, 0, only=("squat",))
+    session(h, 2, only=("squat",))
+    h.workout(7, [entry("squat", "strength", [{"reps": 8}, {"reps": 8}], rpe=3)], "e7", 20, hour=11)
+    assert rx(h, "strength", "squat", 8).dose.reps == 9  # stepped on day 7 at 20:00 local
+    for day, hour in ((9, 1), (14, 0)):  # day 14 at 09:00 local: 6.5 days, but 7 local days
+        h.workout(day, [entry("squat", "strength", [{"reps": 9}, {"reps": 9}], rpe=3)],
+                  f"e{day}", 20, hour=hour)
+    assert rx(h, "strength", "squat", 15).dose.reps == 10
+
+
+# --- finding 11: the lighter week and rising pain ---------------------------------------------
+
+
+def test_finding_11_the_lighter_week_does_not_end_at_full_dose_while_pain_is_rising():
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=1)
+    follow_plan(h, 6)
+    r = derive_routine(h.events, h.at(36))
+    assert r.deload.get("active"), r.deload
+    for d in range(28, 35):
+        h.pain(d, 1, "rest", hour=8)
+    for d in range(35, 43):
+        h.pain(d, 4, "rest", hour=8)
+    follow_plan(h, 1, start_week=6)
+    r = derive_routine(h.events, h.at(43))
+    assert not any(c.direction == "restore" and c.exercise for c in r.changes if c.at >= h.at(42))
+    assert r.deload.get("active")
+
