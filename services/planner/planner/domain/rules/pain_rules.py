@@ -117,7 +117,7 @@ def r3_resume_core(state: State, causes: tuple[str, ...], at: datetime) -> None:
     if state.core_flare is None:
         return
     state.core_flare = None
-    for key in sorted(state.parked):
+    for key in sorted(k for k in state.parked if k[0] == "core"):  # finding 5: core only
         track = state.parked.pop(key)
         state.held_out.pop(key, None)
         state.tracks[key] = track
