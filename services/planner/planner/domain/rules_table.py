@@ -384,3 +384,13 @@ RULES.update(
 R6_RESUME_SCOPE: Final = _n(
     "R6_RESUME_SCOPE", "red_flag_reviewed", "R6", "seek medical help", default=True
 )
+
+# Evidence gates (finding 3): a week counts as "without amber or red pain" only with sessions
+EVIDENCE_SESSIONS_PER_WEEK: Final = _n(
+    "EVIDENCE_SESSIONS_PER_WEEK", 2, "D1", "silence is not pain-free", default=True
+)
+
+# S2 holds while pain is above green (finding 2): loaded twisting and running are parked
+S2_PAIN_WINDOW_DAYS: Final = _n(
+    "S2_PAIN_WINDOW_DAYS", 7, "S2", "avoid ... twisting while pain is above green", default=True
+)

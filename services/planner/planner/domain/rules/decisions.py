@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
+from planner.domain.evidence import green_week, quiet_weeks
 from planner.domain.exercises import EXERCISES
 from planner.domain.history import LoggedEvent
 from planner.domain.ladder import starting_interval
@@ -19,16 +20,32 @@ from planner.domain.state import State, Track, Why
 
 
 def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
-    """No pain above `above` (and no flare) in the last `days` days."""
-    start = at - timedelta(days=days)
-    return not [
-        p for p in state.pain_between(start, at + timedelta(microseconds=1)) if p.score > above
-    ] and not state.flares_since(start)
+    """Finding 3: the last `days` days are weeks of logged sessions without pain above `above`."""
+    return quiet_weeks(state, at, days // 7, above)
 
 
-def _early_phase_over(state: State, at: datetime, scope: str) -> bool:
-    # A clinician's clearance for the scope lifts the waiting time, never the pain conditions.
-    return state.days_since_start(at) >= t.D1_EARLY_PHASE_DAYS or state.cleared(scope)
+def _early_phase_over(state: State, at: datetime) -> bool:
+    # Finding 3: a clearance lifts the clinician-only gate it names, never the early phase.
+    return state.days_since_start(at) >= t.D1_EARLY_PHASE_DAYS
+
+
+def d1_twisting_gate(state: State, at: datetime) -> bool:
+    """D1 and S2: after the early phase, two weeks of sessions without amber or red pain."""
+    return (
+        _early_phase_over(state, at)
+        and _quiet(state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX)
+        and green_week(state, at)
+    )
+
+
+def d2_running_gate(state: State, at: datetime) -> bool:
+    """D2 and S2: after the early phase, four weeks of sessions without red pain, and no amber
+    or red pain in the last week."""
+    return (
+        _early_phase_over(state, at)
+        and _quiet(state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX)
+        and green_week(state, at)
+    )
 
 
 def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
@@ -36,9 +53,7 @@ def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     key = ("core", "bicycle_crunch")
     if key in state.tracks or key in state.held_out or state.core_flare is not None:
         return False
-    if not _early_phase_over(state, at, "loaded_twisting") or not _quiet(
-        state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX
-    ):
+    if not d1_twisting_gate(state, at):
         return False
     state.add(
         EXERCISES["bicycle_crunch"],
@@ -63,7 +78,7 @@ def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     key = ("strength", "lunge")
     if key in state.tracks or key in state.held_out:
         return False
-    if state.days_since_start(at) < t.D1_EARLY_PHASE_DAYS or not _quiet(
+    if not _early_phase_over(state, at) or not _quiet(
         state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX
     ):
         return False
@@ -107,9 +122,7 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         return False
     if (walk.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN or not _settled(walk):
         return False
-    if not _early_phase_over(state, at, "running") or not _quiet(
-        state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX
-    ):
+    if not d2_running_gate(state, at):
         return False
     run = t.P4_BOUT_MIN
     walk_dose = walk.rx.dose
@@ -150,7 +163,7 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         or not _settled(run)
     ):
         return False
-    if not _quiet(state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX):
+    if not d2_running_gate(state, at):
         return False
     d = run.rx.dose
     state.change(

@@ -1,11 +1,12 @@
 """S1-S3: where a routine starts, and what every routine holds."""
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from math import floor
 from typing import Any
 
 from planner.domain import rules_table as t
+from planner.domain.evidence import quiet_weeks
 from planner.domain.exercises import (
     BLOCK_KIND,
     COOLDOWN_EXERCISE,
@@ -130,9 +131,10 @@ def s2_low_impact_first(state: State, slug: str, at: datetime) -> bool:
         return True
     if state.days_since_start(at) < t.S2_HIGH_IMPACT_AFTER_DAYS:
         return False
-    window_start = at - timedelta(days=t.S2_HIGH_IMPACT_AFTER_DAYS)
-    painful = [p for p in state.pain_between(window_start, at) if p.score > t.ZONE_GREEN_MAX]
-    return not painful and not state.flares_since(window_start) and state.cleared("high_impact")
+    # Finding 3: eight weeks of logged sessions without pain, not eight weeks of silence.
+    return quiet_weeks(
+        state, at, t.S2_HIGH_IMPACT_AFTER_DAYS // 7, t.ZONE_GREEN_MAX
+    ) and state.cleared("high_impact")
 
 
 def s3_warmup_cooldown(state: State, causes: tuple[str, ...], at: datetime) -> None:
