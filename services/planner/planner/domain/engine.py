@@ -35,6 +35,7 @@ from planner.domain.rules.pain_rules import (
     r6_resume_after_clearance,
 )
 from planner.domain.rules.progression import progress_after_session
+from planner.domain.rules.s2_parking import s2_park_while_in_pain, s2_resume_when_quiet
 from planner.domain.rules.starting import s1_baseline
 from planner.domain.state import Clearance, Flare, PainPoint, Session, State
 from planner.domain.timeline import local_date, ordered
@@ -108,6 +109,7 @@ def on_workout(state: State, event: LoggedEvent) -> None:
         r1_stop_on_sharp_pain(state, session, stopped, (event.event_id,), event.occurred_at)
     if state.paused is None:
         progress_after_session(state, session)
+        s2_resume_when_quiet(state, (event.event_id,), event.occurred_at)
         introduce_next(state, event)
 
 
@@ -139,6 +141,7 @@ def on_pain(state: State, event: LoggedEvent) -> None:
             r3_flare_up_from_core(state, causes, at)
     if rising(state, at):
         r4_revert_on_setback(state, causes, at)
+    s2_park_while_in_pain(state, causes, at)
 
 
 def _session_pain(state: State, event: LoggedEvent, session: Session) -> None:

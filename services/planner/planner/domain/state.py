@@ -147,6 +147,7 @@ class State:
     steps_this_event: int = 0
     event_count: int = 0
     parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
+    s2_parked: dict[Key, Track] = field(default_factory=dict)  # S2: out while pain is above green
     core_flare: CoreFlare | None = None
     # B3: the dose (and variation level) each lightened exercise stands at, restored at the end
     deload_base: dict[Key, tuple[Dose, int]] = field(default_factory=dict)

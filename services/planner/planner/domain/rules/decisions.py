@@ -78,9 +78,7 @@ def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     key = ("strength", "lunge")
     if key in state.tracks or key in state.held_out:
         return False
-    if not _early_phase_over(state, at) or not _quiet(
-        state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX
-    ):
+    if not _early_phase_over(state, at) or not _quiet(state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX):
         return False
     state.add(
         EXERCISES["lunge"],
@@ -155,7 +153,11 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
 def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     """P4: low-intensity intervals (1 min hard / 3 easy) after a steady base; they take one run a week."""
     run = state.tracks.get(("cardio", "steady_run"))
-    if run is None or ("cardio", "intervals") in state.tracks:
+    if (
+        run is None
+        or ("cardio", "intervals") in state.tracks
+        or ("cardio", "intervals") in state.s2_parked
+    ):
         return False
     if (
         (run.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN
@@ -192,7 +194,11 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
 
 def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals."""
-    if ("cardio", "hill_sprints") in state.tracks or ("cardio", "intervals") not in state.tracks:
+    if (
+        ("cardio", "hill_sprints") in state.tracks
+        or ("cardio", "hill_sprints") in state.s2_parked
+        or ("cardio", "intervals") not in state.tracks
+    ):
         return False
     if not s2_low_impact_first(state, "hill_sprints", at):
         return False
