@@ -139,7 +139,8 @@ def r3_resume_core(state: State, causes: tuple[str, ...], at: datetime) -> None:
 
 
 def r4_revert_on_setback(state: State, causes: tuple[str, ...], at: datetime) -> None:
-    """R4: the 7-day mean pain is 2+ points above the week before: undo the last progression step."""
+    """R4: the 7-day mean pain is 2+ points above the week before: undo the last progression
+    step, every exercise the most recent stepping session stepped up."""
     if state.r4_reverted_at is not None and at - state.r4_reverted_at < timedelta(
         days=t.R4_TREND_WINDOW_DAYS
     ):
@@ -147,18 +148,20 @@ def r4_revert_on_setback(state: State, causes: tuple[str, ...], at: datetime) ->
     stepped = {key: tr.step.at for key, tr in state.tracks.items() if tr.step is not None}
     if not stepped:
         return
-    track = state.tracks[max(stepped, key=lambda key: (stepped[key], key))]
-    _undo_step(
-        state,
-        track,
-        Why(
-            "R4",
-            "Your pain has risen over the last week: back to the dose before the last "
-            "step, to avoid a setback.",
-            causes,
-            at,
-        ),
-    )
+    # Finding 8: the last step is everything the most recent stepping session stepped up.
+    last = max(stepped.values())
+    for key in sorted(k for k, when in stepped.items() if when == last):
+        _undo_step(
+            state,
+            state.tracks[key],
+            Why(
+                "R4",
+                "Your pain has risen over the last week: back to the dose before the last "
+                "step, to avoid a setback.",
+                causes,
+                at,
+            ),
+        )
     state.r4_reverted_at = at
     interrupt_progression(state, at)
 
