@@ -38,7 +38,7 @@ from planner.domain.rules.progression import progress_after_session
 from planner.domain.rules.s2_parking import s2_park_while_in_pain, s2_resume_when_quiet
 from planner.domain.rules.starting import s1_baseline
 from planner.domain.state import Clearance, Flare, PainPoint, Session, State
-from planner.domain.timeline import local_date, ordered
+from planner.domain.timeline import declared_zone, ordered
 
 
 def derive_routine(history: Iterable[LoggedEvent], as_of: datetime) -> Routine:
@@ -79,6 +79,7 @@ def on_baseline(state: State, event: LoggedEvent) -> None:
     first = state.baseline is None
     state.baseline = event.payload
     state.baseline_event_id = event.event_id
+    state.zone = declared_zone(event.payload.get("time_zone"))
     if event.payload.get("pain_at_rest") is not None:
         state.usual_pain = int(event.payload["pain_at_rest"])
     # A baseline sets the first routine; a later one re-sets it only while nothing has progressed.
@@ -95,7 +96,7 @@ def on_workout(state: State, event: LoggedEvent) -> None:
         if block is not None:
             entries[(block, str(entry.get("exercise")))] = entry
     doses = {key: state.tracks[key].rx for key in entries if key in state.tracks}
-    session = Session(session_id, event, local_date(event.occurred_at), entries, doses)
+    session = Session(session_id, event, state.local_date(event.occurred_at), entries, doses)
     state.sessions[session_id] = session
     state.session_order.append(session_id)
     load = session_load(payload)

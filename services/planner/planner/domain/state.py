@@ -6,7 +6,7 @@ rules read it and record every change through `State.change`, so no change goes 
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from planner.domain.exercises import EXERCISES, FORM_CUES, Exercise
@@ -129,6 +129,7 @@ class State:
     start_event_id: str | None = None
     baseline_event_id: str | None = None
     baseline: Mapping[str, Any] | None = None
+    zone: tzinfo | None = None  # finding 9: the declared time zone wins over the offset
     usual_pain: int = 0
     paused: Pause | None = None
     clearances: list[Clearance] = field(default_factory=list)
@@ -244,6 +245,10 @@ class State:
         return [
             p for p in self.pain if start <= p.at < end and (timings is None or p.timing in timings)
         ]
+
+    def local_date(self, at: datetime) -> date:
+        """The user's calendar day of an instant (D7): the declared zone, else the offset."""
+        return (at if self.zone is None else at.astimezone(self.zone)).date()
 
     def days_since_start(self, at: datetime) -> float:
         if self.started_at is None:

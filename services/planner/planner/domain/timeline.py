@@ -1,7 +1,8 @@
 """A user's history as the rules read it: up to an instant, corrected records only, in order."""
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from planner.domain.history import LoggedEvent, history_order
 
@@ -46,6 +47,17 @@ def _rank(event: LoggedEvent) -> tuple[int, int, str]:
     return (_record_version(event), event.stream_version, event.event_id)
 
 
-def local_date(instant: datetime) -> date:
-    """The user's calendar day: the offset of occurred_at is the user's local time (D7)."""
-    return instant.date()
+def local_date(instant: datetime, zone: tzinfo | None = None) -> date:
+    """The user's calendar day (D7): in their declared time zone when there is one (finding 9),
+    else the offset of occurred_at."""
+    return (instant if zone is None else instant.astimezone(zone)).date()
+
+
+def declared_zone(name: object) -> tzinfo | None:
+    """`baseline.assessed.time_zone` as an IANA zone; None when absent or not a zone's name."""
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

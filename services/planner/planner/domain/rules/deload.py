@@ -12,18 +12,17 @@ from planner.domain.ladder import lighter
 from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
 from planner.domain.state import State, Why
-from planner.domain.timeline import local_date
 
 
 def deload_due(state: State) -> date | None:
     if state.epoch_start is None:
         return None
-    return local_date(state.epoch_start) + timedelta(weeks=t.B3_WEEKS_BEFORE_DELOAD)
+    return state.local_date(state.epoch_start) + timedelta(weeks=t.B3_WEEKS_BEFORE_DELOAD)
 
 
 def b3_deload_week(state: State, event: LoggedEvent) -> None:
     """Start or end the lighter week as the calendar reaches it."""
-    today = local_date(event.occurred_at)
+    today = state.local_date(event.occurred_at)
     causes = (event.event_id,)
     at = event.occurred_at
     if state.deload_from is not None:

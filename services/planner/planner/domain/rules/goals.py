@@ -50,7 +50,7 @@ def measure(sessions: list[Session], metric: str, exercise: str | None) -> float
 def g1_goal_progress(state: State) -> list[JSON]:
     if state.last_event is None:
         return []
-    today = state.last_event.occurred_at.date()
+    today = state.local_date(state.last_event.occurred_at)
     out: list[JSON] = []
     for goal_id in sorted(state.goals):
         goal, event = state.goals[goal_id]

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 from planner.domain import rules_table as t
 from planner.domain.routine import JSON, Advice
 from planner.domain.state import State
-from planner.domain.timeline import local_date
 
 FULL, LIGHT, REST = "full", "light", "rest"
 _FULL_BLOCKS = ("warmup", "stretching", "strength", "core", "cardio", "cooldown")
@@ -36,7 +35,9 @@ def f1_f2_weekly_plan(state: State) -> JSON:
     if state.session_order:
         start = state.sessions[state.session_order[-1]].day + timedelta(days=1)
     else:
-        start = local_date(state.started_at) if state.started_at is not None else date(1970, 1, 1)
+        start = (
+            state.local_date(state.started_at) if state.started_at is not None else date(1970, 1, 1)
+        )
     days: list[JSON] = []
     full = light = 0
     previous = FULL if last_full is not None and (start - last_full).days == 1 else REST
