@@ -1,7 +1,7 @@
 """Rules 2026.12-1, the safety half of issue 11: each test is one finding of the patient
 simulation (or one decision of DOMAIN.md's December section), told as a short story."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from domain_builders import History, entry, follow_plan, rx, session
@@ -51,8 +51,10 @@ def test_finding_4_a_clearance_of_another_scope_leaves_a_red_flag_pause_in_place
     review = _clear(h, 4, "red_flag_reviewed")
     r = derive_routine(h.events, h.at(5))
     assert r.status == "active"
-    assert any(c.rule == "R6" and c.direction == "resume" and c.caused_by == (review.event_id,)
-               for c in r.changes)
+    assert any(
+        c.rule == "R6" and c.direction == "resume" and c.caused_by == (review.event_id,)
+        for c in r.changes
+    )
 
 
 def test_finding_4_red_flag_reviewed_is_in_the_clearance_contract():
@@ -60,7 +62,9 @@ def test_finding_4_red_flag_reviewed_is_in_the_clearance_contract():
     from backtrack_shared.contracts.payloads_v1 import ClearanceRecordedV1
 
     assert "red_flag_reviewed" in CLEARANCE_SCOPES
-    assert ClearanceRecordedV1().validate({"clinician": "dr", "scopes": ["red_flag_reviewed"]}) == {}
+    assert (
+        ClearanceRecordedV1().validate({"clinician": "dr", "scopes": ["red_flag_reviewed"]}) == {}
+    )
 
 
 # --- finding 5: a clearance resumes what it names -------------------------------------------
@@ -76,8 +80,13 @@ def test_finding_5_a_core_clearance_brings_back_core_and_nothing_else():
     intervals = EXERCISES["intervals"]
     parked = Track(state.tracks[("cardio", "walking")].rx)
     parked.rx = parked.rx.__class__(
-        "intervals", "cardio", "cardio", Dose(sessions_per_week=1), 0,
-        intervals.ladder[0].name, parked.rx.last_change,
+        "intervals",
+        "cardio",
+        "cardio",
+        Dose(sessions_per_week=1),
+        0,
+        intervals.ladder[0].name,
+        parked.rx.last_change,
     )
     state.parked[("cardio", "intervals")] = parked
     apply(state, _clear(h, 10, "core"))
@@ -95,7 +104,8 @@ def test_finding_3_a_day_0_clearance_puts_no_twisting_or_running_in_the_first_se
     follow_plan(h, 3)
     for day in range(0, 22):
         assert not _slugs(derive_routine(h.events, h.at(day, 0.5))) & {
-            "bicycle_crunch", "steady_run"
+            "bicycle_crunch",
+            "steady_run",
         }, day
 
 
@@ -168,7 +178,7 @@ def test_finding_8_r4_reverts_every_exercise_stepped_at_the_last_stepping_sessio
 
 
 def test_finding_9_the_declared_time_zone_decides_the_local_day():
-    utc = timezone.utc
+    utc = UTC
     h = History(start=datetime(2025, 3, 2, 0, 0, tzinfo=utc))
     h.baseline(pain_at_rest=1, time_zone="Pacific/Auckland")
     # Monday 2025-03-03 11:30 UTC is Tuesday 00:30 in Auckland (NZDT, +13:00).
@@ -221,8 +231,11 @@ def test_d12_r2_at_usual_plus_two_eases_one_dimension_the_last_raised():
     eased = [c for c in r.changes if c.rule == "R2" and c.direction == "down"]
     assert eased
     for c in eased:
-        changed = [f for f in ("hold_s", "sets", "reps", "load_kg", "duration_min")
-                   if getattr(c.before, f) != getattr(c.after, f)]
+        changed = [
+            f
+            for f in ("hold_s", "sets", "reps", "load_kg", "duration_min")
+            if getattr(c.before, f) != getattr(c.after, f)
+        ]
         assert len(changed) == 1, c
     squat = r.prescription("squat", "strength")
     assert (squat.dose.sets, squat.dose.reps) == (2, 8)  # 2 x 9 back to 2 x 8, sets untouched
@@ -235,8 +248,9 @@ def test_d13_a_flare_blamed_on_strength_eases_strength_and_freezes_it():
     h = History()
     _progressed(h)
     s = session(h, 9)
-    flare = h.pain(10, 7, "24h_after", hour=3, session_id=s.payload["session_id"],
-                   flare_up_cause="strength")
+    flare = h.pain(
+        10, 7, "24h_after", hour=3, session_id=s.payload["session_id"], flare_up_cause="strength"
+    )
     r = derive_routine(h.events, h.at(10, 4))
     squat = r.prescription("squat", "strength")
     assert squat.dose.reps == 8 and flare.event_id in squat.last_change.caused_by
@@ -268,8 +282,13 @@ def test_d22_a_week_after_an_evening_step_the_next_morning_session_may_step():
     h.workout(7, [entry("squat", "strength", [{"reps": 8}, {"reps": 8}], rpe=3)], "e7", 20, hour=11)
     assert rx(h, "strength", "squat", 8).dose.reps == 9  # stepped on day 7 at 20:00 local
     for day, hour in ((9, 1), (14, 0)):  # day 14 at 09:00 local: 6.5 days, but 7 local days
-        h.workout(day, [entry("squat", "strength", [{"reps": 9}, {"reps": 9}], rpe=3)],
-                  f"e{day}", 20, hour=hour)
+        h.workout(
+            day,
+            [entry("squat", "strength", [{"reps": 9}, {"reps": 9}], rpe=3)],
+            f"e{day}",
+            20,
+            hour=hour,
+        )
     assert rx(h, "strength", "squat", 15).dose.reps == 10
 
 
@@ -290,4 +309,3 @@ def test_finding_11_the_lighter_week_does_not_end_at_full_dose_while_pain_is_ris
     r = derive_routine(h.events, h.at(43))
     assert not any(c.direction == "restore" and c.exercise for c in r.changes if c.at >= h.at(42))
     assert r.deload.get("active")
-

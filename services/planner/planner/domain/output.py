@@ -53,11 +53,11 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         status="paused" if paused else "active",
         pause_reason=state.paused.reason if state.paused else None,
         blocks=tuple(blocks),
-        advice=tuple(advice(state)),
-        weekly_plan=f1_f2_weekly_plan(state),
+        advice=tuple(advice(state, as_of)),
+        weekly_plan=f1_f2_weekly_plan(state, as_of),
         changes=tuple(state.changes),
         held_out=tuple(state.held_out[k] for k in sorted(state.held_out)),
-        goals=tuple(g1_goal_progress(state)),
+        goals=tuple(g1_goal_progress(state, as_of)),
         deload=_deload(state),
         based_on={
             "events": state.event_count,
@@ -69,7 +69,8 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     )
 
 
-def advice(state: State) -> list[Advice]:
+def advice(state: State, as_of: datetime) -> list[Advice]:
+    """What the routine says beside its doses, as it stands at `as_of` (finding 10)."""
     out: list[Advice] = []
     if state.paused is not None:
         pause = state.paused
@@ -84,11 +85,11 @@ def advice(state: State) -> list[Advice]:
                 state.core_flare.causes,
             )
         )
-    for rule in (f3_cold_and_heat(state), f1_too_few_sessions(state)):
+    for rule in (f3_cold_and_heat(state, as_of), f1_too_few_sessions(state, as_of)):
         if rule is not None:
             out.append(rule)
     if state.last_event is not None:
-        ratio = acwr(state.loads, state.last_event.occurred_at)[2]
+        ratio = acwr(state.loads, as_of)[2]
         if ratio is not None and ratio > t.B4_MAX_RATIO:
             out.append(
                 Advice(

@@ -1,7 +1,7 @@
 """The planner's HTTP API: the routine now (or as of an instant), and its history with reasons."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
@@ -15,7 +15,7 @@ from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
-from planner.service_layer.versions import audit, audit_rules, replay_versions
+from planner.service_layer.versions import audit, audit_rules, replay_versions, routine_now
 
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
 _USER_ID = "<user_id:user_id>"
@@ -23,7 +23,13 @@ NOT_A_USER_ID = "The user_id is not one an event may carry."
 NO_SUCH_USER = "No such user for this client."
 
 
-def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def routine_blueprint(
+    reader: SqlAlchemyPlannerReader, clock: Callable[[], datetime] = _utc_now
+) -> Blueprint:
     blp = Blueprint("routine", __name__, url_prefix="/v1", description="Routines and their reasons")
 
     def only_if_visible(user_id: str) -> None:
@@ -43,7 +49,8 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     )
     def get_routine(query: dict[str, datetime], user_id: str) -> dict[str, Any]:
         """The current routine: every prescription's dose and its last change, with the rule and
-        the events that made it. With `as_of`, the routine the rules give for the events up to then."""
+        the events that made it; its advice and weekly plan as of now. With `as_of`, the routine
+        the rules give for the events up to then."""
         only_if_visible(user_id)
         current = reader.current(user_id)
         if current is None:
@@ -65,7 +72,7 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
                 "as_of": as_of.isoformat(),
             }
         return {
-            **version.routine,
+            **routine_now(version, reader.events(user_id), clock()),
             "user_id": user_id,
             "version": version.version,
             "applied_position": state.applied_position,

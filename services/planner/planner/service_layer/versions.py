@@ -52,6 +52,23 @@ def same_prescription(a: dict[str, Any], b: dict[str, Any]) -> bool:
     }
 
 
+# What a routine says about the instant it is read at rather than about the events (finding 10):
+# the cold pack's 72 hours, F1's last 7 days, the week ahead, this week's goal progress.
+AS_OF_PARTS = ("advice", "weekly_plan", "goals")
+
+
+def routine_now(
+    version: RoutineVersion, history: Sequence[LoggedEvent], now: datetime
+) -> dict[str, Any]:
+    """The current version as read at `now`: its prescriptions as recorded, the parts that
+    depend on the instant computed then, under the rules that made the version. Reading makes
+    no version: only events do."""
+    book = rulebook(version.rules_version) or CURRENT
+    instant = max([now, version.as_of, *(event.occurred_at for event in history)])
+    live = book.derive_routine(history, instant).to_dict()
+    return {**version.routine, **{part: live[part] for part in AS_OF_PARTS if part in live}}
+
+
 def decide_version(
     previous: RoutineVersion | None,
     fold: Fold,
