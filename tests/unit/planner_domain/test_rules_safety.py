@@ -241,6 +241,30 @@ def test_d12_r2_at_usual_plus_two_eases_one_dimension_the_last_raised():
     assert (squat.dose.sets, squat.dose.reps) == (2, 8)  # 2 x 9 back to 2 x 8, sets untouched
 
 
+def test_d12_easing_a_loaded_exercise_after_a_rep_raise_takes_back_reps_not_load():
+    from planner.domain.rules.ease import d12_ease_one_dimension
+    from planner.domain.state import State, Why
+
+    state = State()
+    calf = state.add(
+        EXERCISES["calf_raise"],
+        block="strength",
+        kind="strength",
+        dose=Dose(sets=2, reps=8, load_kg=5.0, sessions_per_week=3),
+        level=1,
+        why=Why("P2", "start", (), datetime(2025, 3, 3, tzinfo=UTC)),
+    )
+    state.change(
+        calf,
+        why=Why("P2", "one more rep", ("s1", "s2"), datetime(2025, 3, 10, tzinfo=UTC)),
+        dose=Dose(sets=2, reps=9, load_kg=5.0, sessions_per_week=3),
+        level=1,
+        direction="up",
+    )
+    eased, level = d12_ease_one_dimension(state, calf, calf.rx.dose, 1)
+    assert (eased.sets, eased.reps, eased.load_kg, level) == (2, 8, 5.0, 1)
+
+
 # --- D13: a flare eases what caused it --------------------------------------------------------
 
 

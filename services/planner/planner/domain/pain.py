@@ -43,10 +43,11 @@ def _lasting(report: LoggedEvent) -> bool:
 
 
 def lasts_24_hours(state: State, report: LoggedEvent) -> bool:
-    """R2: pain still there a day after the session, above the user's usual level."""
+    """R2 as D12 reads it: pain a day after the session at or above the usual level + 2, or in
+    the red zone; closer to usual it is the person's everyday pain."""
     score = int(report.payload["score"])
     later = report.payload.get("timing") == "24h_after" or _lasting(report)
-    return later and score > state.usual_pain
+    return later and (score >= state.usual_pain + t.D12_R2_RISE_POINTS or zone(score) == "red")
 
 
 def keys_for(state: State, session: Session, exercise: str | None) -> list[Key]:

@@ -394,3 +394,8 @@ EVIDENCE_SESSIONS_PER_WEEK: Final = _n(
 S2_PAIN_WINDOW_DAYS: Final = _n(
     "S2_PAIN_WINDOW_DAYS", 7, "S2", "avoid ... twisting while pain is above green", default=True
 )
+
+# D12 R2 is lasting exercise pain: 24-hour pain this far above usual (or red) eases back
+D12_R2_RISE_POINTS: Final = _n(
+    "D12_R2_RISE_POINTS", 2, "D12", "2 points or 30 % is a meaningful change"
+)

@@ -6,6 +6,7 @@ from planner.domain import rules_table as t
 from planner.domain.exercises import RED_FLAG_TIERS
 from planner.domain.ladder import ease_back, ex_name
 from planner.domain.routine import Hold, Prescription
+from planner.domain.rules.ease import d12_ease_one_dimension
 from planner.domain.state import CoreFlare, Key, Pause, Session, State, Track, Why
 
 NOT_PROGRESSED = ("warmup", "cooldown")  # S3 doses are fixed
@@ -24,7 +25,7 @@ def _ease_to_below(
     last = track.rx.last_change
     if last.at > session.event.occurred_at and last.direction in ("down", "revert"):
         return
-    lower = ease_back(track.ex, base.dose, base.variation_level)
+    lower = d12_ease_one_dimension(state, track, base.dose, base.variation_level)
     dose, level = lower if lower is not None else (base.dose, base.variation_level)
     if (dose, level) == state.standing(track):
         track.clean_sessions = []
