@@ -24,6 +24,11 @@ def session_for(state: State, report: LoggedEvent) -> Session | None:
     if session_id is not None:
         return state.sessions.get(str(session_id))
     timing = report.payload.get("timing")
+    exercise = report.payload.get("exercise")
+    if timing in DURING and exercise and zone(int(report.payload["score"])) == "red":
+        found = d21_session_with(state, report, str(exercise))
+        if found is not None:
+            return found
     if timing in DURING:
         window = timedelta(hours=t.PAIN_SESSION_WINDOW_HOURS)
     elif timing in LATER or _lasting(report):
@@ -34,6 +39,22 @@ def session_for(state: State, report: LoggedEvent) -> Session | None:
         session = state.sessions[sid]
         if session.event.occurred_at <= report.occurred_at:
             return session if report.occurred_at - session.event.occurred_at <= window else None
+    return None
+
+
+def d21_session_with(state: State, report: LoggedEvent, exercise: str) -> Session | None:
+    """D21: red pain naming an exercise but no session belongs to the latest session with that
+    exercise in the 24 hours before the report."""
+    window = timedelta(hours=t.D21_LOOKBACK_HOURS)
+    for sid in reversed(state.session_order):
+        session = state.sessions[sid]
+        done = session.event.occurred_at
+        if done > report.occurred_at:
+            continue
+        if report.occurred_at - done > window:
+            return None
+        if any(key[1] == exercise for key in session.entries):
+            return session
     return None
 
 

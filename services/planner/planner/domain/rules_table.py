@@ -399,3 +399,8 @@ S2_PAIN_WINDOW_DAYS: Final = _n(
 D12_R2_RISE_POINTS: Final = _n(
     "D12_R2_RISE_POINTS", 2, "D12", "2 points or 30 % is a meaningful change"
 )
+
+# D21 a red pain report finds its session
+D21_LOOKBACK_HOURS: Final = _n(
+    "D21_LOOKBACK_HOURS", 24, "D21", "if extreme pain occurs, stop", default=True
+)
