@@ -271,16 +271,24 @@ def test_d12_easing_a_loaded_exercise_after_a_rep_raise_takes_back_reps_not_load
 def test_d13_a_flare_blamed_on_strength_eases_strength_and_freezes_it():
     h = History()
     _progressed(h)
-    s = session(h, 9)
-    flare = h.pain(
-        10, 7, "24h_after", hour=3, session_id=s.payload["session_id"], flare_up_cause="strength"
-    )
-    r = derive_routine(h.events, h.at(10, 4))
+    session(h, 9)
+    flare = h.pain(11, 7, "rest", hour=3, flare_up_cause="strength")  # no session named
+    r = derive_routine(h.events, h.at(11, 4))
     squat = r.prescription("squat", "strength")
-    assert squat.dose.reps == 8 and flare.event_id in squat.last_change.caused_by
-    assert any(c.rule == "D13" for c in r.changes)
+    assert squat.dose.reps == 8 and squat.last_change.rule == "D13"
+    assert squat.last_change.caused_by == (flare.event_id,)
+    assert r.prescription("cat_cow", "stretching").last_change.rule != "D13"  # not its kind
     session(h, 14)
     assert rx(h, "strength", "squat", 15).dose.reps == 8  # frozen: one clean session is not two
+
+
+def test_d13_a_flare_that_r2_already_eased_is_not_eased_twice():
+    h = History()
+    _progressed(h)
+    s = session(h, 9)
+    h.pain(10, 7, "24h_after", session_id=s.payload["session_id"], flare_up_cause="strength")
+    squat = rx(h, "strength", "squat", 11)
+    assert (squat.dose.sets, squat.dose.reps) == (2, 8)
 
 
 # --- D21: a red pain report finds its session -------------------------------------------------

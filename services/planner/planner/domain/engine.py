@@ -22,6 +22,7 @@ from planner.domain.pain import (
 from planner.domain.routine import Routine
 from planner.domain.rules.decisions import d6_is_flare_up, introduce_next
 from planner.domain.rules.deload import b3_deload_week
+from planner.domain.rules.flares import d13_ease_what_caused_it
 from planner.domain.rules.pain_rules import (
     b1_back_to_usual_by_next_morning,
     interrupt_progression,
@@ -136,10 +137,13 @@ def on_pain(state: State, event: LoggedEvent) -> None:
         cause = str(p.get("flare_up_cause") or "")
         if not cause and p.get("exercise") and session is not None:
             cause = next((k[0] for k in session.entries if k[1] == p["exercise"]), "")
+        cause = KIND_BLOCK.get(cause, cause)  # a declared kind ("stretch") names its block
         state.flares.append(Flare(at, cause, event.event_id))
         interrupt_progression(state, at)
         if cause == "core":
             r3_flare_up_from_core(state, causes, at)
+        else:
+            d13_ease_what_caused_it(state, cause, causes, at)
     if rising(state, at):
         r4_revert_on_setback(state, causes, at)
     s2_park_while_in_pain(state, causes, at)

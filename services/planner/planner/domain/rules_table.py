@@ -404,3 +404,8 @@ D12_R2_RISE_POINTS: Final = _n(
 D21_LOOKBACK_HOURS: Final = _n(
     "D21_LOOKBACK_HOURS", 24, "D21", "if extreme pain occurs, stop", default=True
 )
+
+# D13 a flare eases what caused it
+D13_CLEAN_SESSIONS_TO_UNFREEZE: Final = _n(
+    "D13_CLEAN_SESSIONS_TO_UNFREEZE", 2, "D13", "don't progress too quickly", default=True
+)
