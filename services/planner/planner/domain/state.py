@@ -263,3 +263,8 @@ class State:
 
     def last_session(self) -> Session | None:
         return self.sessions[self.session_order[-1]] if self.session_order else None
+
+
+def local_days_between(state: State, start: datetime, end: datetime) -> int:
+    """D22: whole local calendar days from `start` to `end` (the 7-day pace is 7 local days)."""
+    return (state.local_date(end) - state.local_date(start)).days

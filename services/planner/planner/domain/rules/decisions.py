@@ -5,7 +5,7 @@ New exercises enter one at a time, at most one per P5 interval, and never during
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from planner.domain import rules_table as t
 from planner.domain.evidence import green_week, quiet_weeks
@@ -16,7 +16,7 @@ from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose
 from planner.domain.rules.starting import s2_low_impact_first
-from planner.domain.state import State, Track, Why
+from planner.domain.state import State, Track, Why, local_days_between
 
 
 def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
@@ -243,8 +243,10 @@ def introduce_next(state: State, event: LoggedEvent) -> None:
         or state.no_progress_next_session is not None
     ):
         return
-    if state.last_introduction_at is not None and at - state.last_introduction_at < timedelta(
-        days=t.P5_MIN_DAYS_BETWEEN_STEPS
+    if (
+        state.last_introduction_at is not None
+        and local_days_between(state, state.last_introduction_at, at)
+        < t.P5_MIN_DAYS_BETWEEN_STEPS
     ):
         return
     if rising(state, at):
