@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from planner.domain import rules_table as t
 from planner.domain.history import LoggedEvent
 from planner.domain.ladder import lighter
+from planner.domain.pain import rising
 from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
 from planner.domain.state import State, Why
@@ -26,7 +27,8 @@ def b3_deload_week(state: State, event: LoggedEvent) -> None:
     causes = (event.event_id,)
     at = event.occurred_at
     if state.deload_from is not None:
-        if today >= state.deload_from + timedelta(days=7):
+        # Finding 11: while pain is still rising the week goes on; it never ends at full dose.
+        if today >= state.deload_from + timedelta(days=7) and not rising(state, at):
             _end(state, causes, at)
         return
     due = deload_due(state)
