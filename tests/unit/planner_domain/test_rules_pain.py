@@ -129,9 +129,11 @@ def test_b1_next_morning_pain_above_usual_blocks_the_step():
 
 
 def _first_step_on_the_deload_day(h: History) -> None:
-    """Baseline on day 0, walks on days 8 and 35: the walk steps up on day 35, the B3 due day."""
+    """Baseline on day 0, walks on days 22 and 35: the walk steps up on day 35, the B3 due day.
+
+    (13 days apart: a gap of 14 would be a break, D14.)"""
     h.baseline(walk_min=30, pain_at_rest=0)  # walking starts at 15 minutes
-    for day in (8, 35):
+    for day in (22, 35):
         h.workout(day, [entry("walking", "cardio", rpe=4)], session_id=f"s{day}", duration_min=40)
     step = derive_routine(h.events, h.at(35, 1.2)).prescription("walking", "cardio")
     assert step.dose.duration_min == 16.5 and step.last_change.rule == "P4"
@@ -168,8 +170,13 @@ def test_r5_undo_survives_a_red_flag_pause_and_the_clearance_after_it():
     h.add("clearance.recorded", {"clinician": "dr", "scopes": ["red_flag_reviewed"]}, h.at(44))
     resumed = derive_routine(h.events, h.at(45))
     assert resumed.status == "active" and resumed.deload["active"] is False
-    assert resumed.prescription("walking", "cardio").dose.duration_min == 15.0
-    assert _walk_changes(resumed)[-2:] == [("R5", "revert", 10.5), ("B3", "restore", 15.0)]
+    # D14: a pause of a full week resumes one step below the 15 minutes the undo left
+    assert resumed.prescription("walking", "cardio").dose.duration_min == 13.5
+    assert _walk_changes(resumed)[-3:] == [
+        ("R5", "revert", 10.5),
+        ("B3", "restore", 15.0),
+        ("D14", "down", 13.5),
+    ]
 
 
 def test_b1_undoes_a_step_even_when_the_lighter_week_started_over_it():

@@ -341,3 +341,101 @@ def test_finding_11_the_lighter_week_does_not_end_at_full_dose_while_pain_is_ris
     r = derive_routine(h.events, h.at(43))
     assert not any(c.direction == "restore" and c.exercise for c in r.changes if c.at >= h.at(42))
     assert r.deload.get("active")
+
+
+# --- finding 7 and D14: back from a break -------------------------------------------------------
+
+
+def _eight_good_weeks(h):
+    h.baseline(walk_min=30, pain_at_rest=1)
+    follow_plan(h, 8)
+
+
+def _stepped_down(before, steps):
+    """`before` taken `steps` D4 steps down its ladder (fewer where the ladder ends)."""
+    from planner.domain.ladder import ease_back
+
+    dose, level = before.dose, before.variation_level
+    for _ in range(steps):
+        lower = ease_back(EXERCISES[before.exercise], dose, level)
+        if lower is None:
+            break
+        dose, level = lower
+    return dose, level
+
+
+def test_d14_after_three_weeks_without_a_session_every_exercise_resumes_three_steps_down():
+    h = History()
+    _eight_good_weeks(h)
+    before = derive_routine(h.events, h.at(55))
+    back = session(h, 56 + 25)  # last session on day 53: 28 days without one
+    after = derive_routine(h.events, h.at(56 + 25, 3))
+    assert not after.deload["active"]  # a break is not "uninterrupted progression" (B3)
+    for block, name in (
+        ("strength", "squat"),
+        ("strength", "calf_raise"),
+        ("core", "plank"),
+        ("stretching", "cobra"),
+        ("cardio", "walking"),
+    ):
+        b, a = before.prescription(name, block), after.prescription(name, block)
+        assert a.last_change.rule == "D14" and back.event_id in a.last_change.caused_by, name
+        assert (a.dose, a.variation_level) == _stepped_down(b, 3), (name, b.dose, a.dose)
+
+
+def test_d14_after_a_red_flag_pause_the_review_resumes_a_step_down_per_week_paused():
+    h = History()
+    _eight_good_weeks(h)
+    before = derive_routine(h.events, h.at(55))
+    h.pain(54, 3, "rest", red_flags=["fever"])
+    review = _clear(h, 54 + 15, "red_flag_reviewed")  # paused for two full weeks
+    after = derive_routine(h.events, h.at(54 + 15, 1))
+    walking = after.prescription("walking", "cardio")
+    d14 = [c for c in after.changes if c.rule == "D14" and c.exercise == "walking"]
+    assert d14 and d14[-1].caused_by == (review.event_id,)
+    assert d14[-1].after == _stepped_down(before.prescription("walking", "cardio"), 2)[0]
+    # B4 may lower it further for the ramp (finding 7), never raise it back
+    assert walking.dose.duration_min <= d14[-1].after.duration_min
+    assert walking.last_change.rule in ("D14", "B4")
+
+
+def _fever_pause_and_back(derive):
+    """Eight weeks on the plan, a 3-week fever pause, four weeks back, each session logging the
+    minutes its routine asks for at the same effort: the logged 7:28-day ratios after it."""
+    from planner.domain.load import acwr, session_load
+
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=1)
+    for week in range(15):
+        for d in (0, 2, 4):
+            day = week * 7 + d
+            r = derive(h.events, h.at(day, 0.5))
+            if 54 <= day < 75 or r.status != "active":
+                continue
+            minutes = sum(
+                (p.dose.duration_min or 0)
+                + (p.dose.sets or 0) * ((p.dose.reps or 0) * 3 + (p.dose.hold_s or 0) + 60) / 60
+                for b in r.blocks
+                for p in b.prescriptions
+            )
+            h.workout(day, [entry("walking", "cardio", [], rpe=4)], f"b{day}", round(minutes, 1))
+        if week == 7:
+            h.pain(53, 3, "rest", hour=5, red_flags=["fever"])
+            _clear(h, 53 + 21, "red_flag_reviewed", hour=6)
+    loads = [
+        (e.occurred_at, session_load(e.payload)) for e in h.events if e.type == "workout.logged"
+    ]
+    back = [e for e in h.events if e.type == "workout.logged" and e.occurred_at > h.at(74)]
+    return back[0].payload["duration_min"], [acwr(loads, h.at(day, 2))[2] for day in (77, 91, 98)]
+
+
+def test_finding_7_after_a_three_week_fever_pause_the_ramp_starts_lower_than_in_full():
+    from planner.domain.frozen import r2025_06_1
+
+    old_minutes, old_ratios = _fever_pause_and_back(r2025_06_1.derive_routine)
+    new_minutes, new_ratios = _fever_pause_and_back(derive_routine)
+    assert new_minutes < old_minutes * 0.8  # D14's three steps and B4's guard, not every dose
+    assert new_ratios[0] < old_ratios[0]  # the first week back (2.35 against 2.67)
+    # Three weeks back the ratio is within B4 again. (Two weeks after a 3-week pause no dose
+    # keeps the coupled 7:28 ratio at 1.5: the 28 days hold nothing from before the pause.)
+    assert new_ratios[-1] <= 1.5

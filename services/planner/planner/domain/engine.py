@@ -20,6 +20,7 @@ from planner.domain.pain import (
     zone,
 )
 from planner.domain.routine import Routine
+from planner.domain.rules.breaks import d14_after_a_pause, d14_back_from_a_break
 from planner.domain.rules.decisions import d6_is_flare_up, introduce_next
 from planner.domain.rules.deload import b3_deload_week
 from planner.domain.rules.flares import d13_ease_what_caused_it
@@ -106,6 +107,8 @@ def on_workout(state: State, event: LoggedEvent) -> None:
     # Pain reported before the workout was logged, naming this session, is applied first.
     for report in state.pending_pain.pop(session_id, []):
         _session_pain(state, report, session)
+    if state.paused is None:
+        d14_back_from_a_break(state, session, (event.event_id,), event.occurred_at)
     stopped = sorted(k for k, e in entries.items() if e.get("stopped_for_pain"))
     if stopped:  # stopping for pain is the seed's answer to extreme pain: R1
         r1_stop_on_sharp_pain(state, session, stopped, (event.event_id,), event.occurred_at)
@@ -171,7 +174,10 @@ def on_clearance(state: State, event: LoggedEvent) -> None:
     scopes = tuple(str(s) for s in event.payload.get("scopes", ()))
     state.clearances.append(Clearance(event.occurred_at, scopes, event.event_id))
     causes = (event.event_id,)
+    pause = state.paused
     r6_resume_after_clearance(state, causes, event.occurred_at)
+    if pause is not None and state.paused is None:
+        d14_after_a_pause(state, pause.at, causes, event.occurred_at)
     if "core" in scopes:
         r3_resume_core(state, causes, event.occurred_at)
 

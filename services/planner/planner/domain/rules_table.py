@@ -409,3 +409,12 @@ D21_LOOKBACK_HOURS: Final = _n(
 D13_CLEAN_SESSIONS_TO_UNFREEZE: Final = _n(
     "D13_CLEAN_SESSIONS_TO_UNFREEZE", 2, "D13", "don't progress too quickly", default=True
 )
+
+# D14 back from a break; B4 guards the ramp after it (finding 7)
+D14_BREAK_DAYS: Final = _n("D14_BREAK_DAYS", 14, "D14", "revert if necessary", default=True)
+D14_MAX_STEPS: Final = _n("D14_MAX_STEPS", 3, "D14", "take things slowly", default=True)
+B4_GUARD_MAX_STEPS: Final = _n("B4_GUARD_MAX_STEPS", 3, "B4", "never above 1.5", default=True)
+B4_SECONDS_PER_REP: Final = _n("B4_SECONDS_PER_REP", 3, "B4", "a session's time", default=True)
+B4_REST_BETWEEN_SETS_S: Final = _n(
+    "B4_REST_BETWEEN_SETS_S", 60, "B4", "allowing rest and recovery time between sets", default=True
+)

@@ -12,7 +12,7 @@ from planner.domain.ladder import lighter
 from planner.domain.pain import rising
 from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
-from planner.domain.state import State, Why
+from planner.domain.state import State, Why, local_days_between
 
 
 def deload_due(state: State) -> date | None:
@@ -34,6 +34,9 @@ def b3_deload_week(state: State, event: LoggedEvent) -> None:
     due = deload_due(state)
     if state.paused is not None or state.steps_in_epoch == 0 or due is None or today < due:
         return
+    last = state.last_session()
+    if last is None or local_days_between(state, last.event.occurred_at, at) >= t.D14_BREAK_DAYS:
+        return  # after a break progression was not uninterrupted: D14 restarts the count
     state.deload_from = today
     state.deload_causes = causes
     for key in sorted(state.tracks):
