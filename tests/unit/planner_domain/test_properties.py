@@ -138,6 +138,18 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
     r = derive_routine(h.events, h.at(200))
     by_id = {e.event_id: e for e in h.events}
     pains = [e for e in h.events if e.type == "pain.reported"]
+    baseline = next((e for e in h.events if e.type == "baseline.assessed"), None)
+    usual = baseline.payload.get("pain_at_rest") if baseline else None
+
+    def settled(session_id):
+        """D9: a next-morning report for the session back at the usual level (+1)."""
+        return any(
+            q.payload.get("session_id") == session_id
+            and q.payload["timing"] == "next_morning"
+            and (usual is None or q.payload["score"] <= usual + 1)
+            for q in pains
+        )
+
     for c in _ups(r):
         undone = any(
             d.exercise == c.exercise
@@ -147,6 +159,8 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
             for d in r.changes
         )
         for sid in c.caused_by:
+            if by_id[sid].type != "workout.logged":
+                continue  # D9 also names the next-morning report that completed the evidence
             session_id = by_id[sid].payload["session_id"]
             for p in pains:
                 pl = p.payload
@@ -156,7 +170,9 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
                 ):
                     continue
                 if pl["timing"] in ("during", "after") and pl["score"] >= 3:
-                    assert undone, (c, p)
+                    # D9: tolerable amber that settled by the next morning may progress
+                    tolerable = c.rule == "D9" and pl["score"] <= 5 and settled(session_id)
+                    assert undone or tolerable, (c, p)
     # after 24-hour pain, the following session makes no step
     sessions = [e for e in h.events if e.type == "workout.logged"]
     for p in pains:
@@ -171,8 +187,6 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
                 e.occurred_at <= sess.occurred_at or e.occurred_at > p.occurred_at for e in sessions
             )
         ):
-            baseline = next((e for e in h.events if e.type == "baseline.assessed"), None)
-            usual = baseline.payload.get("pain_at_rest") if baseline else None
             score = p.payload["score"]
             if usual is not None and (score >= usual + 2 or score >= 6):  # D12
                 assert not [c for c in _ups(r) if c.at == later[0].occurred_at]

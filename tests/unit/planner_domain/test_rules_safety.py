@@ -439,3 +439,39 @@ def test_finding_7_after_a_three_week_fever_pause_the_ramp_starts_lower_than_in_
     # Three weeks back the ratio is within B4 again. (Two weeks after a 3-week pause no dose
     # keeps the coupled 7:28 ratio at 1.5: the 28 days hold nothing from before the pause.)
     assert new_ratios[-1] <= 1.5
+
+
+# --- D9: tolerable amber ------------------------------------------------------------------------
+
+
+def _amber_weeks(next_morning):
+    """Six weeks of sessions with 4/10 during each; `next_morning` the report the morning after
+    (None: no report)."""
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=1)
+    for week in range(6):
+        for d in (0, 2, 4):
+            day = week * 7 + d
+            s = session(h, day)
+            h.pain(day, 4, "during", hour=1.5, session_id=s.payload["session_id"])
+            if next_morning is not None:
+                h.pain(
+                    day, next_morning, "next_morning", hour=22, session_id=s.payload["session_id"]
+                )
+    return h, derive_routine(h.events, h.at(42))
+
+
+def test_d9_amber_that_settles_by_the_next_morning_progresses_at_half_pace():
+    h, r = _amber_weeks(next_morning=1)
+    ups = [c for c in r.changes if c.direction == "up" and c.exercise == "squat"]
+    assert len(ups) >= 2 and all(c.rule == "D9" for c in ups)
+    for a, b in zip(ups, ups[1:], strict=False):
+        assert (b.at.date() - a.at.date()).days >= 14
+    assert r.prescription("squat", "strength").dose.reps > 8
+
+
+def test_d9_amber_that_does_not_settle_or_is_not_followed_up_holds_the_dose():
+    for morning in (4, None):
+        _, r = _amber_weeks(next_morning=morning)
+        assert not [c for c in r.changes if c.direction == "up" and c.block == "strength"], morning
+        assert r.prescription("squat", "strength").hold.rule in ("R5", "B1")

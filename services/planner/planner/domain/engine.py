@@ -39,6 +39,7 @@ from planner.domain.rules.pain_rules import (
 from planner.domain.rules.progression import progress_after_session
 from planner.domain.rules.s2_parking import s2_park_while_in_pain, s2_resume_when_quiet
 from planner.domain.rules.starting import s1_baseline
+from planner.domain.rules.tolerable_amber import d9_tolerable_amber, settled
 from planner.domain.state import Clearance, Flare, PainPoint, Session, State
 from planner.domain.timeline import declared_zone, ordered
 
@@ -166,8 +167,11 @@ def _session_pain(state: State, event: LoggedEvent, session: Session) -> None:
             r5_form_before_volume(state, session, keys, causes, at)
     if lasts_24_hours(state, event):
         r2_ease_back_after_24h_pain(state, session, causes, at)
-    elif p.get("timing") == "next_morning" and score > state.usual_pain:
+    elif p.get("timing") == "next_morning" and not settled(state, score):
         b1_back_to_usual_by_next_morning(state, session, causes, at)
+    elif p.get("timing") == "next_morning":
+        session.settled = True
+        d9_tolerable_amber(state, session, causes, at)
 
 
 def on_clearance(state: State, event: LoggedEvent) -> None:

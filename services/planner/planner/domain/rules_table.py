@@ -418,3 +418,11 @@ B4_SECONDS_PER_REP: Final = _n("B4_SECONDS_PER_REP", 3, "B4", "a session's time"
 B4_REST_BETWEEN_SETS_S: Final = _n(
     "B4_REST_BETWEEN_SETS_S", 60, "B4", "allowing rest and recovery time between sets", default=True
 )
+
+# D9 tolerable amber (pain-monitoring model)
+D9_SETTLED_POINTS: Final = _n(
+    "D9_SETTLED_POINTS", 1, "D9", "back to its usual level by the next morning", default=True
+)
+D9_MIN_DAYS_BETWEEN_STEPS: Final = _n(
+    "D9_MIN_DAYS_BETWEEN_STEPS", 14, "D9", "don't progress too quickly", default=True
+)

@@ -106,6 +106,8 @@ class Session:
     disqualified: set[Key] = field(default_factory=set)  # amber or worse: it proves nothing
     red: set[Key] = field(default_factory=set)  # R1 already applied
     eased: bool = False  # R2 already applied
+    amber: set[Key] = field(default_factory=set)  # R5: amber during, tolerable if it settles (D9)
+    settled: bool = False  # D9: the next-morning report was back at the usual level
 
 
 @dataclass

@@ -173,6 +173,7 @@ def r5_form_before_volume(
     """R5: amber pain holds the dose (undoing a step this session earned) and keeps the form cues."""
     for key in keys:
         session.disqualified.add(key)
+        session.amber.add(key)
         track = state.tracks.get(key)
         if track is None or key[0] in NOT_PROGRESSED:
             continue
