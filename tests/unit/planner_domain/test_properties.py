@@ -3,6 +3,7 @@
 import json
 import os
 import random
+from datetime import timedelta
 
 from domain_builders import History, entry
 from hypothesis import HealthCheck, example, given, settings
@@ -208,3 +209,75 @@ def test_same_routine_whatever_the_arrival_order(h, rnd: random.Random):
     a = json.dumps(derive_routine(h.events, h.at(200)).to_dict(), sort_keys=True)
     b = json.dumps(derive_routine(shuffled, h.at(200)).to_dict(), sort_keys=True)
     assert a == b
+
+
+_SCOPES = ["high_impact", "running", "core", "loaded_twisting", "red_flag_reviewed"]
+
+
+@st.composite
+def flagged_histories(draw):
+    """Sessions, red flags of either tier, and clinicians' clearances of any scope."""
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=draw(st.integers(0, 3)))
+    days = sorted(set(draw(st.lists(st.integers(0, 60), min_size=1, max_size=15))))
+    for day in days:
+        h.workout(day, [entry(ex, kind, [], rpe=4) for kind, ex in _ALL], f"s{day}", 40)
+    for _ in range(draw(st.integers(1, 3))):
+        flag = draw(st.sampled_from(["saddle_numbness", "bladder_bowel_change", "fever"]))
+        h.pain(draw(st.integers(0, 60)), 3, "rest", hour=5, red_flags=[flag])
+    for _ in range(draw(st.integers(0, 4))):
+        scopes = draw(st.lists(st.sampled_from(_SCOPES), min_size=1, max_size=3, unique=True))
+        h.add(
+            "clearance.recorded",
+            {"clinician": "dr", "scopes": scopes},
+            h.at(draw(st.integers(0, 70)), 6),
+        )
+    return h
+
+
+@_SETTINGS
+@given(flagged_histories())
+def test_a_red_flag_pause_ends_only_with_a_red_flag_review_after_it(h):
+    """Finding 4: only `red_flag_reviewed`, recorded after the last red flag, resumes."""
+    r = derive_routine(h.events, h.at(80))
+    last_flag = max(e.occurred_at for e in h.events if e.payload.get("red_flags"))
+    reviewed = any(
+        e.type == "clearance.recorded"
+        and "red_flag_reviewed" in e.payload["scopes"]
+        and e.occurred_at >= last_flag
+        for e in h.events
+    )
+    assert (r.status == "active") == reviewed
+
+
+def _crunches_and_running_then_amber():
+    """Eight weeks on the plan bring bicycle crunches and running; then a week of amber."""
+    from domain_builders import follow_plan, session
+
+    h = History()
+    h.baseline(walk_min=60, pain_at_rest=1)
+    follow_plan(h, 8)
+    for day in (56, 58):
+        s = session(h, day)
+        h.pain(day, 4, "during", hour=1.5, session_id=s.payload["session_id"])
+    return h
+
+
+@_SETTINGS
+@given(histories())
+@example(_crunches_and_running_then_amber())
+def test_no_loaded_twisting_or_running_while_the_last_week_held_pain_above_green(h):
+    """S2 (finding 2): at every event, amber or red pain in the 7 days before it means no
+    bicycle crunches, running, intervals or hill sprints in the routine."""
+    guarded = {"bicycle_crunch", "steady_run", "intervals", "hill_sprints", "plyometrics"}
+    for event in h.events:
+        at = event.occurred_at
+        painful = any(
+            e.type == "pain.reported"
+            and at - timedelta(days=7) <= e.occurred_at <= at
+            and e.payload["score"] > 2
+            for e in h.events
+        )
+        if painful:
+            r = derive_routine(h.events, at)
+            assert not {p.exercise for b in r.blocks for p in b.prescriptions} & guarded

@@ -1,6 +1,7 @@
 """Rules 2026.12-1, the safety half of issue 11: each test is one finding of the patient
 simulation (or one decision of DOMAIN.md's December section), told as a short story."""
 
+import itertools
 from datetime import UTC, date, datetime
 
 import pytest
@@ -462,10 +463,10 @@ def _amber_weeks(next_morning):
 
 
 def test_d9_amber_that_settles_by_the_next_morning_progresses_at_half_pace():
-    h, r = _amber_weeks(next_morning=1)
+    _, r = _amber_weeks(next_morning=1)
     ups = [c for c in r.changes if c.direction == "up" and c.exercise == "squat"]
     assert len(ups) >= 2 and all(c.rule == "D9" for c in ups)
-    for a, b in zip(ups, ups[1:], strict=False):
+    for a, b in itertools.pairwise(ups):
         assert (b.at.date() - a.at.date()).days >= 14
     assert r.prescription("squat", "strength").dose.reps > 8
 
