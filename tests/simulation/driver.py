@@ -10,17 +10,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from planner.domain import derive_routine
 from planner.domain.history import LoggedEvent
 from planner.domain.incremental import IncrementalFold
 from planner.domain.routine import Prescription, Routine
 from tests.simulation import doses
+from tests.simulation.checks import INSTANT_CHECKS, MOMENT_CHECKS, STEP_CHECKS
 from tests.simulation.events import CLINICIAN, EventWriter
-from tests.simulation.invariants import ROUTINE_CHECKS, Memory, Moment, PendingStep
+from tests.simulation.moment import Memory, Moment, PendingStep
 from tests.simulation.patients import Patient, Report, first_day
 from tests.simulation.record import Done, PainReport, Record, SessionRecord
-from tests.simulation.step_evidence import STEP_CHECKS
 
 EXAMPLES_KEPT = 3
+QUIET_DAYS_PROBED = (4, 11, 25)  # days after the last event when the app opens the routine
 MILESTONES = ("first_load", "plank_60s", "cardio_30min", "running", "cardio_150_week")
 
 
@@ -40,6 +42,7 @@ class PatientResult:
     events: int = 0
     acwr_skipped: int = 0
     refolds: int = 0
+    probes: int = 0
 
 
 @dataclass(order=True)
@@ -94,6 +97,7 @@ class Simulation:
                     self._session(item.data, item.at)
                 else:
                     self._send(item.at, *item.data)
+            self._probe_if_quiet(day)
         self.result.acwr_skipped = self.memory.acwr_skipped
         return self.result
 
@@ -165,7 +169,7 @@ class Simulation:
         if routine is None or routine.status != "active" or self.record is None:
             return
         local = self.start_day + timedelta(days=day)
-        kind = self._planned(routine, local)
+        kind, on_plan = self._planned(routine, local)
         if kind == "rest" or not self.patient.attends(day, kind):
             return
         todo = self._due(routine, local, kind)
@@ -180,7 +184,7 @@ class Simulation:
             event_id="",
             at=at,
             day=local,
-            planned_kind=kind,
+            planned_kind=kind if on_plan else "off-plan",
             done={
                 (rx.block, rx.exercise): _done(rx, e) for rx, e in zip(todo, entries, strict=True)
             },
@@ -226,16 +230,18 @@ class Simulation:
             return self.patient.clock.instant(day, time(8, 0))
         return at + timedelta(minutes=5)
 
-    def _planned(self, routine: Routine, local: date) -> str:
+    def _planned(self, routine: Routine, local: date) -> tuple[str, bool]:
+        """What kind of day the routine plans today, and whether its weekly plan says so."""
         for d in routine.weekly_plan.get("days") or []:
             if d.get("date") == local.isoformat():
-                return str(d.get("day"))
+                return str(d.get("day")), True
         # The plan does not reach today (it was computed at an earlier instant): the patient
         # trains hard when the last hard day is two days back, else lightly.
         self.result.off_plan_days += 1
         assert self.record is not None
         last_hard = next((s.day for s in reversed(self.record.sessions) if s.hard), None)
-        return "full" if last_hard is None or (local - last_hard).days >= 2 else "light"
+        hard = last_hard is None or (local - last_hard).days >= 2
+        return ("full" if hard else "light"), False
 
     def _due(self, routine: Routine, local: date, kind: str) -> list[Prescription]:
         listed = next(
@@ -257,6 +263,23 @@ class Simulation:
                     out.append(rx)
         return out
 
+    def _probe_if_quiet(self, day: int) -> None:
+        """On a quiet day, open the routine as of now (not as of the last event) and check it."""
+        if not self.history or self.record is None:
+            return
+        as_of = self.instant(day, time(20, 0))
+        quiet = (
+            self.patient.clock.local_day(as_of)
+            - self.patient.clock.local_day(self.history[-1].occurred_at)
+        ).days
+        if quiet not in QUIET_DAYS_PROBED:
+            return
+        routine = derive_routine(self.history, as_of)
+        self.result.probes += 1
+        for name, (_, check) in INSTANT_CHECKS.items():
+            for finding in check(routine, as_of, self.record, self.patient):
+                self._violation(name, f"day {(as_of - self.record.start).days}: {finding}")
+
     # --- the checks -----------------------------------------------------------------------
     def _check(self, event: LoggedEvent, routine: Routine, session: SessionRecord | None) -> None:
         assert self.record is not None
@@ -271,7 +294,7 @@ class Simulation:
         )
         if session is not None:
             self._judge_pending_steps()
-        for name, (_, check) in ROUTINE_CHECKS.items():
+        for name, (_, check) in MOMENT_CHECKS.items():
             for finding in check(m):
                 self._violation(
                     name, f"day {(event.occurred_at - self.record.start).days}: {finding}"
@@ -301,10 +324,16 @@ class Simulation:
 
     def _remember(self, m: Moment) -> None:
         mem = self.memory
+        if m.session is not None and m.ups():
+            mem.last_stepping = set()
         for c in m.new_changes:
             if c.exercise is None:
                 continue
             key = (c.block or "", c.exercise)
+            if c.direction == "up" and m.session is not None:
+                mem.last_stepping.add(key)
+            elif c.direction not in ("deload", "restore"):
+                mem.last_stepping.discard(key)
             if c.direction == "up" and m.session is not None:
                 mem.pending.append(
                     PendingStep(
@@ -325,6 +354,8 @@ class Simulation:
             self.result.prescribed_minutes += m.session.prescribed_minutes
             if m.session.hard:
                 self.result.full_session_minutes.append(m.session.prescribed_minutes)
+        if not m.active:
+            mem.last_paused_at = m.at
         if m.active:
             mem.last_active = m.routine
             for rx in m.prescriptions():

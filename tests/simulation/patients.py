@@ -183,10 +183,12 @@ class RedOnOneExercise(Patient):
         super().__init__(rng, weeks)
         self.sore = rng.choice(("squat", "calf_raise", "chest_press"))
         self.hurts_today = False
+        self.reports_late = False
 
     def perform(self, rx: Prescription, day: int) -> dict[str, Any]:
         out = entry_at_dose(rx, self.rpe)
-        if rx.exercise == self.sore and self.hurts_today:
+        # Reported at once, the exercise was stopped; reported hours later, it was finished.
+        if rx.exercise == self.sore and self.hurts_today and not self.reports_late:
             out["completed"] = False
             out["stopped_for_pain"] = True
             out["sets"] = out["sets"][:1]
@@ -194,12 +196,13 @@ class RedOnOneExercise(Patient):
 
     def attends(self, day: int, planned: str) -> bool:
         self.hurts_today = self.rng.random() < 0.12
+        self.reports_late = self.rng.random() < 0.5
         return super().attends(day, planned)
 
     def pain(self, day: int, done: list[Prescription]) -> list[Report]:
         out = super().pain(day, done)
         if self.hurts_today and any(rx.exercise == self.sore for rx in done):
-            late = self.rng.random() < 0.5
+            late = self.reports_late
             out.append(
                 Report(
                     self.rng.randint(6, 8),
@@ -214,14 +217,18 @@ class RedOnOneExercise(Patient):
 
 class LastingPain(Patient):
     """Green during, but after some sessions pain still there 24 hours later: at usual + 2 or
-    more (R2 by D12), or at usual + 1 (the person's everyday pain: R2 must not fire)."""
+    more (R2 by D12), or at usual + 1 (the person's everyday pain: R2 must not fire); now and
+    then a flare the patient puts down to strength work (D13)."""
 
     model = "pain_24h"
 
     def pain(self, day: int, done: list[Prescription]) -> list[Report]:
         out = super().pain(day, done)
         roll = self.rng.random()
-        if roll < 0.15:
+        if roll < 0.04 and any(rx.block == "strength" for rx in done):
+            flare = {"flare_up_cause": "strength"}
+            out.append(Report(min(10, self.usual_pain + 3), "24h_after", extra=flare))
+        elif roll < 0.15:
             out.append(Report(min(10, self.usual_pain + self.rng.randint(2, 3)), "24h_after"))
         elif roll < 0.3:
             out.append(Report(self.usual_pain + 1, "24h_after"))

@@ -3,9 +3,8 @@
 from collections import Counter, defaultdict
 from statistics import mean, median
 
+from tests.simulation.checks import ALL_CHECKS
 from tests.simulation.driver import MILESTONES, PatientResult
-from tests.simulation.invariants import ROUTINE_CHECKS
-from tests.simulation.step_evidence import STEP_CHECKS
 
 
 def invariant_table(results: list[PatientResult]) -> str:
@@ -19,7 +18,7 @@ def invariant_table(results: list[PatientResult]) -> str:
             if name not in example and r.examples.get(name):
                 example[name] = f"{r.model}#{r.seed} {r.examples[name][0]}"
     rows = [("invariant", "rule", "violations", "patients", "first example")]
-    for name, (rule, _) in {**ROUTINE_CHECKS, **STEP_CHECKS}.items():
+    for name, rule in ALL_CHECKS.items():
         rows.append((name, rule, str(total[name]), str(patients[name]), example.get(name, "")))
     return _table(rows, clip=110)
 

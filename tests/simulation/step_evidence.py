@@ -6,7 +6,7 @@ report about the session that earned the step is in, and a step the rules undid 
 from collections.abc import Callable
 from datetime import timedelta
 
-from tests.simulation.invariants import PendingStep
+from tests.simulation.moment import PendingStep
 from tests.simulation.patients import Patient
 from tests.simulation.record import AMBER_MAX, GREEN_MAX, Record, SessionRecord
 
@@ -90,12 +90,3 @@ def d9_amber_steps_at_half_pace(step: PendingStep, record: Record, patient: Pati
 
 
 StepCheck = Callable[[PendingStep, Record, Patient], list[str]]
-STEP_CHECKS: dict[str, tuple[str, StepCheck]] = {
-    f.__name__: (rule, f)
-    for rule, f in (
-        ("P5", p5_two_clean_sessions_at_the_dose),
-        ("D16", d16_day_after_a_hard_day_does_not_count),
-        ("D9/R5", d9_no_step_on_unsettled_amber),
-        ("D9", d9_amber_steps_at_half_pace),
-    )
-}
