@@ -2,12 +2,15 @@
 simulated patients through the planner's rules, and a table of what it found."""
 
 import argparse
+import multiprocessing
 import random
 import sys
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from planner.domain.rules_table import RULES_VERSION
-from tests.simulation.driver import simulate
+from tests.simulation.driver import PatientResult, simulate
 from tests.simulation.patients import MODEL_NAMES, MODELS
 from tests.simulation.report import invariant_table, model_table
 
@@ -19,17 +22,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--models", default="", help="comma-separated model names (default: all)")
     parser.add_argument("--examples", action="store_true", help="print example findings")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     args = parser.parse_args(argv)
     models = [MODEL_NAMES[m] for m in args.models.split(",") if m] or list(MODELS)
     rng = random.Random(args.seed)
     started = time.monotonic()
+    work = [
+        (models[i % len(models)].model, rng.randrange(1 << 30), args.weeks)
+        for i in range(args.patients)
+    ]
     results = []
-    for i in range(args.patients):
-        model = models[i % len(models)]
-        results.append(simulate(model, rng.randrange(1 << 30), args.weeks))
-        if (i + 1) % max(1, args.patients // 20) == 0 or i + 1 == args.patients:
-            took = time.monotonic() - started
-            print(f"[{i + 1}/{args.patients}] {took:.0f} s", file=sys.stderr, flush=True)
+    with multiprocessing.Pool(args.jobs) if args.jobs > 1 else _InProcess() as pool:
+        for i, result in enumerate(pool.imap(_simulate, work)):
+            results.append(result)
+            if (i + 1) % max(1, args.patients // 20) == 0 or i + 1 == args.patients:
+                took = time.monotonic() - started
+                print(f"[{i + 1}/{args.patients}] {took:.0f} s", file=sys.stderr, flush=True)
     took = time.monotonic() - started
     events = sum(r.events for r in results)
     print(
@@ -54,6 +62,24 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{r.model}#{r.seed} {name}: {f}")
     violations = sum(sum(r.violations.values()) for r in results)
     return 1 if violations else 0
+
+
+def _simulate(work: tuple[str, int, int]) -> PatientResult:
+    model, seed, weeks = work
+    return simulate(MODEL_NAMES[model], seed, weeks)
+
+
+class _InProcess:
+    """The Pool interface, run in this process (the default: the machine is shared)."""
+
+    def __enter__(self) -> "_InProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def imap(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
+        return map(fn, items)
 
 
 if __name__ == "__main__":

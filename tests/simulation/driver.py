@@ -149,7 +149,7 @@ class Simulation:
             p.get("flare_up_cause"),
             tuple(p.get("red_flags") or ()),
         )
-        self.record.pain.append(report)
+        self.record.add_pain(report)
         if about is not None:
             about.pain.append(report)
         if report.red_flags:
@@ -194,7 +194,7 @@ class Simulation:
         tick = timedelta(seconds=1)
         for i, r in enumerate(x for x in reports if x.timing == "during" and x.after is None):
             self._send(at + tick * (i + 1), "pain.reported", _pain(r, sid), None, session)
-        self.record.sessions.append(session)
+        self.record.add_session(session)
         done_minutes = doses.session_minutes(
             [_as_done(rx, e) for rx, e in zip(todo, entries, strict=True)]
         )

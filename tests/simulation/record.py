@@ -4,6 +4,7 @@ The planner keeps its own account of the history; the simulator keeps this one, 
 patient's true local calendar, so a planner that misreads the calendar or the pain is caught.
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -89,6 +90,9 @@ class Record:
     clearances: list[tuple[datetime, tuple[str, ...], str]] = field(default_factory=list)
     event_ids: set[str] = field(default_factory=set)
     events_at: dict[str, datetime] = field(default_factory=dict)
+    _session_times: list[datetime] = field(default_factory=list)
+    _exercise_pain: list[PainReport] = field(default_factory=list)
+    _exercise_pain_times: list[datetime] = field(default_factory=list)
 
     def session(self, session_id: str | None) -> SessionRecord | None:
         for s in reversed(self.sessions):
@@ -96,16 +100,25 @@ class Record:
                 return s
         return None
 
+    def add_session(self, session: SessionRecord) -> None:
+        self.sessions.append(session)
+        self._session_times.append(session.at)
+
+    def add_pain(self, report: PainReport) -> None:
+        self.pain.append(report)
+        if report.timing in DURING or report.flare_cause is not None:
+            self._exercise_pain.append(report)
+            self._exercise_pain_times.append(report.at)
+
     def sessions_between(self, start: datetime, end: datetime) -> list[SessionRecord]:
-        return [s for s in self.sessions if start < s.at <= end]
+        """Sessions in (start, end]; both lists grow in time order, as events are sent."""
+        times = self._session_times
+        return self.sessions[bisect_right(times, start) : bisect_right(times, end)]
 
     def exercise_pain_between(self, start: datetime, end: datetime) -> list[PainReport]:
-        """Pain during exercise (the zones apply to it), and declared flares."""
-        return [
-            p
-            for p in self.pain
-            if start < p.at <= end and (p.timing in DURING or p.flare_cause is not None)
-        ]
+        """Pain during exercise (the zones apply to it), and declared flares, in (start, end]."""
+        times = self._exercise_pain_times
+        return self._exercise_pain[bisect_right(times, start) : bisect_right(times, end)]
 
     def quiet_evidence_weeks(self, at: datetime, weeks: int, above: int) -> bool:
         """DOMAIN.md, December: N weeks without pain above `above` count only weeks with at
