@@ -39,6 +39,7 @@ MOMENT_CHECKS: dict[str, tuple[str, Check]] = {
         ("R4", e.r4_reverts_the_whole_last_step),
         ("D13", e.d13_flare_eases_what_caused_it),
         ("R6/B2", r.red_flag_pauses_until_reviewed),
+        ("D14", e.d14_back_from_a_break_resumes_lower),
         ("B4/D14", r.acute_chronic_ratio_at_most_1_5),
         ("P3/F2", r.no_strength_or_core_on_consecutive_days),
         ("F2", r.two_rest_days_a_week_when_the_plan_is_followed),

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from planner.domain import derive_routine
 from planner.domain.history import LoggedEvent
 from planner.domain.incremental import IncrementalFold
+from planner.domain.output import build_routine
 from planner.domain.routine import Prescription, Routine
 from tests.simulation import doses
 from tests.simulation.checks import INSTANT_CHECKS, MOMENT_CHECKS, STEP_CHECKS
@@ -22,7 +22,6 @@ from tests.simulation.patients import Patient, Report, first_day
 from tests.simulation.record import Done, PainReport, Record, SessionRecord
 
 EXAMPLES_KEPT = 3
-QUIET_DAYS_PROBED = (4, 11, 25)  # days after the last event when the app opens the routine
 MILESTONES = ("first_load", "plank_60s", "cardio_30min", "running", "cardio_150_week")
 
 
@@ -97,7 +96,6 @@ class Simulation:
                     self._session(item.data, item.at)
                 else:
                     self._send(item.at, *item.data)
-            self._probe_if_quiet(day)
         self.result.acwr_skipped = self.memory.acwr_skipped
         return self.result
 
@@ -165,8 +163,13 @@ class Simulation:
 
     # --- a planned day --------------------------------------------------------------------
     def _session(self, day: int, at: datetime) -> None:
-        routine = self.routine
-        if routine is None or routine.status != "active" or self.record is None:
+        """The patient opens its routine at the time it would train, and trains if today is a
+        planned day and it attends."""
+        if self.fold is None or self.record is None:
+            return
+        routine = self._routine_at(at)
+        self._check_instant(routine, at)
+        if routine.status != "active":
             return
         local = self.start_day + timedelta(days=day)
         kind, on_plan = self._planned(routine, local)
@@ -263,18 +266,19 @@ class Simulation:
                     out.append(rx)
         return out
 
-    def _probe_if_quiet(self, day: int) -> None:
-        """On a quiet day, open the routine as of now (not as of the last event) and check it."""
-        if not self.history or self.record is None:
-            return
-        as_of = self.instant(day, time(20, 0))
-        quiet = (
-            self.patient.clock.local_day(as_of)
-            - self.patient.clock.local_day(self.history[-1].occurred_at)
-        ).days
-        if quiet not in QUIET_DAYS_PROBED:
-            return
-        routine = derive_routine(self.history, as_of)
+    def _routine_at(self, as_of: datetime) -> Routine:
+        """The routine as an app opening it at `as_of` sees it (December: time-dependent output
+        is computed at the instant asked). The incremental fold has no as-of read of its own
+        yet, so its state is built at `as_of` as derive_routine builds it (a test holds the two
+        equal)."""
+        assert self.fold is not None
+        read = getattr(self.fold, "routine_at", None)
+        if read is not None:
+            return read(as_of)  # type: ignore[no-any-return]
+        return build_routine(self.fold._state, as_of)
+
+    def _check_instant(self, routine: Routine, as_of: datetime) -> None:
+        assert self.record is not None
         self.result.probes += 1
         for name, (_, check) in INSTANT_CHECKS.items():
             for finding in check(routine, as_of, self.record, self.patient):

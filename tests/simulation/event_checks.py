@@ -212,3 +212,27 @@ def the_contract_accepts_what_the_app_sends(m: Moment) -> list[str]:
         return [f"no contract for {m.event.type}"]
     errors = schema().validate(dict(m.event.payload))
     return [f"{m.event.type} v{version} rejects {errors}"] if errors else []
+
+
+BREAK_DAYS = 14  # D14
+
+
+def d14_back_from_a_break_resumes_lower(m: Moment) -> list[str]:
+    """D14: after 14 or more days without a session (a red-flag pause included), every exercise
+    resumes one step down per full week missed (at most 3): the first session back is not
+    prescribed at the doses of the last one before the break."""
+    if m.session is None or len(m.record.sessions) < 2:
+        return []
+    before = m.record.sessions[-2]
+    gap = (m.session.day - before.day).days
+    if gap < BREAK_DAYS:
+        return []
+    out = []
+    for key, done in m.session.done.items():
+        old = before.done.get(key)
+        if old is None or key[0] not in doses.PROGRESSED_BLOCKS or at_bottom(old.rx):
+            continue
+        same = done.rx.dose == old.rx.dose and done.rx.variation_level == old.rx.variation_level
+        if same:
+            out.append(f"{key[1]} back after {gap} days at its old dose {old.rx.dose.to_dict()}")
+    return out

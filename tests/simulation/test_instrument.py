@@ -361,6 +361,8 @@ def test_the_incremental_fold_gives_what_a_whole_fold_gives(
     last = sim.history[-1].occurred_at
     assert sim.routine is not None
     assert sim.routine.to_dict() == derive_routine(sim.history, last).to_dict()
+    later = last + timedelta(days=9, hours=5)  # what the patient reads on a quiet day
+    assert sim._routine_at(later).to_dict() == derive_routine(sim.history, later).to_dict()
 
 
 def test_a_seed_reproduces_a_patient() -> None:
