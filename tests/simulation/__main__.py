@@ -4,6 +4,7 @@ simulated patients through the planner's rules, and a table of what it found."""
 import argparse
 import multiprocessing
 import random
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -39,10 +40,11 @@ def main(argv: list[str] | None = None) -> int:
                 took = time.monotonic() - started
                 print(f"[{i + 1}/{args.patients}] {took:.0f} s", file=sys.stderr, flush=True)
     took = time.monotonic() - started
+    cpu = _cpu_seconds()
     events = sum(r.events for r in results)
     print(
         f"rules {RULES_VERSION}: {len(results)} patients x {args.weeks} weeks, seed {args.seed}, "
-        f"{events} events, {took:.0f} s"
+        f"{events} events; {took:.0f} s wall, {cpu:.0f} s CPU ({args.jobs} job(s))"
     )
     print()
     print(invariant_table(results))
@@ -62,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{r.model}#{r.seed} {name}: {f}")
     violations = sum(sum(r.violations.values()) for r in results)
     return 1 if violations else 0
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its workers: the wall time depends on the machine's load."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def _simulate(work: tuple[str, int, int]) -> PatientResult:

@@ -24,6 +24,7 @@ MOMENT_CHECKS: dict[str, tuple[str, Check]] = {
         ("D11", e.at_most_3_step_ups_per_session),
         ("D11", r.session_within_budget),
         ("D20", r.weekly_cardio_at_most_150_min),
+        ("dose", r.the_plan_keeps_to_sessions_per_week),
         ("D20", r.every_dose_has_a_way_up),
         ("Dec", r.ease_back_never_below_first_load),
         ("S2/D1", r.s2_no_loaded_twisting_before_its_gates),

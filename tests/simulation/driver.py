@@ -274,7 +274,7 @@ class Simulation:
         assert self.fold is not None
         read = getattr(self.fold, "routine_at", None)
         if read is not None:
-            return read(as_of)  # type: ignore[no-any-return]
+            return read(as_of)
         return build_routine(self.fold._state, as_of)
 
     def _check_instant(self, routine: Routine, as_of: datetime) -> None:

@@ -17,7 +17,7 @@ def invariant_table(results: list[PatientResult]) -> str:
             patients[name] += 1
             if name not in example and r.examples.get(name):
                 example[name] = f"{r.model}#{r.seed} {r.examples[name][0]}"
-    rows = [("invariant", "rule", "violations", "patients", "first example")]
+    rows: list[tuple[str, ...]] = [("invariant", "rule", "violations", "patients", "first example")]
     for name, rule in ALL_CHECKS.items():
         rows.append((name, rule, str(total[name]), str(patients[name]), example.get(name, "")))
     return _table(rows, clip=110)
@@ -28,7 +28,7 @@ def model_table(results: list[PatientResult]) -> str:
     for r in results:
         by_model[r.model].append(r)
     head = ("model", "n", "sess/wk", "full min", "max min", "wk min", "ups/sess", "max ups")
-    rows = [head + tuple(f"wk:{m}" for m in MILESTONES)]
+    rows: list[tuple[str, ...]] = [head + tuple(f"wk:{m}" for m in MILESTONES)]
     for model, rs in by_model.items():
         weeks = sum(r.weeks for r in rs)
         sessions = sum(r.sessions for r in rs)

@@ -111,12 +111,42 @@ def red_flag_pauses_until_reviewed(m: Moment) -> list[str]:
     return []
 
 
+def _planned_days(m: Moment, rx: Prescription) -> int:
+    name = f"{rx.block}:{rx.exercise}"
+    return sum(
+        1 for d in m.routine.weekly_plan.get("days") or [] if name in (d.get("exercises") or ())
+    )
+
+
 def weekly_cardio_at_most_150_min(m: Moment) -> list[str]:
-    """D20: prescribed cardio stops growing at 150 minutes a week."""
+    """D20: prescribed cardio stops growing at 150 minutes a week: by the doses (minutes x
+    sessions a week) and by the weekly plan a patient follows."""
+    out = []
     minutes = doses.weekly_cardio_minutes(m.routine)
     if minutes > doses.WEEKLY_CARDIO_CAP_MIN + 1e-9:
-        return [f"{minutes:g} min of cardio a week prescribed"]
-    return []
+        out.append(f"{minutes:g} min of cardio a week prescribed")
+    planned = sum(
+        doses.minutes_of(rx.dose) * _planned_days(m, rx)
+        for rx in m.prescriptions()
+        if rx.block == "cardio"
+    )
+    if planned > doses.WEEKLY_CARDIO_CAP_MIN + 1e-9:
+        out.append(f"the weekly plan holds {planned:g} min of cardio")
+    return out
+
+
+def the_plan_keeps_to_sessions_per_week(m: Moment) -> list[str]:
+    """A dose names its sessions a week: the weekly plan schedules an exercise on at most that
+    many days."""
+    out = []
+    for rx in m.prescriptions():
+        wanted = rx.dose.sessions_per_week
+        days = _planned_days(m, rx)
+        if wanted is not None and days > wanted:
+            out.append(
+                f"{rx.block}:{rx.exercise} planned on {days} days, {wanted} a week prescribed"
+            )
+    return out
 
 
 def full_day(m: Moment) -> list[Prescription]:

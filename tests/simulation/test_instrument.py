@@ -30,10 +30,10 @@ def _start() -> tuple[Routine, EventWriter]:
     return derive_routine([event], T0), writer
 
 
-def _rx(routine: Routine, exercise: str, **dose: object) -> Prescription:
-    rx = routine.prescription(exercise)
+def _rx(routine: Routine, exercise: str, block: str | None = None, **dose: object) -> Prescription:
+    rx = routine.prescription(exercise, block)
     assert rx is not None
-    return replace(rx, dose=replace(rx.dose, **dose))  # type: ignore[arg-type]
+    return replace(rx, dose=replace(rx.dose, **dose))
 
 
 def _with(routine: Routine, *rxs: Prescription, **fields: object) -> Routine:
@@ -44,7 +44,7 @@ def _with(routine: Routine, *rxs: Prescription, **fields: object) -> Routine:
         )
         for b in routine.blocks
     )
-    return replace(routine, blocks=blocks, **fields)  # type: ignore[arg-type]
+    return replace(routine, blocks=blocks, **fields)
 
 
 def _moment(
@@ -372,3 +372,68 @@ def test_a_seed_reproduces_a_patient() -> None:
         b.violations,
         b.step_ups_per_session,
     )
+
+
+def test_a_plan_with_more_cardio_days_than_prescribed_is_flagged() -> None:
+    routine, _ = _start()
+    walk = ["cardio:walking"]
+    days = [{"date": f"2026-03-0{i + 3}", "day": "light", "exercises": walk} for i in range(5)]
+    plan = {**routine.weekly_plan, "days": days}
+    m = _moment(replace(routine, weekly_plan=plan))
+    assert r.the_plan_keeps_to_sessions_per_week(m)  # walking: 4 a week, planned on 5 days
+    long_walk = _rx(routine, "walking", "cardio", duration_min=31.0)
+    assert r.weekly_cardio_at_most_150_min(
+        _moment(_with(replace(routine, weekly_plan=plan), long_walk))
+    )
+
+
+def test_r4_that_reverts_part_of_the_last_step_is_flagged() -> None:
+    routine, _ = _start()
+    d = Dose(sets=2, reps=9)
+    revert = Change(
+        "R4", "revert", ("p",), T0, "strength", "squat", "revert", d, replace(d, reps=8)
+    )
+    memory = Memory(last_stepping={("strength", "squat"), ("strength", "calf_raise")})
+    assert e.r4_reverts_the_whole_last_step(_moment(routine, changes=(revert,), memory=memory))
+    memory.last_stepping = {("strength", "squat")}
+    assert not e.r4_reverts_the_whole_last_step(_moment(routine, changes=(revert,), memory=memory))
+
+
+def test_a_core_clearance_that_brings_back_cardio_is_flagged() -> None:
+    routine, _ = _start()
+    no_cardio = replace(routine, blocks=tuple(b for b in routine.blocks if b.block != "cardio"))
+    writer = EventWriter("u")
+    clearance = writer.event("clearance.recorded", {"clinician": "Dr", "scopes": ["core"]}, T0)
+    m = replace(_moment(routine, previous=no_cardio), event=clearance)
+    assert e.a_clearance_resumes_only_what_it_names(m)
+    no_core = replace(routine, blocks=tuple(b for b in routine.blocks if b.block != "core"))
+    assert not e.a_clearance_resumes_only_what_it_names(replace(m, previous=no_core))
+
+
+def test_the_first_session_after_a_break_at_the_old_dose_is_flagged() -> None:
+    routine, _ = _start()
+    record = Record(T0, 1)
+    _session(record, T0, key=("stretching", "cobra"))
+    back = _session(record, T0 + timedelta(days=15), key=("stretching", "cobra"))
+    cobra = routine.prescription("cobra")
+    assert cobra is not None
+    for sess in record.sessions:  # one step above the bottom, so there is a step down
+        sess.done[("stretching", "cobra")].rx = replace(cobra, dose=replace(cobra.dose, hold_s=40))
+    m = _moment(routine, record=record, session=back, at=back.at)
+    assert e.d14_back_from_a_break_resumes_lower(m)
+    back.done[("stretching", "cobra")].rx = replace(cobra, dose=replace(cobra.dose, hold_s=35))
+    assert not e.d14_back_from_a_break_resumes_lower(m)
+
+
+def test_cold_advice_four_days_after_a_flare_is_flagged() -> None:
+    from planner.domain.routine import Advice
+    from tests.simulation import instant_checks as i
+
+    routine, _ = _start()
+    record = Record(T0, 1)
+    record.add_pain(PainReport("f", T0, T0.date(), 4, "24h_after", None, None, "core"))
+    cold = replace(routine, advice=(*routine.advice, Advice("F3", "caution", "cold")))
+    patient = Patient(random.Random(1), 4)
+    assert not i.f3_cold_advice_expires(cold, T0 + timedelta(hours=71), record, patient)
+    assert i.f3_cold_advice_expires(cold, T0 + timedelta(days=4), record, patient)
+    assert not i.f3_cold_advice_expires(routine, T0 + timedelta(days=4), record, patient)
