@@ -16,8 +16,6 @@ from tests.simulation.moment import (
 )
 from tests.simulation.record import AMBER_MAX, DURING
 
-WORKOUTS_VALIDATED = 5
-
 
 def load_steps_at_most_10_percent_in_half_kg(m: Moment) -> list[str]:
     """P2: a load step is at most +10 % and lands on the 0.5 kg equipment step."""
@@ -200,12 +198,51 @@ def r4_reverts_the_whole_last_step(m: Moment) -> list[str]:
     return []
 
 
+def _shape(event_type: str, payload: dict[str, object]) -> object:
+    """What makes a payload new to the contract: its keys and the words of its vocabularies
+    (for a workout: which exercises, of which kinds, with which fields)."""
+    if event_type == "workout.logged":
+        entries = payload.get("exercises") or []
+        assert isinstance(entries, list)
+        return frozenset(
+            (e["exercise"], e["kind"], frozenset(e), frozenset(k for s in e["sets"] for k in s))
+            for e in entries
+        )
+    words = tuple(
+        (k, _word(v) if k in _VOCABULARIES else type(v).__name__)
+        for k, v in sorted(payload.items())
+    )
+    return (event_type, words)
+
+
+_VOCABULARIES = {
+    "timing",
+    "exercise",
+    "flare_up_cause",
+    "red_flags",
+    "scopes",
+    "kind",
+    "metric",
+    "period",
+    "access",
+    "time_zone",
+    "flexibility",
+    "contraindications",
+}
+
+
+def _word(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def the_contract_accepts_what_the_app_sends(m: Moment) -> list[str]:
     """The shared contracts accept every event the simulator sends (the December decisions add
-    `access`, `session_budget_min` and the `red_flag_reviewed` scope). Workouts all come from
-    one builder: the first few of each patient are enough (validation is the slow part)."""
-    if m.event.type == "workout.logged" and len(m.record.sessions) > WORKOUTS_VALIDATED:
+    `access`, `session_budget_min` and the `red_flag_reviewed` scope). Validation is the slow
+    part: each new shape of payload (its keys and vocabulary) is validated once."""
+    shape = _shape(m.event.type, dict(m.event.payload))
+    if shape in m.memory.contract_shapes:
         return []
+    m.memory.contract_shapes.add(shape)
     version = LATEST_VERSIONS.get(m.event.type)
     schema = payload_schema(m.event.type, version) if version is not None else None
     if schema is None:

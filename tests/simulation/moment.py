@@ -55,6 +55,7 @@ class Memory:
         default_factory=set
     )  # R4: standing ups of the last stepping session
     last_paused_at: datetime | None = None
+    contract_shapes: set[object] = field(default_factory=set)
 
 
 @dataclass
