@@ -6,7 +6,7 @@ patient's true local calendar, so a planner that misreads the calendar or the pa
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from planner.domain.routine import Prescription
 
@@ -120,20 +120,33 @@ class Record:
         times = self._exercise_pain_times
         return self._exercise_pain[bisect_right(times, start) : bisect_right(times, end)]
 
-    def quiet_evidence_weeks(self, at: datetime, weeks: int, above: int) -> bool:
+    def quiet_evidence_weeks(self, at: datetime, weeks: int, above: int, zone: tzinfo) -> bool:
         """DOMAIN.md, December: N weeks without pain above `above` count only weeks with at
-        least 2 logged sessions (silence is not pain-free). Weeks are the 7-day windows ending
-        at `at`."""
-        for k in range(weeks):
-            end = at - timedelta(days=7 * k)
-            start = end - timedelta(days=7)
-            if len(self.sessions_between(start, end)) < 2:
-                return False
-            if any(
-                p.score > above or p.flare_cause for p in self.exercise_pain_between(start, end)
-            ):
-                return False
-        return True
+        least 2 logged sessions (silence is not pain-free). A week is either the 7 days ending
+        at `at` and the 7-day windows before it, or a local calendar week (Monday first): the N
+        whole weeks before this one, and no such pain so far this week. Either reading passes,
+        so the check never asks more than DOMAIN.md does."""
+        sliding = [
+            (at - timedelta(days=7 * (k + 1)), at - timedelta(days=7 * k)) for k in range(weeks)
+        ]
+        if all(self._quiet_week(start, end, above) for start, end in sliding):
+            return True
+        today = at.astimezone(zone).date()
+        monday = today - timedelta(days=today.weekday())
+        this_week = datetime.combine(monday, time(0), tzinfo=zone)
+        if self._painful(this_week - timedelta(microseconds=1), at, above):
+            return False
+        calendar = [
+            (this_week - timedelta(days=7 * (k + 1)), this_week - timedelta(days=7 * k))
+            for k in range(weeks)
+        ]
+        return all(self._quiet_week(start, end, above) for start, end in calendar)
+
+    def _quiet_week(self, start: datetime, end: datetime, above: int) -> bool:
+        return len(self.sessions_between(start, end)) >= 2 and not self._painful(start, end, above)
+
+    def _painful(self, start: datetime, end: datetime, above: int) -> bool:
+        return any(p.score > above or p.flare_cause for p in self.exercise_pain_between(start, end))
 
     def pain_above_green_in_last_week(self, at: datetime) -> bool:
         return any(

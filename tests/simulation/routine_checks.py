@@ -41,15 +41,23 @@ def _present(m: Moment, group: set[str]) -> list[Prescription]:
     return [rx for rx in m.prescriptions() if rx.exercise in group]
 
 
+def _days_since_start(m: Moment) -> int:
+    """Days since the first event, the more generous of instants and local calendar days."""
+    instants = (m.at - m.record.start).days
+    local = (m.local_day(m.at) - m.local_day(m.record.start)).days
+    return max(instants, local)
+
+
 def s2_no_loaded_twisting_before_its_gates(m: Moment) -> list[str]:
     """D1/S2: bicycle crunches enter after the early phase (4 weeks) and 2 evidence weeks with no
     amber or red pain; they are parked while the last 7 days held pain above green."""
     out = []
-    since = m.at - m.record.start
     for rx in _entering(m, TWISTING):
-        if since < EARLY_PHASE:
-            out.append(f"{rx.exercise} entered on day {since.days}, inside the early phase")
-        elif not m.record.quiet_evidence_weeks(m.at, 2, GREEN_MAX):
+        if _days_since_start(m) < EARLY_PHASE.days:
+            out.append(
+                f"{rx.exercise} entered on day {_days_since_start(m)}, inside the early phase"
+            )
+        elif not m.record.quiet_evidence_weeks(m.at, 2, GREEN_MAX, m.patient.clock.zone):
             out.append(f"{rx.exercise} entered without 2 quiet weeks of >= 2 sessions each")
     if m.record.pain_above_green_in_last_week(m.at):
         out += [
@@ -63,11 +71,12 @@ def s2_no_running_before_its_gates(m: Moment) -> list[str]:
     """D2/S2: running enters after the early phase and 4 evidence weeks with no red pain; it is
     parked while the last 7 days held pain above green."""
     out = []
-    since = m.at - m.record.start
     for rx in _entering(m, RUNNING):
-        if since < EARLY_PHASE:
-            out.append(f"{rx.exercise} entered on day {since.days}, inside the early phase")
-        elif not m.record.quiet_evidence_weeks(m.at, 4, AMBER_MAX):
+        if _days_since_start(m) < EARLY_PHASE.days:
+            out.append(
+                f"{rx.exercise} entered on day {_days_since_start(m)}, inside the early phase"
+            )
+        elif not m.record.quiet_evidence_weeks(m.at, 4, AMBER_MAX, m.patient.clock.zone):
             out.append(f"{rx.exercise} entered without 4 weeks of >= 2 sessions free of red pain")
     if m.record.pain_above_green_in_last_week(m.at):
         out += [
@@ -84,9 +93,9 @@ def s2_no_high_impact_before_its_gates(m: Moment) -> list[str]:
     for rx in _entering(m, HIGH_IMPACT):
         if not m.record.cleared("high_impact", m.at):
             out.append(f"{rx.exercise} entered without a high_impact clearance")
-        elif m.at - m.record.start < HIGH_IMPACT_AFTER:
+        elif _days_since_start(m) < HIGH_IMPACT_AFTER.days:
             out.append(f"{rx.exercise} entered before week 8")
-        elif not m.record.quiet_evidence_weeks(m.at, 8, GREEN_MAX):
+        elif not m.record.quiet_evidence_weeks(m.at, 8, GREEN_MAX, m.patient.clock.zone):
             out.append(f"{rx.exercise} entered without 8 pain-free weeks of >= 2 sessions")
     if m.record.pain_above_green_in_last_week(m.at):
         out += [

@@ -183,13 +183,14 @@ def _session(
 
 
 def test_silence_is_not_a_quiet_week() -> None:
+    """Sessions on days 1, 4, 8, 11 from Monday T0: two sliding weeks to day 13 hold two each."""
     record = Record(T0, 1)
-    assert not record.quiet_evidence_weeks(T0 + timedelta(days=14), 2, 2)
+    assert not record.quiet_evidence_weeks(T0 + timedelta(days=14), 2, 2, UTC)
     for day in (1, 4, 8, 11):
         _session(record, T0 + timedelta(days=day), during=1)
-    assert record.quiet_evidence_weeks(T0 + timedelta(days=13), 2, 2)
+    assert record.quiet_evidence_weeks(T0 + timedelta(days=13), 2, 2, UTC)
     _session(record, T0 + timedelta(days=12), during=3)
-    assert not record.quiet_evidence_weeks(T0 + timedelta(days=13), 2, 2)
+    assert not record.quiet_evidence_weeks(T0 + timedelta(days=13), 2, 2, UTC)
 
 
 # --- the checks flag what they are named after ----------------------------------------------
@@ -437,3 +438,15 @@ def test_cold_advice_four_days_after_a_flare_is_flagged() -> None:
     assert not i.f3_cold_advice_expires(cold, T0 + timedelta(hours=71), record, patient)
     assert i.f3_cold_advice_expires(cold, T0 + timedelta(days=4), record, patient)
     assert not i.f3_cold_advice_expires(routine, T0 + timedelta(days=4), record, patient)
+
+
+def test_calendar_weeks_also_count_as_evidence_weeks() -> None:
+    """Sessions Mon and Wed of two calendar weeks: the 7 days to Sunday of the next week hold
+    none, but the two whole calendar weeks before it are quiet evidence weeks."""
+    record = Record(T0, 1)
+    for day in (0, 2, 7, 9):
+        _session(record, T0 + timedelta(days=day), during=1)
+    sunday_after = T0 + timedelta(days=20)
+    assert record.quiet_evidence_weeks(sunday_after, 2, 2, UTC)
+    _session(record, T0 + timedelta(days=15), during=4)  # amber this week: not quiet
+    assert not record.quiet_evidence_weeks(sunday_after, 2, 2, UTC)
