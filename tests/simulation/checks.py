@@ -23,6 +23,7 @@ MOMENT_CHECKS: dict[str, tuple[str, Check]] = {
         ("D17", e.first_external_load_comes_alone),
         ("D11", e.at_most_3_step_ups_per_session),
         ("D11", r.session_within_budget),
+        ("D11", r.the_routine_states_its_session_estimate),
         ("D20", r.weekly_cardio_at_most_150_min),
         ("dose", r.the_plan_keeps_to_sessions_per_week),
         ("D20", r.every_dose_has_a_way_up),

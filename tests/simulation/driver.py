@@ -341,11 +341,17 @@ class Simulation:
             if c.direction == "up" and m.session is not None:
                 mem.pending.append(
                     PendingStep(
-                        c, m.session, key, mem.last_dose_change.get(key), mem.last_up.get(key)
+                        c,
+                        m.session,
+                        key,
+                        mem.last_dose_change.get(key),
+                        mem.last_up.get(key) or mem.added_at.get(key),
                     )
                 )
             if c.direction == "up":
                 mem.last_up[key] = c.at
+            if c.direction == "add":
+                mem.added_at[key] = c.at
             if c.direction in ("down", "revert", "remove"):
                 mem.last_down[key] = c.at
             if c.direction not in ("deload", "restore"):

@@ -44,10 +44,12 @@ def hold_steps_at_most_10_s(m: Moment) -> list[str]:
 
 
 def one_step_per_7_local_days(m: Moment) -> list[str]:
-    """P5/D22: an exercise steps up at most once per 7 local days."""
+    """P5/D22: an exercise steps up at most once per 7 local days (its first step counts from
+    when it was added)."""
     out = []
     for c in m.ups():
-        last = m.memory.last_up.get((c.block or "", c.exercise or ""))
+        key = (c.block or "", c.exercise or "")
+        last = m.memory.last_up.get(key) or m.memory.added_at.get(key)
         if last is not None and (m.local_day(c.at) - m.local_day(last)).days < 7:
             out.append(f"{c.exercise} stepped up {m.local_day(last)} and again {m.local_day(c.at)}")
     return out
@@ -95,7 +97,7 @@ def first_external_load_comes_alone(m: Moment) -> list[str]:
             continue
         lb, la = _levels(m, c)
         if la != lb:
-            out.append(f"{c.exercise} got its first load together with a new variation")
+            out.append(f"{c.exercise} got its first load with a new variation (level {lb} -> {la})")
         if c.after.reps not in (None, doses.STRENGTH_REPS[0]):
             out.append(f"{c.exercise} got its first load at {c.after.reps} reps")
     return out

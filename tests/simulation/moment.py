@@ -34,7 +34,7 @@ class PendingStep:
     session: SessionRecord
     key: Key
     dose_since: datetime | None  # when the dose it stepped from was set
-    previous_up: datetime | None
+    previous_up: datetime | None  # the exercise's previous step-up, else when it was added
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Memory:
     last_active: Routine | None = None
     red_flag_since: datetime | None = None
     last_up: dict[Key, datetime] = field(default_factory=dict)
+    added_at: dict[Key, datetime] = field(default_factory=dict)
     last_dose_change: dict[Key, datetime] = field(default_factory=dict)
     last_down: dict[Key, datetime] = field(default_factory=dict)
     pending: list[PendingStep] = field(default_factory=list)

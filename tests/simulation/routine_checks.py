@@ -310,8 +310,9 @@ def interval_hard_parts_capped(m: Moment) -> list[str]:
 
 
 def pool_user_is_offered_swimming(m: Moment) -> list[str]:
-    """D19: with `access` including `pool`, swimming is offered beside walking."""
-    if "pool" not in m.patient.access or not m.active or m.event.type == "baseline.assessed":
+    """D19: with `access` including `pool`, swimming is offered beside walking (from the third
+    week at the latest: DOMAIN.md does not say it must be in the very first routine)."""
+    if "pool" not in m.patient.access or not m.active or _days_since_start(m) < 14:
         return []
     if not _present(m, {"swimming"}):
         return ["a pool user's routine offers no swimming"]
@@ -392,4 +393,32 @@ def d10_a_plateau_is_reviewed(m: Moment) -> list[str]:
         return []
     if not any(a.rule == "D10" for a in m.routine.advice):
         return ["four weeks of sessions without a step-up and no D10 review advice"]
+    return []
+
+
+def _stated_estimate(m: Moment) -> object:
+    """D11's session estimate as the routine states it, wherever the rules put it: a field of the
+    routine, of a planned day or of the next session whose name says "estimat"."""
+    for name in dir(m.routine):
+        if "estimat" in name and not name.startswith("_"):
+            return getattr(m.routine, name)
+    plan = m.routine.weekly_plan
+    for holder in [plan, plan.get("next_session") or {}, *(plan.get("days") or [])]:
+        for key, value in holder.items():
+            if "estimat" in key:
+                return value
+    return None
+
+
+def the_routine_states_its_session_estimate(m: Moment) -> list[str]:
+    """D11: a training session has an estimated time; a routine that states one agrees with
+    D11's way of estimating it (within 10 %). None stated: D11 is not implemented."""
+    if not m.active:
+        return []
+    stated = _stated_estimate(m)
+    if stated is None:
+        return ["the routine states no session estimate (D11 not implemented)"]
+    mine = doses.session_minutes(full_day(m))
+    if isinstance(stated, int | float) and abs(float(stated) - mine) > 0.1 * mine:
+        return [f"the routine estimates {stated} min, D11's estimate is {mine:.1f} min"]
     return []
