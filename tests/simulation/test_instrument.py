@@ -450,3 +450,15 @@ def test_calendar_weeks_also_count_as_evidence_weeks() -> None:
     assert record.quiet_evidence_weeks(sunday_after, 2, 2, UTC)
     _session(record, T0 + timedelta(days=15), during=4)  # amber this week: not quiet
     assert not record.quiet_evidence_weeks(sunday_after, 2, 2, UTC)
+
+
+def test_the_deterministic_set_covers_both_far_time_zones() -> None:
+    from tests.simulation.patients import FarTimeZone
+    from tests.simulation.test_patients_keep_the_invariants import CASES, WEEKS
+
+    zones = {
+        FarTimeZone(random.Random(f"time_zone/{seed}"), WEEKS).clock.declared
+        for model, seed in CASES
+        if model is FarTimeZone
+    }
+    assert zones == {"Pacific/Honolulu", "Pacific/Tongatapu"}
