@@ -476,3 +476,19 @@ def test_d9_amber_that_does_not_settle_or_is_not_followed_up_holds_the_dose():
         _, r = _amber_weeks(next_morning=morning)
         assert not [c for c in r.changes if c.direction == "up" and c.block == "strength"], morning
         assert r.prescription("squat", "strength").hold.rule in ("R5", "B1")
+
+
+def test_d14_the_routine_asked_for_after_a_break_is_already_the_lighter_one():
+    """The first session back is done from the routine shown before it (finding 7)."""
+    h = History()
+    _eight_good_weeks(h)
+    before = derive_routine(h.events, h.at(55))
+    shown = derive_routine(h.events, h.at(56 + 25, 0.5))  # 28 days after the last session
+    walking = shown.prescription("walking", "cardio")
+    assert walking.last_change.rule == "D14"
+    assert (walking.dose, walking.variation_level) == _stepped_down(
+        before.prescription("walking", "cardio"), 3
+    )
+    session(h, 56 + 25)
+    after = derive_routine(h.events, h.at(56 + 25, 3))
+    assert after.prescription("walking", "cardio").dose == walking.dose

@@ -7,6 +7,7 @@ from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
 from planner.domain.load import acwr
 from planner.domain.routine import JSON, Advice, Block, Routine
+from planner.domain.rules.breaks import d14_as_of
 from planner.domain.rules.deload import deload_due
 from planner.domain.rules.goals import g1_goal_progress
 from planner.domain.rules.recovery import (
@@ -29,6 +30,7 @@ _STOP_WORDING = Advice(
 
 
 def build_routine(state: State, as_of: datetime) -> Routine:
+    state = d14_as_of(state, as_of)
     paused = state.paused is not None
     blocks: list[Block] = []
     if not paused:  # R6: exercise is never prescribed around a red flag

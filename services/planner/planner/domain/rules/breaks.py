@@ -6,6 +6,7 @@ routine. Then, when the next planned week's load would put the 7:28-day ratio ab
 doses are lowered one step at a time until it would not (at most `B4_GUARD_MAX_STEPS`).
 """
 
+import copy
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -34,20 +35,39 @@ def d14_back_from_a_break(
     days = local_days_between(state, previous.event.occurred_at, at)
     if days >= t.D14_BREAK_DAYS:
         interrupt_progression(state, at)
-        steps = d14_steps(days) - state.break_steps_taken
-        _ease_all(
-            state,
-            steps,
-            Why(
-                "D14",
-                f"Back after {days} days without a session: one step lighter per week missed, "
-                "to build up again safely.",
-                causes,
-                at,
-            ),
-        )
-        b4_guard_the_ramp(state, causes, at)
+        d14_ease_for_a_break(state, days, causes, at)
+        # Only at the return: with logs whose minutes do not follow the doses, the estimate
+        # of a later week would lower the doses of steady progress as well.
+        b4_guard_the_ramp(state, causes, at, t.B4_GUARD_MAX_STEPS)
     state.break_steps_taken = 0
+
+
+def d14_ease_for_a_break(state: State, days: int, causes: tuple[str, ...], at: datetime) -> None:
+    _ease_all(
+        state,
+        d14_steps(days) - state.break_steps_taken,
+        Why(
+            "D14",
+            f"Back after {days} days without a session: one step lighter per week missed, "
+            "to build up again safely.",
+            causes,
+            at,
+        ),
+    )
+
+
+def d14_as_of(state: State, as_of: datetime) -> State:
+    """The routine shown at `as_of`, 14 or more days after the last session, is already the
+    lighter one the first session back will be given (on a copy: only events change state)."""
+    last = state.last_session()
+    if last is None or state.paused is not None:
+        return state
+    days = local_days_between(state, last.event.occurred_at, as_of)
+    if days < t.D14_BREAK_DAYS or d14_steps(days) <= state.break_steps_taken:
+        return state
+    preview = copy.deepcopy(state)
+    d14_ease_for_a_break(preview, days, (last.event.event_id,), as_of)
+    return preview
 
 
 def d14_after_a_pause(
@@ -66,7 +86,7 @@ def d14_after_a_pause(
         ),
     )
     state.break_steps_taken = steps
-    b4_guard_the_ramp(state, causes, at)
+    b4_guard_the_ramp(state, causes, at, t.B4_GUARD_MAX_STEPS)
 
 
 def _ease_all(state: State, steps: int, why: Why) -> bool:
@@ -78,14 +98,11 @@ def _ease_all(state: State, steps: int, why: Why) -> bool:
         if key[0] in NOT_PROGRESSED:
             continue
         track = state.tracks[key]
-        dose, level = state.standing(track)
-        for _ in range(steps):
-            lower = ease_back(track.ex, dose, level)
+        for _ in range(steps):  # each step its own change: one dimension at a time (D12)
+            lower = ease_back(track.ex, *state.standing(track))
             if lower is None:
                 break
-            dose, level = lower
-        if (dose, level) != state.standing(track):
-            state.set_standing(track, why=why, dose=dose, level=level, direction="down")
+            state.set_standing(track, why=why, dose=lower[0], level=lower[1], direction="down")
             moved = True
     return moved
 
@@ -133,13 +150,16 @@ def planned_ratio(state: State, at: datetime) -> float | None:
     if prior <= 0:
         return None  # nothing in the window to compare with: the ratio says nothing (D8)
     now = _session_minutes(tr.rx for tr in state.tracks.values())
-    week = sum(rates) / len(rates) * now * t.F1_MIN_SESSIONS_PER_WEEK
+    # The week ahead like the last one (at least F1's sessions), at today's doses.
+    last_week = sum(1 for s in recent if at - t.B4_ACUTE_DAYS * _DAY < s.event.occurred_at <= at)
+    sessions = max(t.F1_MIN_SESSIONS_PER_WEEK, last_week)
+    week = sum(rates) / len(rates) * now * sessions
     chronic_weekly = (prior + week) * t.B4_ACUTE_DAYS / t.B4_CHRONIC_DAYS
     return week / chronic_weekly
 
 
-def b4_guard_the_ramp(state: State, causes: tuple[str, ...], at: datetime) -> None:
-    for _ in range(t.B4_GUARD_MAX_STEPS):
+def b4_guard_the_ramp(state: State, causes: tuple[str, ...], at: datetime, max_steps: int) -> None:
+    for _ in range(max_steps):
         ratio = planned_ratio(state, at)
         if ratio is None or ratio <= t.B4_MAX_RATIO:
             return

@@ -14,12 +14,12 @@ from planner.domain.state import State, Track
 _RAISED = ("load_kg", "sets", "reps", "hold_s", "duration_min")
 
 
-def last_raised(state: State, track: Track) -> str | None:
-    """The dose field the track's latest step-up increased (None: none, or only its form)."""
+def last_raised(state: State, track: Track, dose: Dose) -> str | None:
+    """The dose field raised by the step-up that led to `dose` (None: none, or only its form)."""
     for change in reversed(state.changes):
         if change.exercise != track.rx.exercise or change.block != track.rx.block:
             continue
-        if change.direction == "up":
+        if change.direction == "up" and change.after == dose:
             return _raised(change)
     return None
 
@@ -39,7 +39,7 @@ def d12_ease_one_dimension(
     state: State, track: Track, dose: Dose, level: int
 ) -> tuple[Dose, int] | None:
     """One step down the dimension last raised, when it can go down; else D4's one step."""
-    raised = last_raised(state, track)
+    raised = last_raised(state, track, dose)
     floor = t.P2_REPS_MIN if track.rx.block == "strength" else t.P3_REPS_MIN
     if raised == "reps" and dose.reps is not None and dose.reps > floor:
         return replace(dose, reps=max(floor, dose.reps - t.D4_REP_STEP)), level

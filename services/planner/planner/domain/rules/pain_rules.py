@@ -30,6 +30,8 @@ def _ease_to_below(
     if (dose, level) == state.standing(track):
         track.clean_sessions = []
         return
+    if _stepped_after(track, session):  # D12: undo the step the session earned, then one down
+        _undo_step(state, track, why)
     state.set_standing(track, why=why, dose=dose, level=level, direction="down")
 
 
