@@ -492,3 +492,15 @@ def test_d14_the_routine_asked_for_after_a_break_is_already_the_lighter_one():
     session(h, 56 + 25)
     after = derive_routine(h.events, h.at(56 + 25, 3))
     assert after.prescription("walking", "cardio").dose == walking.dose
+
+
+def test_finding_2_a_core_clearance_brings_crunches_back_only_through_their_gate():
+    """Found by the simulator: R3's resume put bicycle crunches back days after the flare."""
+    h = _with_crunches_and_running()
+    s = session(h, 56)
+    h.pain(57, 6, "24h_after", session_id=s.payload["session_id"], flare_up_cause="core")
+    _clear(h, 60, "core")
+    r = derive_routine(h.events, h.at(60, 1))
+    assert "plank" in _slugs(r) and "bicycle_crunch" not in _slugs(r)
+    follow_plan(h, 3, start_week=9)
+    assert "bicycle_crunch" in _slugs(derive_routine(h.events, h.at(84)))

@@ -37,7 +37,11 @@ from planner.domain.rules.pain_rules import (
     r6_resume_after_clearance,
 )
 from planner.domain.rules.progression import progress_after_session
-from planner.domain.rules.s2_parking import s2_park_while_in_pain, s2_resume_when_quiet
+from planner.domain.rules.s2_parking import (
+    s2_gate_what_returns,
+    s2_park_while_in_pain,
+    s2_resume_when_quiet,
+)
 from planner.domain.rules.starting import s1_baseline
 from planner.domain.rules.tolerable_amber import d9_tolerable_amber, settled
 from planner.domain.state import Clearance, Flare, PainPoint, Session, State
@@ -184,6 +188,7 @@ def on_clearance(state: State, event: LoggedEvent) -> None:
         d14_after_a_pause(state, pause.at, causes, event.occurred_at)
     if "core" in scopes:
         r3_resume_core(state, causes, event.occurred_at)
+        s2_gate_what_returns(state, causes, event.occurred_at)
 
 
 def on_goal(state: State, event: LoggedEvent) -> None:

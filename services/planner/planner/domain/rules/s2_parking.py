@@ -69,3 +69,23 @@ def s2_resume_when_quiet(state: State, causes: tuple[str, ...], at: datetime) ->
             level=level,
             direction="set",
         )
+
+
+def s2_gate_what_returns(state: State, causes: tuple[str, ...], at: datetime) -> None:
+    """What another rule brings back (R3's core clearance) passes S2's gates first; until they
+    pass, loaded twisting waits with S2 like any parked exercise."""
+    for key in sorted(k for k, tr in state.tracks.items() if _guarded(tr.ex)):
+        track = state.tracks[key]
+        if _gate(track.ex)(state, at):
+            continue
+        state.s2_parked[key] = track
+        state.hold_out(
+            key,
+            why=Why(
+                "S2",
+                f"{ex_name(track.ex).capitalize()} waits until your pain has been calm for the "
+                "weeks it needs.",
+                causes,
+                at,
+            ),
+        )
