@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick simulate
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users simulate
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,15 @@ install: $(INSTALLED)
 # Both services, their outbox relays and the planner's consumer, against RabbitMQ on localhost
 # and SQLite files under data/, with development API keys (printed; kept in data/). Ctrl-C stops.
 run: install
+	@case "$${TRAININGLOG_AMQP_URL:-$${AMQP_URL:-amqp://guest:}} $${PLANNER_AMQP_URL:-$${AMQP_URL:-amqp://guest:}}" in \
+	  *//guest:*) echo "make run: connecting to RabbitMQ as guest (development only; README: The broker)";; esac
 	$(BIN)/backtrack-clients dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --no-prefix -f Procfile
+
+# Both services' broker users on this machine's RabbitMQ (rabbitmqctl, as root), from
+# TRAININGLOG_AMQP_URL and PLANNER_AMQP_URL (else AMQP_URL); see README "The broker".
+broker-users: install
+	$(BIN)/backtrack-broker users
 
 test: install
 	$(BIN)/pytest

@@ -19,7 +19,7 @@ from backtrack_shared.db import WRITE
 from bench import infra
 from bench.config import BATCH, Config
 from bench.harness import Row, Stat, rate
-from bench.workload import TENANT, workload
+from bench.workload import TENANT, data_key, workload
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork
 from traininglog.adapters.tables import event_outbox, events, users
 from traininglog.domain.append import Writer
@@ -35,7 +35,9 @@ def batches(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
 
 def ingest_through_service(engine: Engine, envelopes: Sequence[dict[str, Any]]) -> None:
     for batch in batches(envelopes):
-        receipts = record_events(lambda: SqlAlchemyUnitOfWork(engine), batch, WRITER)
+        receipts = record_events(
+            lambda: SqlAlchemyUnitOfWork(engine, infra.keys_of(engine)), batch, WRITER
+        )
         assert all(receipt.position is not None for receipt in receipts)
 
 
@@ -58,7 +60,10 @@ def raw_batches(
 
 
 def insert_raw(engine: Engine, prepared: Sequence[RawBatch]) -> None:
+    keys = infra.keys_of(engine)
     for new_users, batch in prepared:
+        # The new users' keys first, in the key store, as record_events commits them.
+        keys.add({row["key_id"]: data_key(row["user_id"]) for row in new_users})
         with engine.connect().execution_options(**WRITE) as connection, connection.begin():
             if new_users:
                 connection.execute(insert(users), new_users)

@@ -49,8 +49,8 @@ class NoGapsFeed:
     def pages(self, after: int) -> Iterator[list[dict]]:
         raise AssertionError("not asked")
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[dict]:
-        raise AssertionError(f"a gap in {user_id}'s stream after {after_version}")
+    def user_events(self, user: tuple[str, str], after_version: int = 0) -> Iterator[dict]:
+        raise AssertionError(f"a gap in {user}'s stream after {after_version}")
 
 
 def run(config: Config) -> list[Row]:

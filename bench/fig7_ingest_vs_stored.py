@@ -24,7 +24,8 @@ def forget_after(engine: Engine, position: int) -> None:
         connection.execute(
             text(
                 "DELETE FROM users WHERE NOT EXISTS "
-                "(SELECT 1 FROM events WHERE events.user_id = users.user_id)"
+                "(SELECT 1 FROM events WHERE events.tenant = users.tenant "
+                "AND events.user_id = users.user_id)"
             )
         )
         connection.execute(text("SELECT setval('events_position_seq', :p)"), {"p": position})

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pika
 import psycopg
@@ -36,6 +37,9 @@ from backtrack_shared.db import create_database_engine
 from backtrack_shared.topology import Topology
 from bench.workload import TENANT, Workload
 
+if TYPE_CHECKING:
+    from traininglog.adapters.key_store import SqlAlchemyKeyStore
+
 POSTGRES_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -50,7 +54,9 @@ API_KEY_ENV = "BENCH_API_KEY"
 @dataclass(frozen=True)
 class Credentials:
     clients_file: Path  # both services read it (CLIENTS_FILE)
-    client_key: str  # the bench's client app (tenant workload.TENANT): writes events, reads routines
+    client_key: (
+        str  # the bench's client app (tenant workload.TENANT): writes events, reads routines
+    )
     planner_key: str  # the planner's admin key to traininglog's feed
 
     def header(self) -> dict[str, str]:
@@ -81,17 +87,29 @@ def _admin_dsn() -> str:
     return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def keys_url(database_url: str) -> str:
+    """Where traininglog keeps its data keys beside a bench database: a database of their own
+    (made by `postgres_database`), or a SQLite file beside the store's."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///{url.database}-keys.db"
+    return url.set(database=f"{url.database}_keys").render_as_string(hide_password=False)
+
+
 @contextlib.contextmanager
 def postgres_database(label: str) -> Iterator[str]:
-    """A PostgreSQL database of its own, dropped afterwards; yields its SQLAlchemy URL."""
+    """A PostgreSQL database of its own (and one for traininglog's keys, see `keys_url`),
+    dropped afterwards; yields its SQLAlchemy URL."""
     name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}_keys"')
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}_keys" WITH (FORCE)')
 
 
 @contextlib.contextmanager
@@ -107,17 +125,31 @@ def database(backend: str, label: str) -> Iterator[str]:
         yield url
 
 
+_KEY_STORES: dict[int, "SqlAlchemyKeyStore"] = {}
+
+
+def keys_of(engine: Engine) -> "SqlAlchemyKeyStore":
+    """The key store beside a store made by `traininglog_engine`."""
+    return _KEY_STORES[id(engine)]
+
+
 @contextlib.contextmanager
 def traininglog_engine(database_url: str) -> Iterator[Engine]:
-    """An engine on a migrated traininglog store, made the way the service makes it."""
+    """An engine on a migrated traininglog store, made the way the service makes it (its key
+    store: `keys_of`)."""
+    from traininglog.adapters.key_store import SqlAlchemyKeyStore
     from traininglog.bootstrap import migrate
 
     engine = create_database_engine(database_url)
-    migrate(engine)
+    keys = SqlAlchemyKeyStore(create_database_engine(keys_url(database_url)))
+    migrate(engine, keys)
+    _KEY_STORES[id(engine)] = keys
     try:
         yield engine
     finally:
+        del _KEY_STORES[id(engine)]
         engine.dispose()
+        keys.engine.dispose()
 
 
 @contextlib.contextmanager
@@ -134,8 +166,11 @@ def planner_engine(database_url: str) -> Iterator[Engine]:
 
 def empty_event_store(engine: Engine) -> None:
     """Back to no events and no users, and on PostgreSQL positions from 1 again."""
+    from traininglog.adapters.key_store import data_keys
     from traininglog.adapters.tables import event_outbox, events, users
 
+    with keys_of(engine).engine.begin() as connection:
+        connection.execute(delete(data_keys))
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("TRUNCATE event_outbox, events, users RESTART IDENTITY"))
@@ -147,10 +182,11 @@ def empty_event_store(engine: Engine) -> None:
 
 def insert_rows(engine: Engine, load: Workload, *, outbox: bool, chunk: int = 5000) -> None:
     """Prefill the store with a workload's users and events the fastest plain way (not timed):
-    Core executemany, in chunks. The users' rows hold the keys the bodies are sealed with; the
-    feed and the relay read only events with a user's row."""
+    Core executemany, in chunks. The users' rows name the keys the bodies are sealed with (in
+    the key store); the feed and the relay read only events with a user's row."""
     from traininglog.adapters.tables import event_outbox, events, users
 
+    keys_of(engine).add(load.keys())
     with engine.begin() as connection:
         connection.execute(insert(users), load.user_rows())
     rows = list(load.rows())
@@ -279,6 +315,7 @@ def service_environ(database_url: str, topology: Topology, **ports: int) -> dict
     keys = credentials()
     environ = {
         "DATABASE_URL": database_url,
+        "TRAININGLOG_KEYS_DATABASE_URL": keys_url(database_url),
         "AMQP_URL": AMQP_URL,
         "BROKER_NAMESPACE": topology.namespace,
         "LOG_LEVEL": "INFO",

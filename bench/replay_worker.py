@@ -3,7 +3,8 @@
 `python -m bench.replay_worker MODE DATABASE_URL` prints
 {"events": n, "seconds": s, "peak_rss_mib": m} where MODE is one of
 - raw: `SELECT body FROM events ORDER BY position` streamed (server-side cursor), with the key
-  of each event's user joined in, each body opened (AES-GCM, as stored) + json.loads;
+  id of each event's user joined in (the keys, from their own database, read first), each body
+  opened (AES-GCM, as stored) + json.loads;
 - feed: traininglog's feed reader, pages of 500 (what GET /v1/feed serves, without HTTP);
 - rebuild: `planner.service_layer.catch_up.rebuild` from that feed into the planner's tables
   (full progression rules for every event);
@@ -14,14 +15,17 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from backtrack_shared.db import create_database_engine
 from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.logs import configure_logging
 from bench.harness import Timer, peak_rss_mib
+
+if TYPE_CHECKING:
+    from traininglog.adapters.key_store import SqlAlchemyKeyStore
 
 PAGE = 500  # the planner's HttpTrainingLogFeed page size
 
@@ -33,7 +37,7 @@ class DatabaseFeed:
     def __init__(self, engine: Engine) -> None:
         from traininglog.adapters.event_store import SqlAlchemyEventReader
 
-        self._reader = SqlAlchemyEventReader(engine)
+        self._reader = SqlAlchemyEventReader(engine, key_store(engine))
 
     def head(self) -> int:
         return self._reader.head()
@@ -43,25 +47,39 @@ class DatabaseFeed:
             yield page
             after = page[-1]["position"]
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[dict[str, Any]]:
-        while page := self._reader.stream(user_id, after_version, PAGE):
+    def user_events(self, user: Any, after_version: int = 0) -> Iterator[dict[str, Any]]:
+        while page := self._reader.stream(user, after_version, PAGE):
             yield from page
             after_version = page[-1]["stream_version"]
 
 
+def key_store(engine: Engine) -> "SqlAlchemyKeyStore":
+    """traininglog's key store beside the bench database (bench.infra.keys_url)."""
+    from bench.infra import keys_url
+    from traininglog.adapters.key_store import SqlAlchemyKeyStore
+
+    return SqlAlchemyKeyStore(
+        create_database_engine(keys_url(engine.url.render_as_string(hide_password=False)))
+    )
+
+
 def raw(engine: Engine) -> int:
+    from traininglog.adapters.key_store import data_keys
     from traininglog.adapters.sealing import unseal
 
+    with key_store(engine).engine.connect() as connection:  # the keys live apart: read first
+        keys = dict(connection.execute(select(data_keys.c.key_id, data_keys.c.data_key)).all())
     count = 0
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=1000).execute(
             text(
-                "SELECT events.event_id, events.body, users.data_key FROM events "
-                "JOIN users ON users.user_id = events.user_id ORDER BY events.position"
+                "SELECT events.event_id, events.body, users.key_id FROM events "
+                "JOIN users ON users.tenant = events.tenant AND users.user_id = events.user_id "
+                "ORDER BY events.position"
             )
         )
-        for event_id, body, data_key in result:
-            json.loads(unseal(data_key, event_id, body))
+        for event_id, body, key_id in result:
+            json.loads(unseal(keys.get(key_id), event_id, body))
             count += 1
     return count
 

@@ -29,6 +29,11 @@ RECORDED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 TENANT = "bench"
 
 
+def key_id(user_id: str) -> str:
+    """The id of a user's data key in traininglog's key store, fixed per user like the key."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench-data-key/{user_id}"))
+
+
 def data_key(user_id: str) -> bytes:
     """A user's AES-256 data key for prefilled rows: fixed per user, so prefills are repeatable
     (the service draws a random one; the cost of sealing is the same)."""
@@ -116,18 +121,23 @@ class Workload:
             yield json.loads(clone.body)
 
     def user_rows(self) -> list[dict[str, Any]]:
-        """Rows of traininglog's `users` table for the users of `rows()`: the tenant and the data
-        key their bodies are sealed with. Without them the feed and the relay see no event."""
+        """Rows of traininglog's `users` table for the users of `rows()`: the tenant and the id
+        of the data key their bodies are sealed with (`keys()`, for the key store). Without
+        them the feed and the relay see no event."""
         return [
             {
                 "user_id": user_id,
                 "tenant": TENANT,
-                "data_key": data_key(user_id),
+                "key_id": key_id(user_id),
                 "created_at": RECORDED_AT,
                 "erased_at": None,
             }
             for user_id in self.users
         ]
+
+    def keys(self) -> dict[str, bytes]:
+        """The key store's rows for the users of `rows()`: key id -> data key."""
+        return {key_id(user_id): data_key(user_id) for user_id in self.users}
 
     def rows(self, first_position: int = 1) -> Iterator[dict[str, Any]]:
         """Rows of traininglog's `events` table, positions from `first_position` on: the hash of
@@ -139,6 +149,7 @@ class Workload:
             yield {
                 "position": first_position + index,
                 "event_id": clone.event_id,
+                "tenant": TENANT,  # events are keyed by their owner (ids per client)
                 "user_id": clone.user_id,
                 "stream_version": clone.template.stream_version,
                 "type": envelope["type"],

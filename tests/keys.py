@@ -7,6 +7,7 @@ from backtrack_shared.auth import (
     ADMIN,
     ALL_SCOPES,
     AUDIT_READ,
+    CLINICAL_WRITE,
     EVENTS_WRITE,
     ROUTINE_READ,
     Client,
@@ -20,6 +21,7 @@ CLIENTS = {
     "ops": list(ALL_SCOPES),  # an operator: admin, every user
     "acme": [EVENTS_WRITE, ROUTINE_READ, AUDIT_READ],  # an app: its own users only
     "globex": [EVENTS_WRITE, ROUTINE_READ, AUDIT_READ],  # another company's app
+    "clinic": [EVENTS_WRITE, CLINICAL_WRITE, ROUTINE_READ, AUDIT_READ],  # a clinic's system
     "reader": [ROUTINE_READ],  # a read-only key
     "planner": [ADMIN],  # the planner's own key to traininglog's feed
 }

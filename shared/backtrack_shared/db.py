@@ -3,8 +3,16 @@
 SQLite is the embedded default; PostgreSQL is production. On SQLite, pysqlite's own transaction
 handling is switched off so that a writing transaction can start with BEGIN IMMEDIATE: it takes
 the write lock up front, so "read then write" inside one transaction is serialized.
+
+Deleted rows must not stay readable in the files (erasure, DESIGN.md "Trust boundaries"): SQLite
+runs with `secure_delete` (deleted content is overwritten with zeros, free pages included) and
+its files are the owner's only; `scrub` then leaves no older copy of a page in the write-ahead
+log (SQLite) or no dead row in the table (PostgreSQL).
 """
 
+import os
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -30,7 +38,7 @@ def create_database_engine(database_url: str) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        owner_only(Path(url.database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -41,6 +49,7 @@ def create_database_engine(database_url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -49,6 +58,59 @@ def create_database_engine(database_url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine
+
+
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def owner_only(database: Path) -> None:
+    """Create the SQLite file readable and writable by its owner only (an empty file is an empty
+    database), and tighten one made before: SQLite gives its -wal and -shm files the mode of
+    the database file."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_CREAT | os.O_RDONLY, 0o600))
+    for path in (database, *(database.with_name(database.name + s) for s in SQLITE_COMPANIONS)):
+        # Another user's file is theirs to mode (and SQLite's to refuse, if it must).
+        if path.exists() and path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+
+
+class ScrubIncomplete(Exception):
+    """Readers or writers kept the write-ahead log from being emptied: try again later."""
+
+
+def scrub(engine: Engine, tables: Sequence[str], *, rewrite: bool = False) -> None:
+    """Leave no copy of rows deleted from `tables` readable in the database's files.
+
+    SQLite (under `secure_delete`, the pages already hold zeros): checkpoint the write-ahead log
+    into the database and truncate it, so no older frame keeps the rows. PostgreSQL: VACUUM the
+    tables, so no dead row version keeps them; with `rewrite`, VACUUM FULL writes the table to
+    a new file and drops the old one (for small tables such as the data keys)."""
+    if engine.dialect.name == "sqlite":
+        _checkpoint_truncate(engine)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in tables:
+                quoted = connection.dialect.identifier_preparer.quote(table)
+                connection.exec_driver_sql(f"VACUUM {'FULL ' if rewrite else ''}{quoted}")
+
+
+def _checkpoint_truncate(engine: Engine, attempts: int = 5) -> None:
+    # On a raw connection: pysqlite's own transactions are off, so no BEGIN wraps the pragma.
+    for attempt in range(attempts):
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            busy, _log_frames, _checkpointed = cursor.execute(
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            ).fetchone()
+            cursor.close()
+        finally:
+            connection.close()
+        if not busy:
+            return
+        time.sleep(0.2 * (attempt + 1))
+    raise ScrubIncomplete("the SQLite write-ahead log stayed in use; it was not truncated")
 
 
 def is_postgresql(connection: Connection | Engine) -> bool:
@@ -87,13 +149,20 @@ def run_migrations(metadata: MetaData, *, version_table: str, lock_key: int) -> 
     context.run_migrations()
 
 
-def upgrade_to_head(engine: Engine, migrations_dir: Path) -> None:
-    """Apply the service's Alembic migrations; each service keeps its own version table."""
-    config = Config()
+def upgrade_to_head(
+    engine: Engine, migrations_dir: Path, attributes: dict[str, Any] | None = None
+) -> None:
+    """Apply the service's Alembic migrations; each service keeps its own version table.
+    `attributes` reach the migrations (`context.config.attributes`), and what they leave there
+    reaches the caller."""
+    config = Config(attributes=attributes)
     config.set_main_option("script_location", str(migrations_dir))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    if attributes is not None:
+        attributes.update(config.attributes)
+        attributes.pop("connection")
 
 
 def as_utc(value: datetime) -> datetime:

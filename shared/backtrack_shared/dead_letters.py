@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,11 @@ from backtrack_shared.rabbit import (
     CONNECTION_ERRORS,
     ERROR_HEADER,
     ROUTING_KEY_HEADER,
+    broker_user,
     connection_parameters,
 )
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,42 @@ class PikaDeadLetters:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.close()
 
+    def purge_users(self, users: Collection[UserKey]) -> int:
+        """Delete every dead letter of these users (erased: nothing of theirs may stay
+        readable); how many. The others go back to the queue, in their order. A letter that
+        names the user id but no tenant is theirs too, as is every letter of the user id for an
+        erasure that names no tenant (made before ids were per client)."""
+        wanted: dict[str, set[str]] = {}
+        for user in users:
+            wanted.setdefault(user.user_id, set()).add(user.tenant)
+        if not wanted:
+            return 0
+        connection = pika.BlockingConnection(self._params)
+        purged = 0
+        try:
+            channel = connection.channel()
+            self._topology.declare(channel)
+            queue = self._topology.dead_letter_queue
+            waiting = channel.queue_declare(queue, passive=True).method.message_count
+            for _ in range(waiting):
+                method, properties, body = channel.basic_get(queue)
+                if method is None:
+                    break
+                tenant, user_id = _owner_of(properties, body)
+                tenants = wanted.get(user_id or "", set())
+                if tenants and (tenant is None or tenant in tenants or "" in tenants):
+                    channel.basic_ack(method.delivery_tag)
+                    purged += 1
+            return purged
+        finally:  # closing the channel returns the letters not acknowledged
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                connection.close()
+
     def requeue(self, message_ids: set[str] | None = None) -> int:
-        """Publish these dead letters (all of them with None) back to the events exchange under
-        their first routing key; return how many. The planner applies each at most once."""
+        """Publish these dead letters (all of them with None) back to the planner's queue through
+        its requeue exchange, under their first routing key and with this connection's broker
+        user as `user_id` (the planner takes its own requeues); return how many. The planner
+        applies each at most once."""
         connection = pika.BlockingConnection(self._params)
         requeued = 0
         try:
@@ -87,8 +123,9 @@ class PikaDeadLetters:
                     if not key.startswith(("x-backtrack-", "x-death", "x-delivery-count"))
                 }
                 properties.headers = headers
+                properties.user_id = broker_user(self._params)
                 channel.basic_publish(
-                    self._topology.events_exchange,
+                    self._topology.requeue_exchange,
                     letter.routing_key,
                     body,
                     properties,
@@ -100,6 +137,23 @@ class PikaDeadLetters:
         finally:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 connection.close()
+
+
+def _owner_of(properties: pika.BasicProperties, body: bytes) -> tuple[str | None, str | None]:
+    """Whose letter this is, (tenant, user id): the headers traininglog sets, else the body's."""
+    headers = properties.headers or {}
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        document = {}
+
+    def named(field: str) -> str | None:
+        value = headers.get(field, document.get(field))
+        return str(value) if isinstance(value, str | bytes) else None
+
+    return named("tenant"), named("user_id")
 
 
 def _letter(method: Any, properties: pika.BasicProperties, body: bytes) -> DeadLetter:

@@ -42,6 +42,16 @@ def connection_parameters(amqp_url: str, *, connection_name: str) -> pika.URLPar
     return params
 
 
+def broker_user(params: pika.ConnectionParameters) -> str:
+    """The broker user a connection authenticates as: what RabbitMQ checks `user_id` against."""
+    credentials = params.credentials
+    return str(getattr(credentials, "username", ""))
+
+
+def broker_url_user(amqp_url: str) -> str:
+    return broker_user(pika.URLParameters(amqp_url))
+
+
 def broker_reachable(amqp_url: str) -> bool:
     """Open and close one connection: the readiness probe's view of the broker."""
     try:
@@ -92,13 +102,16 @@ class OutgoingMessage:
     message_id: str
     headers: dict[str, Any] = field(default_factory=dict)
 
-    def properties(self) -> BasicProperties:
+    def properties(self, user_id: str | None = None) -> BasicProperties:
+        """With `user_id` the broker user publishing: RabbitMQ refuses the message unless it is
+        the connection's own, so consumers can tell who published it."""
         return BasicProperties(
             content_type="application/json",
             delivery_mode=pika.DeliveryMode.Persistent,
             message_id=self.message_id,
             type=self.routing_key,
             headers=self.headers,
+            user_id=user_id,
         )
 
 
@@ -130,6 +143,7 @@ class _ConfirmingLink:
 
     def __init__(self, params: pika.URLParameters, name: str) -> None:
         self._params = params
+        self._user_id = broker_user(params)
         self._connection: pika.SelectConnection | None = None
         self._channel: Channel | None = None
         self._opened = threading.Event()
@@ -253,7 +267,7 @@ class _ConfirmingLink:
                 exchange,
                 message.routing_key,
                 message.body,
-                message.properties(),
+                message.properties(self._user_id),
                 mandatory=mandatory,
             )
             self._last_tag += 1  # the broker numbers a confirm-mode channel's publishes from 1
@@ -299,9 +313,12 @@ class PikaConfirmedPublisher:
     batch fails as a whole (a nack, a returned message, the connection lost, no confirm within
     `confirm_timeout_s`): its caller publishes it again, and consumers drop what they had.
 
-    The topology is declared on connect. With `mandatory` (events: the planner's queue must get
-    them), a message no queue is bound for is returned by the broker and raises here instead of
-    vanishing; without it (routine updates: whoever subscribes), it is dropped by the broker.
+    The topology is declared on connect (all of it, or what `declare` declares: traininglog's
+    broker user may declare the events exchange only). With `mandatory` (events: the planner's
+    queue must get them), a message no queue is bound for is returned by the broker and raises
+    here instead of vanishing; without it (routine updates: whoever subscribes), it is dropped by
+    the broker. Every message carries the connection's broker user as its `user_id`, which
+    RabbitMQ validates: consumers tell from it who published.
     """
 
     def __init__(
@@ -312,12 +329,13 @@ class PikaConfirmedPublisher:
         connection_name: str,
         mandatory: bool = True,
         confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
+        declare: Callable[[BlockingChannel], None] | None = None,
     ) -> None:
         self._mandatory = mandatory
         self._confirm_timeout_s = confirm_timeout_s
         self._params = connection_parameters(amqp_url, connection_name=connection_name)
         self._name = connection_name
-        self._topology = topology
+        self._declare = topology.declare if declare is None else declare
         self._link: _ConfirmingLink | None = None
 
     def _ensure_link(self) -> _ConfirmingLink:
@@ -325,7 +343,7 @@ class PikaConfirmedPublisher:
             self.close()
             declaring = pika.BlockingConnection(self._params)
             try:
-                self._topology.declare(declaring.channel())
+                self._declare(declaring.channel())
             finally:
                 with contextlib.suppress(*CONNECTION_ERRORS):
                     declaring.close()
@@ -357,6 +375,10 @@ class IncomingMessage:
     message_id: str | None
     headers: dict[str, Any]
     redelivered: bool
+    # The `user_id` property, validated by RabbitMQ against the publisher's connection; None
+    # when the publisher set none. And the exchange it was published to.
+    user_id: str | None = None
+    exchange: str = ""
 
 
 class PoisonMessage(Exception):
@@ -373,6 +395,7 @@ class TransientFailure(Exception):
 ERROR_HEADER = "x-backtrack-error"
 ROUTING_KEY_HEADER = "x-backtrack-routing-key"
 ATTEMPTS_HEADER = "x-backtrack-attempts"
+PUBLISHED_BY_HEADER = "x-backtrack-published-by"
 
 
 # One delivery as pika's consume generator yields it: (method, properties, body).
@@ -616,6 +639,11 @@ class PikaConsumer:
             ROUTING_KEY_HEADER: method.routing_key,
             ATTEMPTS_HEADER: attempt,
         }
+        if properties.user_id is not None:
+            # The consumer's own broker user publishes the copy, and RabbitMQ refuses a
+            # user_id that is not the connection's: the publisher is kept as a header.
+            headers[PUBLISHED_BY_HEADER] = properties.user_id
+            properties.user_id = None
         properties.headers = headers
         channel.basic_publish(self._topology.dead_letter_exchange, "", body, properties)
         channel.basic_ack(method.delivery_tag)
@@ -655,6 +683,8 @@ def _incoming(method: Basic.Deliver, properties: BasicProperties, body: bytes) -
         message_id=properties.message_id,
         headers=dict(properties.headers or {}),
         redelivered=bool(method.redelivered),
+        user_id=properties.user_id,
+        exchange=method.exchange,
     )
 
 

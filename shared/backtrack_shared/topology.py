@@ -3,7 +3,12 @@
 traininglog publishes every stored event to a durable topic exchange, routing key = event type.
 The planner reads them from a quorum queue with a single active consumer (one user's events stay
 in order) and a delivery limit, past which a message is dead-lettered so the others keep flowing.
-The planner publishes routine changes to its own topic exchange for apps to subscribe to.
+The planner publishes routine changes to its own topic exchange for apps to subscribe to, routing
+key `routine.updated.<tenant>`, so that a tenant's broker user can be limited to its own.
+
+Each service declares what it owns (traininglog the events exchange; the planner everything it
+reads and writes, and the events exchange too, to bind to it whichever starts first), so that
+each broker user's permissions cover exactly that (backtrack_shared.broker_users).
 """
 
 from dataclasses import dataclass
@@ -12,6 +17,11 @@ from typing import Any
 from pika.adapters.blocking_connection import BlockingChannel
 
 ROUTINE_UPDATED = "routine.updated"
+
+
+def routine_routing_key(tenant: str) -> str:
+    """`routine.updated.<tenant>`: client ids hold no dot, so the tenant is one topic word."""
+    return f"{ROUTINE_UPDATED}.{tenant}"
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,16 @@ class Topology:
     def dead_letter_queue(self) -> str:
         return f"{self.namespace}.planner.dead-letters"
 
+    @property
+    def requeue_exchange(self) -> str:
+        """Where the planner puts its dead letters back: bound to its queue alone, so that
+        requeueing needs no write permission on the events exchange (traininglog's alone)."""
+        return f"{self.namespace}.planner.requeue"
+
+    def subscriber_queue_prefix(self, tenant: str) -> str:
+        """A tenant's own queues for its routine updates are named with this prefix."""
+        return f"{self.namespace}.tenant.{tenant}."
+
     def planner_queue_arguments(self) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
@@ -49,9 +69,13 @@ class Topology:
             "x-dead-letter-exchange": self.dead_letter_exchange,
         }
 
+    def declare_events(self, channel: BlockingChannel) -> None:
+        """Declare the events exchange alone: what traininglog owns; safe to repeat."""
+        channel.exchange_declare(self.events_exchange, exchange_type="topic", durable=True)
+
     def declare(self, channel: BlockingChannel) -> None:
         """Declare every exchange, queue and binding; safe to repeat."""
-        channel.exchange_declare(self.events_exchange, exchange_type="topic", durable=True)
+        self.declare_events(channel)
         channel.exchange_declare(self.routines_exchange, exchange_type="topic", durable=True)
         channel.exchange_declare(self.dead_letter_exchange, exchange_type="fanout", durable=True)
         # Classic, not quorum: dead letters are read and put back by people, and a quorum
@@ -64,10 +88,17 @@ class Topology:
             self.planner_queue, durable=True, arguments=self.planner_queue_arguments()
         )
         channel.queue_bind(self.planner_queue, self.events_exchange, routing_key="#")
+        channel.exchange_declare(self.requeue_exchange, exchange_type="fanout", durable=True)
+        channel.queue_bind(self.planner_queue, self.requeue_exchange)
 
     def delete(self, channel: BlockingChannel) -> None:
         """Delete every queue and exchange of this namespace: for throwaway namespaces."""
         for queue in (self.planner_queue, self.dead_letter_queue):
             channel.queue_delete(queue)
-        for exchange in (self.events_exchange, self.routines_exchange, self.dead_letter_exchange):
+        for exchange in (
+            self.events_exchange,
+            self.routines_exchange,
+            self.dead_letter_exchange,
+            self.requeue_exchange,
+        ):
             channel.exchange_delete(exchange)

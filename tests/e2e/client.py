@@ -35,22 +35,28 @@ def post_all(system: System, documents: list[dict[str, Any]]) -> list[int]:
     return positions
 
 
-def routine(system: System, user_id: str) -> dict[str, Any]:
-    return system.http.get(f"{system.planner.url}/v1/users/{user_id}/routine", timeout=5).json()  # type: ignore[no-any-return]
+def _owned(owner: str | None) -> dict[str, str]:
+    """The query naming whose user it is (None: the operator's own, who wrote them)."""
+    return {"owner": owner} if owner else {}
 
 
-def history(system: System, user_id: str) -> list[dict[str, Any]]:
+def routine(system: System, user_id: str, owner: str | None = None) -> dict[str, Any]:
+    url = f"{system.planner.url}/v1/users/{user_id}/routine"
+    return system.http.get(url, params=_owned(owner), timeout=5).json()  # type: ignore[no-any-return]
+
+
+def history(system: System, user_id: str, owner: str | None = None) -> list[dict[str, Any]]:
     url = f"{system.planner.url}/v1/users/{user_id}/routine/history"
-    return system.http.get(url, timeout=10).json()["versions"]  # type: ignore[no-any-return]
+    return system.http.get(url, params=_owned(owner), timeout=10).json()["versions"]  # type: ignore[no-any-return]
 
 
 def wait_applied(
-    system: System, user_id: str, position: int, timeout_s: float = 60
+    system: System, user_id: str, position: int, timeout_s: float = 60, owner: str | None = None
 ) -> dict[str, Any]:
     """The user's routine once it reflects the event at `position`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        current = routine(system, user_id)
+        current = routine(system, user_id, owner)
         if current.get("applied_position", 0) >= position:
             return current
         time.sleep(0.2)

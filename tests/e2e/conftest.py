@@ -123,11 +123,13 @@ def system(
 ) -> Iterator[System]:
     topology = Topology(namespace=f"e2e-{uuid.uuid4().hex[:10]}")
     log_dir = tmp_path_factory.mktemp("logs")
-    clients_file = KEYS.write(tmp_path_factory.mktemp("secrets") / "clients.json")
+    secrets = tmp_path_factory.mktemp("secrets")
+    clients_file = KEYS.write(secrets / "clients.json")
     traininglog_port, planner_port = free_port(), free_port()
     environ = {
         **os.environ,
         "DATABASE_URL": e2e_database,
+        "TRAININGLOG_KEYS_DATABASE_URL": f"sqlite:///{secrets / 'traininglog-keys.db'}",
         "AMQP_URL": amqp_url,
         "BROKER_NAMESPACE": topology.namespace,
         "TRAININGLOG_PORT": str(traininglog_port),

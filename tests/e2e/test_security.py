@@ -9,7 +9,7 @@ import pika
 import pytest
 import requests
 
-from tests.e2e.client import history, post_all, wait_applied
+from tests.e2e.client import history, routine, wait_applied
 from tests.e2e.conftest import System
 from tests.e2e.test_replay_and_catch_up import wait_rebuilt
 from tests.factories import baseline, new_user_id, pain, workout
@@ -25,9 +25,10 @@ def session(client_id: str | None) -> requests.Session:
     return http
 
 
-def user_endpoints(system: System, user: str) -> list[str]:
+def user_endpoints(system: System, user: str, owner: str | None = None) -> list[str]:
+    """Every user endpoint of both services for `user` (of `owner`'s, naming them)."""
     planner = f"{system.planner.url}/v1/users/{user}"
-    return [
+    urls = [
         f"{system.traininglog.url}/v1/users/{user}/events",
         f"{planner}/routine",
         f"{planner}/routine?as_of=2026-09-03T00:00:00Z",
@@ -35,6 +36,9 @@ def user_endpoints(system: System, user: str) -> list[str]:
         f"{planner}/routine/history",
         f"{planner}/audit",
     ]
+    if owner is None:
+        return urls
+    return [f"{url}{'&' if '?' in url else '?'}owner={owner}" for url in urls]
 
 
 def acme_user_applied(system: System) -> str:
@@ -45,7 +49,7 @@ def acme_user_applied(system: System) -> str:
         answer = acme.post(f"{system.traininglog.url}/v1/events", json=document, timeout=5)
         assert answer.status_code == 201, answer.text
         positions.append(answer.json()["position"])
-    wait_applied(system, user, max(positions))
+    wait_applied(system, user, max(positions), owner="acme")
     return user
 
 
@@ -53,10 +57,12 @@ def test_a_client_sees_its_own_users_and_another_client_gets_404_everywhere(syst
     user = acme_user_applied(system)
     for url in user_endpoints(system, user):
         assert session("acme").get(url, timeout=10).status_code == 200, url
-        assert session("globex").get(url, timeout=10).status_code == 404, url
+        assert session("globex").get(url, timeout=10).status_code == 404, url  # its own: nobody
         assert session(None).get(url, timeout=10).status_code == 401, url
+    for url in user_endpoints(system, user, owner="acme"):
+        assert session("globex").get(url, timeout=10).status_code == 404, url  # not granted
     write = session("globex").post(
-        f"{system.traininglog.url}/v1/events", json=pain(user, score=9), timeout=5
+        f"{system.traininglog.url}/v1/events?owner=acme", json=pain(user, score=9), timeout=5
     )
     assert write.status_code == 404
     reader = session("reader")
@@ -93,19 +99,23 @@ def test_erasure_forgets_a_user_everywhere_and_a_full_replay_leaves_the_others_u
     system: System,
 ):
     erased, kept = acme_user_applied(system), acme_user_applied(system)
-    more = post_all(system, [workout(kept, day=2), pain(kept, score=1, day=2)])
-    wait_applied(system, kept, max(more))
-    kept_versions = history(system, kept)
+    acme = session("acme")
+    for document in (workout(kept, day=2), pain(kept, score=1, day=2)):
+        more = acme.post(f"{system.traininglog.url}/v1/events", json=document, timeout=5)
+    wait_applied(system, kept, more.json()["position"], owner="acme")
+    kept_versions = history(system, kept, owner="acme")
 
-    answer = system.http.delete(f"{system.traininglog.url}/v1/users/{erased}", timeout=5)
+    answer = system.http.delete(
+        f"{system.traininglog.url}/v1/users/{erased}", params={"owner": "acme"}, timeout=5
+    )
     assert answer.status_code == 200, answer.text
     marker = answer.json()["position"]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if system.http.get(f"{system.planner.url}/v1/users/{erased}/routine").status_code == 404:
+        if not routine(system, erased, owner="acme").get("version"):
             break
         time.sleep(0.2)
-    for url in user_endpoints(system, erased):
+    for url in user_endpoints(system, erased, owner="acme"):
         assert system.http.get(url, timeout=10).status_code == 404, url
     feed = system.http.get(
         f"{system.traininglog.url}/v1/feed", params={"after": 0, "limit": 1000}, timeout=10
@@ -115,5 +125,6 @@ def test_erasure_forgets_a_user_everywhere_and_a_full_replay_leaves_the_others_u
     started = system.http.post(f"{system.planner.url}/v1/admin/rebuild", json={}, timeout=5)
     assert started.status_code == 202
     assert wait_rebuilt(system)["state"] == "done"
-    assert history(system, kept) == kept_versions
-    assert system.http.get(f"{system.planner.url}/v1/users/{erased}/routine").status_code == 404
+    assert history(system, kept, owner="acme") == kept_versions
+    erased_routine = f"{system.planner.url}/v1/users/{erased}/routine?owner=acme"
+    assert system.http.get(erased_routine).status_code == 404

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pika
 import pytest
 
-from backtrack_shared.topology import ROUTINE_UPDATED
+from backtrack_shared.topology import routine_routing_key
 from tests.e2e.conftest import System
 from tests.factories import baseline, new_user_id, workout
 
@@ -17,12 +17,13 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def routine_updates(system: System) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
-    """A client's own queue bound to the planner's routine exchange, as an app would subscribe."""
+    """A client's own queue bound to the planner's routine exchange, as an app would subscribe:
+    with its own tenant's routing key (the tests' operator key writes as tenant ops)."""
     connection = pika.BlockingConnection(pika.URLParameters(system.amqp_url))
     channel = connection.channel()
     channel.exchange_declare(system.topology.routines_exchange, "topic", durable=True)
     queue = channel.queue_declare("", exclusive=True).method.queue
-    channel.queue_bind(queue, system.topology.routines_exchange, routing_key=ROUTINE_UPDATED)
+    channel.queue_bind(queue, system.topology.routines_exchange, routing_key=routine_routing_key("ops"))
     channel.my_queue = queue  # type: ignore[attr-defined]
     yield channel
     connection.close()
@@ -71,6 +72,7 @@ def test_post_baseline_and_workout_then_read_the_routine_and_receive_the_update(
         routine_updates.my_queue, auto_ack=True, inactivity_timeout=1
     ):
         if method is not None:
+            assert method.routing_key == "routine.updated.ops"
             received.append((properties, json.loads(body)))
         if any(m["user_id"] == user for _, m in received) or time.monotonic() > deadline:
             break

@@ -29,6 +29,7 @@ APPLIED = ("routine_changed", "routine_unchanged")
 NOT_ROUTINE = {"user_id", "version", "applied_position", "as_of"}
 CLIENT = KEYS.header("acme")  # the app posting its users' events
 OPERATOR = KEYS.header("ops")  # the checks read every user's stream, routine and audit
+# (naming the owner, acme: a user id is its client's own)
 
 
 @dataclass
@@ -212,7 +213,7 @@ def user_stream(system: FaultSystem, user_id: str) -> list[dict[str, Any]]:
     while True:
         page = requests.get(
             f"{system.traininglog.url}/v1/users/{user_id}/events",
-            params={"after_version": after, "limit": 1000},
+            params={"owner": "acme", "after_version": after, "limit": 1000},
             headers=OPERATOR,
             timeout=30,
         ).json()
@@ -286,14 +287,18 @@ def assert_nothing_lost_nothing_twice(
         stream = sorted(user_stream(system, user_id), key=lambda envelope: envelope["position"])
         replayed = replay_versions(logged_event(envelope) for envelope in stream)
         answer = requests.get(
-            f"{system.planner.url}/v1/users/{user_id}/routine", headers=OPERATOR, timeout=30
+            f"{system.planner.url}/v1/users/{user_id}/routine?owner=acme",
+            headers=OPERATOR,
+            timeout=30,
         )
         assert answer.status_code == 200, (user_id, answer.status_code)
         routine = {k: v for k, v in answer.json().items() if k not in NOT_ROUTINE}
         assert replayed and routine == replayed[-1].routine, f"{user_id}: routine differs"
         assert answer.json()["applied_position"] == stream[-1]["position"]
         audit = requests.get(
-            f"{system.planner.url}/v1/users/{user_id}/audit", headers=OPERATOR, timeout=60
+            f"{system.planner.url}/v1/users/{user_id}/audit?owner=acme",
+            headers=OPERATOR,
+            timeout=60,
         ).json()
         assert audit["reproduced"], (user_id, [v for v in audit["versions"] if not v["identical"]])
 

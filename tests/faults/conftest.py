@@ -100,6 +100,7 @@ def fault_system(fault_database: str, amqp_url: str, tmp_path: Path) -> Iterator
     environ = {
         **os.environ,
         "DATABASE_URL": fault_database,
+        "TRAININGLOG_KEYS_DATABASE_URL": f"sqlite:///{tmp_path / 'secrets' / 'keys.db'}",
         "AMQP_URL": amqp_url,
         "BROKER_NAMESPACE": topology.namespace,
         "TRAININGLOG_PORT": str(ports["traininglog"]),

@@ -25,6 +25,7 @@ from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.topology import Topology
 from planner import cli as planner_cli
 from tests.factories import baseline, new_user_id, pain
+from tests.integration.conftest import keys_for
 from tests.integration.test_event_store import record
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 
@@ -61,7 +62,7 @@ def test_the_relay_publishes_every_stored_event_in_order_with_confirms(
 ):
     user = new_user_id()
     receipts = record(engine, baseline(user), *[pain(user, score=s, day=s) for s in range(5)])
-    outbox = SqlAlchemyEventOutbox(engine)
+    outbox = SqlAlchemyEventOutbox(engine, keys_for(engine))
     publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-relay")
     relay = OutboxRelay(outbox, publisher, topology.events_exchange, batch_size=50)
     try:
@@ -93,7 +94,8 @@ def test_an_unroutable_publish_raises_instead_of_vanishing(amqp_url: str, topolo
 def test_a_batch_is_confirmed_as_a_whole_and_arrives_in_order(amqp_url: str, topology: Topology):
     publisher = PikaConfirmedPublisher(amqp_url, topology, connection_name="test-batch")
     messages = [
-        OutgoingMessage("pain.reported", json.dumps({"n": n}).encode(), f"m{n}") for n in range(1000)
+        OutgoingMessage("pain.reported", json.dumps({"n": n}).encode(), f"m{n}")
+        for n in range(1000)
     ]
     try:
         assert publisher.publish(topology.events_exchange, messages[:600]) == 600

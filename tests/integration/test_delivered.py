@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork
 from planner.service_layer.apply import Applied, apply_event
 from planner.service_layer.catch_up import fill_gap
@@ -22,9 +23,9 @@ class StreamFeed:
     def __init__(self, envelopes: list[dict]) -> None:
         self._envelopes = envelopes
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[dict]:
+    def user_events(self, user: UserKey, after_version: int = 0) -> Iterator[dict]:
         for envelope in self._envelopes:
-            if envelope["user_id"] == user_id and envelope["stream_version"] > after_version:
+            if key_of(envelope) == user and envelope["stream_version"] > after_version:
                 yield envelope
 
 

@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from backtrack_shared.contracts import NewEventSchema
+from backtrack_shared.user_key import UserKey
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.integration.conftest import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 from traininglog.adapters.tables import event_outbox, events
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 def record(engine: Engine, *documents: dict) -> list[Receipt]:
     loaded = [NewEventSchema().load(document) for document in documents]
-    return record_events(lambda: SqlAlchemyUnitOfWork(engine), loaded, Writer("acme"))
+    return record_events(lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)), loaded, Writer("acme"))
 
 
 def rows_for(engine: Engine, user_id: str) -> list[tuple[int, str]]:
@@ -46,23 +48,23 @@ def test_same_id_with_another_body_is_a_conflict_and_changes_nothing(engine):
     changed = {**document, "payload": {**document["payload"], "score": 7}}
     (receipt,) = record(engine, changed)
     assert receipt.outcome is Outcome.CONFLICT
-    reader = SqlAlchemyEventReader(engine)
-    assert reader.stream(document["user_id"], 0, 10)[0]["payload"]["score"] == 2
+    reader = SqlAlchemyEventReader(engine, keys_for(engine))
+    assert reader.stream(UserKey("acme", document["user_id"]), 0, 10)[0]["payload"]["score"] == 2
 
 
 def test_streams_are_per_user_and_paged_in_order(engine):
     ana, ben = new_user_id(), new_user_id()
     record(engine, baseline(ana), baseline(ben), workout(ana, day=1), pain(ana, score=1, day=2))
-    reader = SqlAlchemyEventReader(engine)
-    first_page = reader.stream(ana, after_version=0, limit=2)
-    second_page = reader.stream(ana, after_version=2, limit=2)
+    reader = SqlAlchemyEventReader(engine, keys_for(engine))
+    first_page = reader.stream(UserKey("acme", ana), after_version=0, limit=2)
+    second_page = reader.stream(UserKey("acme", ana), after_version=2, limit=2)
     assert [e["stream_version"] for e in first_page + second_page] == [1, 2, 3]
     assert [e["type"] for e in first_page + second_page] == [
         "baseline.assessed",
         "workout.logged",
         "pain.reported",
     ]
-    assert [e["stream_version"] for e in reader.stream(ben, 0, 10)] == [1]
+    assert [e["stream_version"] for e in reader.stream(UserKey("acme", ben), 0, 10)] == [1]
 
 
 def test_the_feed_gives_every_event_after_a_position_in_position_order(engine):
@@ -70,7 +72,7 @@ def test_the_feed_gives_every_event_after_a_position_in_position_order(engine):
     receipts = record(engine, baseline(user), workout(user), pain(user, score=0))
     positions = [r.position for r in receipts]
     assert positions == sorted(positions)
-    reader = SqlAlchemyEventReader(engine)
+    reader = SqlAlchemyEventReader(engine, keys_for(engine))
     after_first = reader.feed(after_position=positions[0], limit=1000)
     mine = [e["event_id"] for e in after_first if e["user_id"] == user]
     assert mine == [r.event_id for r in receipts[1:]]
@@ -82,7 +84,7 @@ def test_the_feed_gives_every_event_after_a_position_in_position_order(engine):
 def test_every_stored_event_waits_in_the_outbox_until_published(engine):
     user = new_user_id()
     receipts = record(engine, baseline(user), workout(user))
-    outbox = SqlAlchemyEventOutbox(engine)
+    outbox = SqlAlchemyEventOutbox(engine, keys_for(engine))
     pending = {p.outbox_id: p.message for p in outbox.pending(limit=100_000)}
     assert {r.position for r in receipts} <= set(pending)
     message = pending[receipts[0].position]

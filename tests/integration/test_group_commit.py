@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from backtrack_shared.contracts import NewEventSchema
 from tests.factories import baseline, new_user_id, pain
+from tests.integration.conftest import keys_for
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork
 from traininglog.adapters.tables import events
 from traininglog.domain.append import Outcome, Writer
@@ -25,7 +26,7 @@ class CountedAppends:
 
     def __init__(self, engine: Engine) -> None:
         self.groups: list[int] = []
-        self._record = functools.partial(record_requests, lambda: SqlAlchemyUnitOfWork(engine))
+        self._record = functools.partial(record_requests, lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)))
 
     def __call__(self, requests: Sequence[Request]) -> list[list[Receipt]]:
         self.groups.append(len(requests))
@@ -58,7 +59,8 @@ def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(
     ana, bob = new_user_id(), new_user_id()
     appender.record([load(baseline(bob))], globex)
     requests = [([load(pain(ana, score=i % 4, day=i))], acme) for i in range(64)]
-    requests += [([load(pain(bob, score=1))], acme)]  # globex's user: not acme's to write for
+    # globex's user: not acme's to write for, even naming the owner
+    requests += [([load(pain(bob, score=1))], Writer("acme", owner="globex"))]
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda r: appender.record(*r), requests))
 

@@ -31,6 +31,7 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUni
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import apply_event
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.integration.conftest import keys_for
 from tests.keys import KEYS
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings
@@ -56,10 +57,11 @@ FUZZ = settings(
 
 
 def traininglog_app(engine: Engine | None) -> Flask:
+    keys = keys_for(engine) if engine is not None else None
     return create_traininglog_app(
         Settings(max_batch_events=5, max_body_bytes=64 * 1024),
-        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),  # type: ignore[arg-type]
-        reader=SqlAlchemyEventReader(engine),  # type: ignore[arg-type]
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine, keys),  # type: ignore[arg-type]
+        reader=SqlAlchemyEventReader(engine, keys),  # type: ignore[arg-type]
         readiness_checks={"database": lambda: True},
         registry=lambda: KEYS.registry,
     )

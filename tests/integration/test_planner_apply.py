@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from backtrack_shared.contracts import NewEventSchema, canonical_body
+from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,
     SqlAlchemyRoutineOutbox,
@@ -22,9 +23,7 @@ from tests.factories import baseline, new_user_id, pain
 pytestmark = pytest.mark.integration
 
 
-def stored(
-    document: dict, *, stream_version: int, position: int, tenant: str = "acme"
-) -> dict:
+def stored(document: dict, *, stream_version: int, position: int, tenant: str = "acme") -> dict:
     """The envelope as traininglog publishes it."""
     envelope = json.loads(canonical_body(NewEventSchema().load(document)))
     return {
@@ -45,7 +44,7 @@ def test_a_baseline_makes_version_one_and_announces_it(engine: Engine):
     first = stored(baseline(user), stream_version=1, position=10)
     assert apply(engine, first) is Applied.ROUTINE_CHANGED
     reader = SqlAlchemyPlannerReader(engine)
-    state, version = reader.current(user)  # type: ignore[misc]
+    state, version = reader.current(UserKey("acme", user))  # type: ignore[misc]
     assert (version.version, state.applied_position, version.rules_version) == (
         1,
         10,
@@ -56,7 +55,7 @@ def test_a_baseline_makes_version_one_and_announces_it(engine: Engine):
     announced = [
         json.loads(p.message.body)
         for p in SqlAlchemyRoutineOutbox(engine).pending(100_000)
-        if p.message.message_id == f"{user}:routine:1"
+        if p.message.message_id == f"acme:{user}:routine:1"
     ]
     assert [m["routine"] for m in announced] == [version.routine]
 
@@ -74,7 +73,7 @@ def test_a_redelivered_event_is_applied_once(engine: Engine):
             select(func.count()).select_from(planner_events).where(planner_events.c.user_id == user)
         ).scalar_one()
     assert count == 1
-    assert len(SqlAlchemyPlannerReader(engine).history(user)) == 1
+    assert len(SqlAlchemyPlannerReader(engine).history(UserKey("acme", user))) == 1
 
 
 def test_every_applied_event_moves_the_applied_position_and_versions_only_follow_changes(
@@ -86,10 +85,10 @@ def test_every_applied_event_moves_the_applied_position_and_versions_only_follow
         engine, stored(pain(user, score=1, timing="rest", day=1), stream_version=2, position=21)
     )
     reader = SqlAlchemyPlannerReader(engine)
-    state, version = reader.current(user)  # type: ignore[misc]
+    state, version = reader.current(UserKey("acme", user))  # type: ignore[misc]
     assert state.applied_position == 21
     expected_versions = 2 if outcome is Applied.ROUTINE_CHANGED else 1
-    assert version.version == expected_versions == len(reader.history(user))
+    assert version.version == expected_versions == len(reader.history(UserKey("acme", user)))
 
 
 def test_version_1_and_version_2_events_replay_side_by_side(engine: Engine):
@@ -103,12 +102,12 @@ def test_version_1_and_version_2_events_replay_side_by_side(engine: Engine):
     reader = SqlAlchemyPlannerReader(engine)
     read_back = {
         e.event_id: e.payload["radiates_to"]
-        for e in reader.events(user)
+        for e in reader.events(UserKey("acme", user))
         if e.type == "pain.reported"
     }
     assert read_back == {old["event_id"]: "unknown", new["event_id"]: "buttock"}
-    replayed = replay_versions(reader.events_in_applied_order(user))
-    assert audit(reader.history(user), replayed)["reproduced"]
+    replayed = replay_versions(reader.events_in_applied_order(UserKey("acme", user)))
+    assert audit(reader.history(UserKey("acme", user)), replayed)["reproduced"]
 
 
 def test_two_feed_readers_moving_one_checkpoint_at_once_both_succeed(engine: Engine):

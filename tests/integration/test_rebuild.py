@@ -8,6 +8,7 @@ import time
 import pytest
 from sqlalchemy import Engine
 
+from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyPlannerReader, SqlAlchemyUnitOfWork
 from planner.service_layer.apply import apply_event
 from planner.service_layer.catch_up import rebuild
@@ -65,7 +66,9 @@ def feed_of_two_users() -> list[dict]:
 
 def all_versions(engine: Engine, users: set[str]) -> str:
     reader = SqlAlchemyPlannerReader(engine)
-    return json.dumps({u: [v.as_json() for v in reader.history(u)] for u in sorted(users)})
+    return json.dumps(
+        {u: [v.as_json() for v in reader.history(UserKey("acme", u))] for u in sorted(users)}
+    )
 
 
 def test_an_interrupted_rebuild_resumes_and_makes_the_live_versions(sqlite_engine: Engine):

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
 from backtrack_shared.contracts.registry import USER_ERASED
+from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,
     SqlAlchemyRoutineOutbox,
@@ -18,6 +19,7 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUni
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import Applied, apply_event
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.integration.conftest import keys_for
 from tests.keys import KEYS
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.sealing import Unreadable, is_sealed, unseal
@@ -41,8 +43,8 @@ class IdleRebuildJob:
 def traininglog_app(engine: Engine, settings: Settings | None = None) -> Flask:
     return create_traininglog_app(
         settings or Settings(),
-        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),
-        reader=SqlAlchemyEventReader(engine),
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)),
+        reader=SqlAlchemyEventReader(engine, keys_for(engine)),
         readiness_checks={"database": lambda: True},
         registry=lambda: KEYS.registry,
     )
@@ -153,15 +155,18 @@ def test_another_tenants_user_is_404_on_every_user_endpoint_of_both_services(log
     ]
     for app, path in reads:
         assert as_client(app, "acme").get(path.format(acme_user)).status_code == 200, path
-        theirs = as_client(app, "globex").get(path.format(acme_user))
-        unknown = as_client(app, "globex").get(path.format(nobody))
-        assert theirs.status_code == 404, path
-        assert theirs.get_json()["message"] == unknown.get_json()["message"]  # nothing told
-        assert acme_user not in theirs.get_data(as_text=True)
+        for owner in ("", "?owner=acme"):  # globex's own user of that id, and acme's
+            joiner = "&" if "?" in path else "?"
+            named = f"{path.format(acme_user)}{owner.replace('?', joiner)}"
+            theirs = as_client(app, "globex").get(named)
+            unknown = as_client(app, "globex").get(named.replace(acme_user, nobody))
+            assert theirs.status_code == 404, path
+            assert theirs.get_json()["message"] == unknown.get_json()["message"]  # nothing told
+            assert acme_user not in theirs.get_data(as_text=True)
 
     globex = as_client(log, "globex")
-    assert globex.post("/v1/events", json=pain(acme_user, score=9)).status_code == 404
-    batch = globex.post("/v1/events/batch", json={"events": [pain(acme_user, score=9)]})
+    assert globex.post("/v1/events?owner=acme", json=pain(acme_user, score=9)).status_code == 404
+    batch = globex.post("/v1/events/batch?owner=acme", json={"events": [pain(acme_user, score=9)]})
     (item,) = batch.get_json()["results"]
     assert (item["status"], item["position"]) == ("rejected", None)
     assert list(item["errors"]) == ["user_id"]
@@ -179,14 +184,21 @@ def test_erasure_makes_the_user_unreadable_everywhere_and_leaves_the_others_be(
         assert acme.post("/v1/events", json=document).status_code == 201
     apply_all(engine, feed_after(log, start))
     # Her events as the planner got them: redelivered after her erasure, they must not count.
-    late = as_client(log, "ops").get(f"/v1/users/{acme_user}/events").get_json()["events"]
+    late = (
+        as_client(log, "ops").get(f"/v1/users/{acme_user}/events?owner=acme").get_json()["events"]
+    )
     others_before = as_client(plan, "acme").get(f"/v1/users/{other}/routine/history").get_json()
     before_erasure = head(log)
+    with engine.connect() as connection:
+        key_id = connection.execute(
+            select(users.c.key_id).where(users.c.user_id == acme_user)
+        ).scalar_one()
+    assert keys_for(engine).get([key_id])  # her key, in the key store until the erasure
 
     ops = as_client(log, "ops")
-    erased = ops.delete(f"/v1/users/{acme_user}")
+    erased = ops.delete(f"/v1/users/{acme_user}?owner=acme")
     assert erased.status_code == 200 and erased.get_json()["stream_version"] == 3
-    assert ops.delete(f"/v1/users/{acme_user}").get_json() == erased.get_json()
+    assert ops.delete(f"/v1/users/{acme_user}?owner=acme").get_json() == erased.get_json()
 
     with engine.connect() as connection:  # the store: sealed bodies, and no key to open them
         rows = connection.execute(
@@ -194,10 +206,11 @@ def test_erasure_makes_the_user_unreadable_everywhere_and_leaves_the_others_be(
                 events.c.user_id == acme_user
             )
         ).all()
-        key = connection.execute(
-            select(users.c.data_key).where(users.c.user_id == acme_user)
+        left = connection.execute(
+            select(users.c.key_id).where(users.c.user_id == acme_user)
         ).scalar_one()
-    assert key is None and len(rows) == 3
+    key = keys_for(engine).get([key_id]).get(key_id)
+    assert key is None and left is None and len(rows) == 3
     for event_id, event_type, body in rows:
         if event_type == USER_ERASED:
             assert json.loads(body)["payload"] == {"requested_by": "ops"}
@@ -213,16 +226,18 @@ def test_erasure_makes_the_user_unreadable_everywhere_and_leaves_the_others_be(
     ]
     (marker,) = feed_after(log, before_erasure)  # the feed: of her, only the marker
     assert (marker["type"], marker["user_id"]) == (USER_ERASED, acme_user)
-    assert ops.get(f"/v1/users/{acme_user}/events").status_code == 404
+    assert ops.get(f"/v1/users/{acme_user}/events?owner=acme").status_code == 404
     assert acme.post("/v1/events", json=pain(acme_user, score=1)).status_code == 410
 
     assert apply_all(engine, [marker]) == [Applied.ERASED]
     for path in ("routine", "routine/history", "progress", "audit"):
-        assert as_client(plan, "ops").get(f"/v1/users/{acme_user}/{path}").status_code == 404
+        erased_path = f"/v1/users/{acme_user}/{path}?owner=acme"
+        assert as_client(plan, "ops").get(erased_path).status_code == 404
     outcomes = [apply_event(lambda: PlannerUnitOfWork(engine), e).outcome for e in late]
     assert outcomes == [Applied.DROPPED] * len(late)  # redelivered late: never applied again
     reader = SqlAlchemyPlannerReader(engine)
-    assert reader.current(acme_user) is None and reader.events(acme_user) == []
+    her = UserKey("acme", acme_user)
+    assert reader.current(her) is None and reader.events(her) == []
     pending = SqlAlchemyRoutineOutbox(engine).pending(100_000)
     assert not [p for p in pending if p.message.headers.get("user_id") == acme_user]
 
@@ -257,11 +272,12 @@ def test_an_operators_grant_lets_another_client_in_on_both_services_until_revoke
 ):
     ops, start = as_client(log, "ops"), head(log)
     routine_before = as_client(plan, "acme").get(f"/v1/users/{acme_user}/routine").get_json()
-    grant = f"/v1/users/{acme_user}/grants/globex"
+    grant = f"/v1/users/{acme_user}/grants/globex?owner=acme"
     granted = ops.put(grant).get_json()
     assert granted["granted"] and granted["event_id"]
     assert ops.put(grant).get_json()["event_id"] is None  # it already was so: nothing appended
-    assert ops.put(f"/v1/users/{acme_user}/grants/nobody").status_code == 404  # no such client
+    no_client = f"/v1/users/{acme_user}/grants/nobody?owner=acme"
+    assert ops.put(no_client).status_code == 404  # no such client
     assert as_client(log, "acme").put(grant).status_code == 403  # an operator's decision
 
     (grant_event,) = feed_after(log, start)
@@ -270,15 +286,17 @@ def test_an_operators_grant_lets_another_client_in_on_both_services_until_revoke
         "globex",
     )
     assert apply_all(engine, [grant_event]) == [Applied.ACCESS_CHANGED]
-    reads = [
-        (log, f"/v1/users/{acme_user}/events"),
-        (plan, f"/v1/users/{acme_user}/routine"),
-        (plan, f"/v1/users/{acme_user}/routine/history"),
+    reads = [  # the granted client names the owner: without, a user id is its own
+        (log, f"/v1/users/{acme_user}/events?owner=acme"),
+        (plan, f"/v1/users/{acme_user}/routine?owner=acme"),
+        (plan, f"/v1/users/{acme_user}/routine/history?owner=acme"),
     ]
     for app, path in reads:
         assert as_client(app, "globex").get(path).status_code == 200, path
         assert as_client(app, "reader").get(path).status_code in (403, 404), path  # not granted
-    routine_after = as_client(plan, "globex").get(f"/v1/users/{acme_user}/routine").get_json()
+    routine_after = (
+        as_client(plan, "globex").get(f"/v1/users/{acme_user}/routine?owner=acme").get_json()
+    )
     assert routine_after.pop("applied_position") == grant_event["position"]
     routine_before.pop("applied_position")
     assert routine_after == routine_before  # the rules never see a grant
@@ -299,8 +317,9 @@ def test_a_late_grant_never_undoes_a_newer_revocation_in_the_planner(
     engine: Engine, log: Flask, plan: Flask, acme_user: str
 ):
     ops, start = as_client(log, "ops"), head(log)
-    ops.put(f"/v1/users/{acme_user}/grants/globex")
-    ops.delete(f"/v1/users/{acme_user}/grants/globex")
+    ops.put(f"/v1/users/{acme_user}/grants/globex?owner=acme")
+    ops.delete(f"/v1/users/{acme_user}/grants/globex?owner=acme")
     grant_event, revoke_event = feed_after(log, start)
     assert apply_all(engine, [revoke_event, grant_event]) == [Applied.ACCESS_CHANGED] * 2
-    assert as_client(plan, "globex").get(f"/v1/users/{acme_user}/routine").status_code == 404
+    routine = as_client(plan, "globex").get(f"/v1/users/{acme_user}/routine?owner=acme")
+    assert routine.status_code == 404

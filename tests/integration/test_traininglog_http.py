@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.integration.conftest import keys_for
 from tests.keys import KEYS
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings
@@ -19,8 +20,8 @@ pytestmark = pytest.mark.integration
 def client(engine: Engine) -> FlaskClient:
     app = create_app(
         Settings(max_batch_events=5, max_body_bytes=64 * 1024),
-        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine),
-        reader=SqlAlchemyEventReader(engine),
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)),
+        reader=SqlAlchemyEventReader(engine, keys_for(engine)),
         readiness_checks={"database": lambda: True},
         registry=lambda: KEYS.registry,
     )
@@ -158,11 +159,13 @@ def test_a_database_that_does_not_answer_gets_503_with_retry_after_not_500(free_
     """Nothing listens on the port: every write is told to retry later, as the OpenAPI says."""
     from sqlalchemy import create_engine
 
+    from traininglog.adapters.key_store import SqlAlchemyKeyStore
+
     down = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_tcp_port}/down")
     app = create_app(
         Settings(),
-        unit_of_work=lambda: SqlAlchemyUnitOfWork(down),
-        reader=SqlAlchemyEventReader(down),
+        unit_of_work=lambda: SqlAlchemyUnitOfWork(down, SqlAlchemyKeyStore(down)),
+        reader=SqlAlchemyEventReader(down, SqlAlchemyKeyStore(down)),
         readiness_checks={"database": lambda: False},
         registry=lambda: KEYS.registry,
     )

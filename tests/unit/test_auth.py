@@ -9,6 +9,7 @@ import pytest
 from backtrack_shared.auth import (
     ADMIN,
     AUDIT_READ,
+    CLINICAL_WRITE,
     EVENTS_WRITE,
     ROUTINE_READ,
     Client,
@@ -109,3 +110,21 @@ def test_a_bucket_gives_its_burst_then_its_rate_and_says_how_long_to_wait():
     now[0] = 100.0
     assert limiter.take("acme", 20) == 0 and limiter.take("acme", 1) > 0  # never above the burst
     assert retry_after_header(0.01) == "1" and retry_after_header(1.2) == "2"
+
+
+def test_the_cli_issues_the_clinical_scope_and_the_development_key_carries_it(
+    tmp_path: Path, capsys
+):
+    path = tmp_path / "clients.json"
+    clients_cli(["--file", str(path), "create", "clinic", "--scopes", "events:write"])
+    clients_cli(["--file", str(path), "add-key", "clinic", "--scopes", "clinical:write"])
+    first, second = capsys.readouterr().out.split()
+    registry = clients_file.load(path)
+    for key, may_clear in ((first, False), (second, True)):
+        principal = authenticate(registry, key)
+        assert principal is not None and principal.may(CLINICAL_WRITE) is may_clear
+
+    clients_cli(["--file", str(tmp_path / "dev" / "clients.json"), "dev"])
+    dev_key = (tmp_path / "dev" / "dev-api-key").read_text().strip()
+    dev = authenticate(clients_file.load(tmp_path / "dev" / "clients.json"), dev_key)
+    assert dev is not None and CLINICAL_WRITE in dev.scopes

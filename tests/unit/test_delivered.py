@@ -4,8 +4,10 @@ stream after an earlier event of theirs in the batch."""
 from planner.service_layer.delivered import runs_without_gaps
 
 
-def delivered(*events: tuple[str, int]) -> list[dict]:
-    return [{"user_id": user, "stream_version": version} for user, version in events]
+def delivered(*events: tuple[str, int], tenant: str = "acme") -> list[dict]:
+    return [
+        {"tenant": tenant, "user_id": user, "stream_version": version} for user, version in events
+    ]
 
 
 def versions(runs: list[list[dict]]) -> list[list[tuple[str, int]]]:
@@ -33,3 +35,9 @@ def test_a_gap_inside_the_batch_starts_a_new_run():
 
 def test_nothing_delivered_is_no_run():
     assert runs_without_gaps([]) == []
+
+
+def test_two_clients_users_of_one_id_are_two_streams():
+    """acme's ana at 1 then globex's ana at 5: no gap, globex's ana is another user."""
+    batch = delivered(("ana", 1)) + delivered(("ana", 5), tenant="globex") + delivered(("ana", 2))
+    assert len(runs_without_gaps(batch)) == 1

@@ -16,6 +16,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
+from backtrack_shared.broker_cli import main as broker_main
+from backtrack_shared.broker_setup import definitions as expected_definitions
+from backtrack_shared.broker_setup import password_matches
+from backtrack_shared.broker_users import planner_user, traininglog_user
 from backtrack_shared.topology import Topology
 from planner.config import Settings as PlannerSettings
 from traininglog.config import Settings as TraininglogSettings
@@ -29,6 +33,26 @@ INIT_SQL = ROOT / "deploy" / "postgres" / "init.sql"
 
 APP_SETTINGS = {"traininglog": TraininglogSettings, "planner": PlannerSettings}
 INFRA_SERVICES = ("rabbitmq", "postgres")
+# What `docker compose up` would be given in the environment: the broker users' passwords.
+COMPOSE_VARIABLES = {
+    "TRAININGLOG_BROKER_PASSWORD": "tl-test-password",
+    "PLANNER_BROKER_PASSWORD": "pl-test-password",
+}
+_VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    """Compose's ${NAME}, ${NAME:-default} and ${NAME:?error}, as `docker compose` resolves them."""
+
+    def resolve(match: re.Match[str]) -> str:
+        name, kind, rest = match.groups()
+        if variables.get(name):
+            return variables[name]
+        if kind == "?":
+            raise KeyError(f"{name}: {rest}")
+        return rest or ""
+
+    return _VARIABLE.sub(resolve, value.replace("$$", "\0")).replace("\0", "$")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -50,13 +74,18 @@ def service(compose: dict[str, Any], name: str) -> dict[str, Any]:
     return compose["services"][name]
 
 
-def environment(svc: dict[str, Any]) -> dict[str, str]:
+def environment(
+    svc: dict[str, Any], variables: dict[str, str] = COMPOSE_VARIABLES
+) -> dict[str, str]:
     """A compose `environment` (mapping or KEY=VALUE list) as the container would see it."""
     env = svc.get("environment") or {}
     if isinstance(env, list):
         pairs = (item.split("=", 1) for item in env)
         env = {key: (value[0] if value else "") for key, *value in pairs}
-    return {str(key): "" if value is None else str(value) for key, value in env.items()}
+    return {
+        str(key): "" if value is None else interpolate(str(value), variables)
+        for key, value in env.items()
+    }
 
 
 def settings_of(compose: dict[str, Any], name: str) -> Any:
@@ -196,11 +225,37 @@ def declared_topology(compose: dict[str, Any]) -> RecordingChannel:
     return channel
 
 
+def named_volume_of(svc: dict[str, Any], target: str) -> tuple[str, str]:
+    """(named volume, container path) of the named volume a service mounts at `target`."""
+    for entry in svc.get("volumes", []):
+        source, mounted, *_ = str(entry).split(":")
+        if mounted == target and not source.startswith((".", "/")):
+            return source, mounted
+    raise AssertionError(f"no named volume at {target}")
+
+
+@pytest.fixture(scope="module")
+def sealed(compose, tmp_path_factory) -> dict[str, Any]:
+    """What the broker-users one-shot writes, by running its command with its environment."""
+    one_shot = service(compose, "broker-users")
+    out = tmp_path_factory.mktemp("broker") / "definitions.json"
+    broker_main(["seal", str(DEFINITIONS_FILE), str(out)], environ=environment(one_shot))
+    assert out.stat().st_mode & 0o777 == 0o600
+    return json.loads(out.read_text())
+
+
 # --------------------------------------------------------------------------- compose
 
 
-def test_compose_has_the_four_services_and_a_one_shot_for_keys(compose):
-    assert set(compose["services"]) == {"rabbitmq", "postgres", "traininglog", "planner", "keys"}
+def test_compose_has_the_four_services_and_one_shots_for_keys_and_broker_users(compose):
+    assert set(compose["services"]) == {
+        "rabbitmq",
+        "postgres",
+        "traininglog",
+        "planner",
+        "keys",
+        "broker-users",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(APP_SETTINGS))
@@ -245,7 +300,7 @@ def test_app_depends_on_healthy_infrastructure(compose, name):
     assert isinstance(depends_on, dict), f"{name}: depends_on must be a mapping with conditions"
     assert set(INFRA_SERVICES) <= set(depends_on)
     for dependency, spec in depends_on.items():
-        if dependency == "keys":
+        if dependency in ("keys", "broker-users"):
             continue
         assert spec["condition"] == "service_healthy", f"{name} -> {dependency}"
         assert "healthcheck" in service(compose, dependency), f"{dependency} has no healthcheck"
@@ -278,14 +333,18 @@ def test_published_port_is_the_port_the_service_listens_on(compose, name):
 
 
 @pytest.mark.parametrize("name", sorted(APP_SETTINGS))
-def test_amqp_url_points_at_the_compose_broker(compose, definitions, name):
+def test_amqp_url_points_at_the_compose_broker(compose, definitions, sealed, name):
     url = urlsplit(settings_of(compose, name).amqp_url)
     assert url.scheme == "amqp"
     assert url.hostname == "rabbitmq" and "rabbitmq" in compose["services"]
     assert (url.port or 5672) == 5672
+    assert url.username == name, "each service connects as a broker user of its own"
     users = {user["name"]: user for user in definitions["users"]}
     assert url.username in users, f"{url.username} is not defined in definitions.json"
-    assert users[url.username]["password"] == url.password
+    assert "password" not in users[url.username] and "password_hash" not in users[url.username]
+    # The broker boots with the sealed copy: the service's password opens it.
+    hashed = {user["name"]: user["password_hash"] for user in sealed["users"]}
+    assert password_matches(unquote(url.password or ""), hashed[url.username])
     vhost = unquote(url.path[1:]) if url.path not in ("", "/") else "/"
     assert {"user": url.username, "vhost": vhost} in [
         {"user": p["user"], "vhost": p["vhost"]} for p in definitions["permissions"]
@@ -305,6 +364,16 @@ def test_database_url_points_at_the_compose_postgres(compose, name):
     assert url.username in roles, f"init.sql does not create role {url.username}"
     assert roles[url.username] == url.password
     assert databases[database] in (url.username, ""), "the service's role should own its database"
+
+
+def test_traininglogs_data_keys_live_in_a_compose_database_of_their_own(compose):
+    settings = settings_of(compose, "traininglog")
+    url = urlsplit(settings.keys_database_url)
+    assert url.scheme == "postgresql+psycopg" and url.hostname == "postgres"
+    roles, databases = init_sql_objects()
+    database = url.path.lstrip("/")
+    assert database != urlsplit(settings.database_url).path.lstrip("/")
+    assert databases.get(database) == url.username and roles.get(url.username) == url.password
 
 
 def test_services_use_separate_databases(compose):
@@ -333,7 +402,8 @@ def test_postgres_init_script_is_mounted(compose):
 
 
 def test_rabbitmq_files_are_mounted_and_consistent(compose):
-    mounts = volume_mounts(service(compose, "rabbitmq"))
+    rabbitmq = service(compose, "rabbitmq")
+    mounts = volume_mounts(rabbitmq)
     for host_path in mounts.values():
         assert host_path.exists(), host_path
     assert mounts["/etc/rabbitmq/enabled_plugins"] == ENABLED_PLUGINS.resolve()
@@ -354,9 +424,21 @@ def test_rabbitmq_files_are_mounted_and_consistent(compose):
     }
     definitions_path = conf.get("load_definitions") or conf.get("definitions.local.path")
     assert definitions_path, "rabbitmq.conf does not load a definitions file"
-    assert mounts[definitions_path] == DEFINITIONS_FILE.resolve()
-    # The services connect as guest from other containers.
-    assert conf.get("loopback_users.guest") == "false" or conf.get("loopback_users") == "none"
+    # The sealed copy, in the volume the broker-users one-shot writes it to, from the template.
+    volume, directory = named_volume_of(rabbitmq, str(Path(definitions_path).parent))
+    one_shot = service(compose, "broker-users")
+    assert rabbitmq["depends_on"]["broker-users"] == {"condition": "service_completed_successfully"}
+    written_volume, written_dir = named_volume_of(
+        one_shot, str(Path(one_shot["command"][-1]).parent)
+    )
+    assert volume == written_volume and directory == str(Path(definitions_path).parent)
+    assert Path(one_shot["command"][-1]).name == Path(definitions_path).name
+    assert one_shot["command"][:2] == ["backtrack-broker", "seal"]
+    assert volume_mounts(one_shot)[one_shot["command"][2]] == DEFINITIONS_FILE.resolve()
+    assert written_dir == str(Path(one_shot["command"][-1]).parent)
+    # No guest: nothing lets one in from other containers either.
+    assert "loopback_users" not in conf and "default_user" not in conf
+    assert "guest" not in "".join(conf)
 
 
 def test_enabled_plugins():
@@ -377,6 +459,7 @@ def test_definitions_declare_the_topology_names(definitions):
         topology.events_exchange,
         topology.routines_exchange,
         topology.dead_letter_exchange,
+        topology.requeue_exchange,
     }
     assert queues == {topology.planner_queue, topology.dead_letter_queue}
 
@@ -430,14 +513,38 @@ def test_delivery_limit_agrees_across_services(compose, definitions):
     assert limit == topology.delivery_limit
 
 
-def test_definitions_make_the_broker_usable(definitions):
+def test_definitions_have_no_guest_and_each_service_user_exactly_its_permissions(
+    compose, definitions
+):
     assert {"name": "/"} in [{"name": v["name"]} for v in definitions["vhosts"]]
     users = {user["name"]: user for user in definitions["users"]}
-    assert "guest" in users and "tags" in users["guest"]
-    permission = next(
-        p for p in definitions["permissions"] if p["user"] == "guest" and p["vhost"] == "/"
+    assert set(users) == {"traininglog", "planner"}, "no guest, no other user"
+    assert all(user["tags"] == [] for user in users.values()), "no administrator"
+    topology = Topology(settings_of(compose, "planner").broker_namespace)
+    # The permissions, topic permissions and topology the code computes, and nothing else.
+    assert definitions == expected_definitions(
+        topology,
+        [traininglog_user("traininglog", topology), planner_user("planner", topology)],
     )
-    assert permission["configure"] == permission["write"] == permission["read"] == ".*"
+    for permission in definitions["permissions"] + definitions["topic_permissions"]:
+        for regex in (permission.get("configure"), permission["write"], permission["read"]):
+            assert regex != ".*" and (regex is None or regex.startswith("^"))
+
+
+def test_the_planner_applies_the_events_of_traininglogs_broker_user_alone(compose):
+    traininglog_url = urlsplit(settings_of(compose, "traininglog").amqp_url)
+    assert settings_of(compose, "planner").traininglog_broker_user == traininglog_url.username
+
+
+def test_compose_gives_no_broker_password_of_its_own(compose):
+    """Without the password variables `docker compose` refuses to start: no default secret."""
+    for name in ("traininglog", "planner", "broker-users"):
+        with pytest.raises(KeyError, match="BROKER_PASSWORD"):
+            environment(service(compose, name), variables={})
+    one_shot = environment(service(compose, "broker-users"))
+    for name in APP_SETTINGS:
+        key = f"{name.upper()}_AMQP_URL"
+        assert one_shot[key] == environment(service(compose, name))[key]
 
 
 # --------------------------------------------------------------------------- Dockerfile

@@ -12,30 +12,35 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from backtrack_shared.auth.clients_file import WatchedClientsFile
-from backtrack_shared.db import create_database_engine, database_reachable, upgrade_to_head
+from backtrack_shared.db import create_database_engine, database_reachable, scrub, upgrade_to_head
+from backtrack_shared.dead_letters import PikaDeadLetters
 from backtrack_shared.rabbit import (
     PikaConfirmedPublisher,
     PikaConsumer,
     QueueDepthProbe,
     TransientFailure,
     broker_reachable,
+    broker_url_user,
 )
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.serve import PeriodicWorker, Worker
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 from planner.adapters.feed_client import HttpTrainingLogFeed
 from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,
     SqlAlchemyRoutineOutbox,
     SqlAlchemyUnitOfWork,
 )
+from planner.adapters.tables import USER_DATA_TABLES
 from planner.config import Settings
-from planner.entrypoints.consumer import batch_handler, message_handler
+from planner.entrypoints.consumer import Publishers, batch_handler, message_handler
 from planner.entrypoints.http import create_app
 from planner.metrics import OUTBOX_BACKLOG
 from planner.service_layer.apply import ApplyResult
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
 from planner.service_layer.delivered import apply_delivered
+from planner.service_layer.erasure_scrub import SCRUB_INTERVAL_S, ErasureScrub
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob
@@ -54,6 +59,7 @@ class Planner:
     relay: OutboxRelay
     catch_up: PeriodicWorker
     lag: PeriodicWorker
+    erasure_scrub: PeriodicWorker
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork]
     feed: HttpTrainingLogFeed
     folds: RoutineFolds
@@ -77,6 +83,7 @@ class Planner:
             Worker("outbox-relay", self.relay.run, self.relay.stop),
             self.catch_up.worker(),
             self.lag.worker(),
+            self.erasure_scrub.worker(),
         ]
 
 
@@ -145,18 +152,23 @@ def bootstrap(settings: Settings) -> Planner:
         relay.wake()
         return read
 
-    def rebuild_one(user_id: str) -> tuple[int, int | None]:
+    def rebuild_one(user: UserKey) -> tuple[int, int | None]:
         with writer.turn(wait_s=10.0):
-            read = rebuild_user(unit_of_work, feed, user_id, folds)
-        current = reader.current(user_id)
+            read = rebuild_user(unit_of_work, feed, user, folds)
+        current = reader.current(user)
         return read, current[1].version if current else None
 
+    publishers = Publishers(
+        events=settings.traininglog_broker_user,
+        requeues=broker_url_user(settings.amqp_url),
+        requeue_exchange=topology.requeue_exchange,
+    )
     consumer = PikaConsumer(
         settings.amqp_url,
         topology,
         topology.planner_queue,
-        message_handler(apply),
-        handle_batch=batch_handler(apply_all),
+        message_handler(apply, publishers),
+        handle_batch=batch_handler(apply_all, publishers),
         batch_size=settings.batch_size,
         batch_wait_s=settings.batch_wait_s,
         prefetch=settings.prefetch,
@@ -176,6 +188,12 @@ def bootstrap(settings: Settings) -> Planner:
     )
     catch_up_worker = PeriodicWorker("feed-catch-up", catch_up_now, settings.catch_up_interval_s)
     lag_worker = PeriodicWorker("lag", lag.measure, INTERVAL_S)
+    erasure_scrub = ErasureScrub(
+        unit_of_work,
+        PikaDeadLetters(settings.amqp_url, topology),
+        lambda: scrub(engine, USER_DATA_TABLES),
+    )
+    scrub_worker = PeriodicWorker("erasure-scrub", erasure_scrub, SCRUB_INTERVAL_S)
     return Planner(
         settings,
         engine,
@@ -184,6 +202,7 @@ def bootstrap(settings: Settings) -> Planner:
         relay,
         catch_up_worker,
         lag_worker,
+        scrub_worker,
         unit_of_work,
         feed,
         folds,

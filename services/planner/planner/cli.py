@@ -14,15 +14,16 @@ from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.logs import configure_logging
 from backtrack_shared.serve import serve
 from backtrack_shared.topology import Topology
+from backtrack_shared.user_key import UserKey
 from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings
 from planner.service_layer.catch_up import REBUILD, rebuild, rebuild_user
 
 
-def run_rebuild(service: Planner, user_id: str | None) -> None:
-    if user_id is not None:
-        read = rebuild_user(service.unit_of_work, service.feed, user_id)
-        print(f"rebuilt {user_id}: {read} events")
+def run_rebuild(service: Planner, user: UserKey | None) -> None:
+    if user is not None:
+        read = rebuild_user(service.unit_of_work, service.feed, user)
+        print(f"rebuilt {user.user_id} of {user.tenant}: {read} events")
         return
     with service.unit_of_work() as uow:
         resumed_from = uow.store.checkpoint(REBUILD) or 0
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
         help="rebuild projections from traininglog's feed (stop the planner service first, "
         "or use its admin endpoint, which pauses its consumer)",
     )
-    rebuild_parser.add_argument("--user", help="rebuild this user only")
+    rebuild_parser.add_argument("--user", help="rebuild this user only (with --owner)")
+    rebuild_parser.add_argument("--owner", help="the client whose user --user is")
     dead = commands.add_parser("dead-letters", help="messages the planner could not apply")
     dead.add_argument("action", choices=("list", "show", "requeue"))
     dead.add_argument("message_ids", nargs="*", help="for show and requeue")
@@ -94,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "rebuild":
         settle_after_startup()
-        run_rebuild(service, args.user)
+        if (args.user is None) != (args.owner is None):
+            raise SystemExit("--user and --owner go together: a user id is its client's own")
+        run_rebuild(service, UserKey(args.owner, args.user) if args.user else None)
     service.engine.dispose()
 
 

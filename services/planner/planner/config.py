@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backtrack_shared.rabbit import broker_url_user
 from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment
 
 
@@ -35,10 +36,18 @@ class Settings:
     relay_poll_interval_s: float = 0.5
     clients_file: Path = field(default_factory=lambda: Path("data/clients.json"))
     traininglog_api_key: str = field(default="", repr=False)
+    # The broker user traininglog publishes events as: the planner applies no other's.
+    traininglog_broker_user: str = "guest"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
-        env = Environment(os.environ if environ is None else environ, "planner")
+        environ = os.environ if environ is None else environ
+        env = Environment(environ, "planner")
+        # Unless named, traininglog's broker user is the one of the URL traininglog would use
+        # in this environment (TRAININGLOG_AMQP_URL, else AMQP_URL).
+        traininglog_url = Environment(environ, "traininglog").text(
+            "AMQP_URL", DEFAULT_AMQP_URL, shared=True
+        )
         return cls(
             host=env.text("HOST", cls.host),
             port=env.integer("PORT", cls.port, minimum=1),
@@ -59,5 +68,8 @@ class Settings:
             traininglog_api_key=env.text("TRAININGLOG_API_KEY", "")
             or read_key_file(
                 Path(env.text("TRAININGLOG_API_KEY_FILE", str(env.data_path("planner-api-key"))))
+            ),
+            traininglog_broker_user=env.text(
+                "TRAININGLOG_BROKER_USER", broker_url_user(traininglog_url)
             ),
         )

@@ -8,6 +8,10 @@ EVENTS_APPLIED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "planner_events_dead_lettered_total", "Messages that could not be read as an event"
 )
+EVENTS_UNTRUSTED = Counter(
+    "planner_events_untrusted_total",
+    "Event messages dropped unapplied: not published by traininglog's broker user (user_id)",
+)
 ROUTINE_VERSIONS = Counter("planner_routine_versions_total", "New routine versions stored")
 APPLY_SECONDS = Histogram(
     "planner_apply_seconds",

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stdout if args.command == "serve" else sys.stderr,
     )
     service = bootstrap(settings)
-    migrate(service.engine)
+    migrate(service.engine, service.keys)
     if args.command == "serve":
         serve(
             service.app,
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
             workers=service.workers(),
         )
     service.engine.dispose()
+    service.keys.engine.dispose()
 
 
 if __name__ == "__main__":

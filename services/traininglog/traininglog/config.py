@@ -13,6 +13,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8001
     database_url: str = "sqlite:///data/traininglog.db"
+    # The users' data keys, in a database of their own: never beside the bodies they seal.
+    keys_database_url: str = "sqlite:///data/traininglog-keys.db"
     amqp_url: str = DEFAULT_AMQP_URL
     broker_namespace: str = "backtrack"
     log_level: str = "INFO"
@@ -27,6 +29,11 @@ class Settings:
     rate_limit_burst: int = 2000
 
     def __post_init__(self) -> None:
+        if self.keys_database_url == self.database_url:
+            raise SettingsError(
+                "TRAININGLOG_KEYS_DATABASE_URL must name another database than DATABASE_URL: "
+                "data keys kept beside the bodies they seal open any copy of the event store"
+            )
         if self.rate_limit_burst < self.max_batch_events:
             raise SettingsError(
                 "TRAININGLOG_RATE_LIMIT_BURST must be at least TRAININGLOG_MAX_BATCH_EVENTS, "
@@ -43,6 +50,9 @@ class Settings:
             port=env.integer("PORT", cls.port, minimum=1),
             database_url=env.text(
                 "DATABASE_URL", env.sqlite_default("traininglog.db"), shared=True
+            ),
+            keys_database_url=env.text(
+                "KEYS_DATABASE_URL", env.sqlite_default("traininglog-keys.db")
             ),
             amqp_url=env.text("AMQP_URL", DEFAULT_AMQP_URL, shared=True),
             broker_namespace=env.text("BROKER_NAMESPACE", cls.broker_namespace, shared=True),

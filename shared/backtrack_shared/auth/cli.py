@@ -67,6 +67,15 @@ def revoke(path: Path, key_id: str) -> None:
     clients_file.save(path, Registry(registry.clients.values(), keys.values()))
 
 
+def _write_owner_only(folder: Path, path: Path, text: str) -> None:
+    """Write a secret to a file that is the owner's only from its creation on."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(handle, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(handle, "w") as out:
+        out.write(text)
+
+
 def development_keys(path: Path, key_dir: Path) -> str:
     """Make sure a development client (every scope) and the planner's own client (admin: it
     reads traininglog's feed) have keys, written to `key_dir` readable by the owner only;
@@ -78,13 +87,12 @@ def development_keys(path: Path, key_dir: Path) -> str:
     ):
         key_file = key_dir / file_name
         if key_file.exists() and client_id in clients_file.load(path).clients:
+            key_file.chmod(0o600)  # one written before files were the owner's only
             keys[client_id] = key_file.read_text().strip()
             continue
         exists = client_id in clients_file.load(path).clients
         key = add_key(path, client_id, scopes, create=not exists, name=f"{client_id} (make run)")
-        key_dir.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(key + "\n")
-        key_file.chmod(0o600)
+        _write_owner_only(key_dir, key_file, key + "\n")
         keys[client_id] = key
     return keys[DEV_CLIENT]
 

@@ -14,9 +14,11 @@ import structlog
 from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
+from marshmallow import Schema, fields, validate
 
-from backtrack_shared.auth.keys import Principal, Registry, authenticate
+from backtrack_shared.auth.keys import CLIENT_ID_PATTERN, Principal, Registry, authenticate
 from backtrack_shared.auth.rate_limit import RateLimiter, retry_after_header
+from backtrack_shared.user_key import UserKey
 
 SCHEME = "apiKey"
 EXTENSION = "backtrack_auth"
@@ -46,8 +48,9 @@ def _presented_key() -> str | None:
     return value if scheme.lower() == "bearer" else None
 
 
-def requires(blp: Blueprint, scope: str) -> Callable[[View], View]:
-    """Guard a view with a key holding `scope`; document its 401 and 403 answers."""
+def requires(blp: Blueprint, scope: str, *, also_forbidden: str = "") -> Callable[[View], View]:
+    """Guard a view with a key holding `scope`; document its 401 and 403 answers (with
+    `also_forbidden`: what else the view answers 403 for)."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -66,7 +69,9 @@ def requires(blp: Blueprint, scope: str) -> Callable[[View], View]:
         documented = blp.doc(security=[{SCHEME: []}])(guarded)
         documented = blp.alt_response(401, schema=ErrorSchema, description=MISSING)(documented)
         documented = blp.alt_response(
-            403, schema=ErrorSchema, description=f"The key lacks the scope {scope}."
+            403,
+            schema=ErrorSchema,
+            description=f"The key lacks the scope {scope}. {also_forbidden}".strip(),
         )(documented)
         return cast(View, documented)
 
@@ -82,6 +87,26 @@ def known_client(client_id: str) -> bool:
 def principal() -> Principal:
     """The client of the request being answered (inside a view guarded by `requires`)."""
     return cast(Principal, g.principal)
+
+
+OWNER_DESCRIPTION = (
+    "The client whose user this is, for a client an operator granted access to another "
+    "client's user, and for operators; by default the calling client: a user id is each "
+    "client's own."
+)
+
+
+class OwnerQuerySchema(Schema):
+    """`?owner=`: whose user a path's user id (or a write's user ids) names."""
+
+    owner = fields.String(
+        validate=validate.Regexp(CLIENT_ID_PATTERN), metadata={"description": OWNER_DESCRIPTION}
+    )
+
+
+def addressed_user(user_id: str, owner: str | None) -> UserKey:
+    """The user a request names: `user_id` of `owner`'s, or of the calling client's own."""
+    return UserKey(owner or principal().client_id, user_id)
 
 
 def rate_limited(limiter: RateLimiter, cost: int) -> None:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 EVENTS_WRITE = "events:write"
 ROUTINE_READ = "routine:read"
 AUDIT_READ = "audit:read"
+# A clinician's word: a clearance, or any event from a clinician (it can end a pause).
+CLINICAL_WRITE = "clinical:write"
 ADMIN = "admin"
-ALL_SCOPES = (EVENTS_WRITE, ROUTINE_READ, AUDIT_READ, ADMIN)
+ALL_SCOPES = (EVENTS_WRITE, ROUTINE_READ, AUDIT_READ, CLINICAL_WRITE, ADMIN)
 
 CLIENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _KEY = re.compile(r"^bt_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")

@@ -6,6 +6,8 @@ from typing import Any
 
 import requests
 
+from backtrack_shared.user_key import UserKey
+
 Envelope = dict[str, Any]
 
 
@@ -40,14 +42,18 @@ class HttpTrainingLogFeed:
             yield page
             after = page[-1]["position"]
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[Envelope]:
+    def user_events(self, user: UserKey, after_version: int = 0) -> Iterator[Envelope]:
         """One user's events after a stream version, in stream order (none for a user traininglog
         does not know, or erased)."""
         while True:
             try:
                 page = self._get(
-                    f"/v1/users/{user_id}/events",
-                    {"after_version": after_version, "limit": self._page_size},
+                    f"/v1/users/{user.user_id}/events",
+                    {
+                        "owner": user.tenant,
+                        "after_version": after_version,
+                        "limit": self._page_size,
+                    },
                 )["events"]
             except requests.HTTPError as err:
                 if err.response is not None and err.response.status_code == 404:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -31,6 +32,7 @@ from backtrack_shared.contracts.registry import (
 from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
+from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.tables import (
     planner_checkpoints,
     planner_erasures,
@@ -57,6 +59,7 @@ def logged_event(envelope: dict[str, Any]) -> LoggedEvent:
         position=envelope["position"],
         source=envelope["source"],
         payload=payload,
+        tenant=envelope["tenant"],
     )
 
 
@@ -67,6 +70,7 @@ def _for_the_rules(bodies: Iterable[Any]) -> list[LoggedEvent]:
 
 def routine_version_from_row(row: RowMapping) -> RoutineVersion:
     return RoutineVersion(
+        tenant=row["tenant"],
         user_id=row["user_id"],
         version=row["version"],
         rules_version=row["rules_version"],
@@ -78,35 +82,61 @@ def routine_version_from_row(row: RowMapping) -> RoutineVersion:
     )
 
 
+# The tenant of an erasure recorded before ids were per client (migration 0005).
+LEGACY_ERASURE_TENANT = ""
+
+EventKey = tuple[str, str]  # (tenant, event_id): event ids are unique per owning client
+
+
+def event_key(envelope: dict[str, Any]) -> EventKey:
+    return (envelope["tenant"], envelope["event_id"])
+
+
+def _user_is(table: Any, user: UserKey) -> Any:
+    return (table.c.tenant == user.tenant) & (table.c.user_id == user.user_id)
+
+
 @dataclass(frozen=True)
 class UserState:
     user_id: str
     applied_position: int
     routine_version: int
+    tenant: str = ""
+
+    @property
+    def user(self) -> UserKey:
+        return UserKey(self.tenant, self.user_id)
 
 
 class SqlAlchemyProjectionStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
-        query = select(planner_events.c.event_id).where(planner_events.c.event_id.in_(event_ids))
-        return {event_id for (event_id,) in self._connection.execute(query)}
+    def known_event_ids(self, event_keys: Sequence[EventKey]) -> set[EventKey]:
+        """Which of these (tenant, event_id) are applied already."""
+        keys = sorted(set(event_keys))
+        if not keys:
+            return set()
+        query = select(planner_events.c.tenant, planner_events.c.event_id).where(
+            tuple_(planner_events.c.tenant, planner_events.c.event_id).in_(keys)
+        )
+        return {(tenant, event_id) for tenant, event_id in self._connection.execute(query)}
 
     def add_events(self, envelopes: Sequence[dict[str, Any]]) -> None:
-        """Store applied events, and note the tenant of users not seen before."""
+        """Store applied events, and note the users not seen before."""
         if not envelopes:
             return
-        tenants = {envelope["user_id"]: envelope["tenant"] for envelope in envelopes}
+        known = {key_of(envelope) for envelope in envelopes}
         dialect_insert = postgresql_insert if is_postgresql(self._connection) else sqlite_insert
         self._connection.execute(
             dialect_insert(planner_user_tenants).on_conflict_do_nothing(),
-            [{"user_id": user_id, "tenant": tenant} for user_id, tenant in tenants.items()],
+            [{"user_id": user.user_id, "tenant": user.tenant} for user in sorted(known)],
         )
         self._connection.execute(
             insert(planner_events),
             [
                 {
+                    "tenant": envelope["tenant"],
                     "event_id": envelope["event_id"],
                     "user_id": envelope["user_id"],
                     "occurred_at": datetime.fromisoformat(envelope["occurred_at"]).astimezone(UTC),
@@ -118,21 +148,21 @@ class SqlAlchemyProjectionStore:
             ],
         )
 
-    def history(self, user_id: str) -> list[LoggedEvent]:
+    def history(self, user: UserKey) -> list[LoggedEvent]:
         """What the rules read of the user: their events (not the services' own), in history
         order."""
         query = (
             select(planner_events.c.body)
-            .where(planner_events.c.user_id == user_id)
+            .where(_user_is(planner_events, user))
             .order_by(planner_events.c.occurred_at, planner_events.c.stream_version)
         )
         return _for_the_rules(self._connection.execute(query))
 
-    def history_in_applied_order(self, user_id: str) -> list[LoggedEvent]:
+    def history_in_applied_order(self, user: UserKey) -> list[LoggedEvent]:
         """In feed position order: the order one consumer of the feed applies them in."""
         query = (
             select(planner_events.c.body)
-            .where(planner_events.c.user_id == user_id)
+            .where(_user_is(planner_events, user))
             .order_by(planner_events.c.position)
         )
         return _for_the_rules(self._connection.execute(query))
@@ -143,9 +173,9 @@ class SqlAlchemyProjectionStore:
         for envelope in envelopes:
             if envelope["type"] not in ACCESS_EVENT_TYPES:
                 continue
-            user_id, client_id = envelope["user_id"], envelope["payload"]["client_id"]
+            user, client_id = key_of(envelope), envelope["payload"]["client_id"]
             granted, position = envelope["type"] == ACCESS_GRANTED, envelope["position"]
-            key = (planner_user_grants.c.user_id == user_id) & (
+            key = _user_is(planner_user_grants, user) & (
                 planner_user_grants.c.client_id == client_id
             )
             recorded = self._connection.execute(
@@ -154,7 +184,11 @@ class SqlAlchemyProjectionStore:
             if recorded is None:
                 self._connection.execute(
                     insert(planner_user_grants).values(
-                        user_id=user_id, client_id=client_id, granted=granted, position=position
+                        tenant=user.tenant,
+                        user_id=user.user_id,
+                        client_id=client_id,
+                        granted=granted,
+                        position=position,
                     )
                 )
             elif recorded < position:
@@ -164,43 +198,89 @@ class SqlAlchemyProjectionStore:
                     .values(granted=granted, position=position)
                 )
 
-    def users_without_routine(self, limit: int) -> list[str]:
+    def users_without_routine(self, limit: int) -> list[UserKey]:
         """Users whose events are stored but not folded yet: a rebuild's second phase."""
+        folded = select(planner_users.c.tenant, planner_users.c.user_id)
         query = (
-            select(planner_events.c.user_id)
-            .where(~planner_events.c.user_id.in_(select(planner_users.c.user_id)))
-            .group_by(planner_events.c.user_id)
-            .order_by(planner_events.c.user_id)
+            select(planner_events.c.tenant, planner_events.c.user_id)
+            .where(~tuple_(planner_events.c.tenant, planner_events.c.user_id).in_(folded))
+            .group_by(planner_events.c.tenant, planner_events.c.user_id)
+            .order_by(planner_events.c.tenant, planner_events.c.user_id)
             .limit(limit)
         )
-        return [user_id for (user_id,) in self._connection.execute(query)]
+        return [UserKey(tenant, user_id) for tenant, user_id in self._connection.execute(query)]
 
-    def last_stream_version(self, user_id: str) -> int:
+    def last_stream_version(self, user: UserKey) -> int:
         query = select(func.max(planner_events.c.stream_version)).where(
-            planner_events.c.user_id == user_id
+            _user_is(planner_events, user)
         )
         return self._connection.execute(query).scalar_one() or 0
 
-    def erased(self, user_ids: Iterable[str]) -> set[str]:
-        ids = sorted(set(user_ids))
-        if not ids:
+    def erased(self, events: Iterable[tuple[UserKey, int]]) -> set[UserKey]:
+        """Which users of these (user, feed position of one of their events) were erased. An
+        erasure from before ids were per client names no tenant: it covers the events of its
+        user id from before it, which were all that one user's (ids were one namespace then)."""
+        earliest: dict[UserKey, int] = {}
+        for user, position in events:
+            earliest[user] = min(position, earliest.get(user, position))
+        if not earliest:
             return set()
-        query = select(planner_erasures.c.user_id).where(planner_erasures.c.user_id.in_(ids))
-        return set(self._connection.execute(query).scalars())
+        legacy = planner_erasures.c.tenant == LEGACY_ERASURE_TENANT
+        query = select(
+            planner_erasures.c.tenant, planner_erasures.c.user_id, planner_erasures.c.position
+        ).where(
+            or_(
+                tuple_(planner_erasures.c.tenant, planner_erasures.c.user_id).in_(sorted(earliest)),
+                legacy & planner_erasures.c.user_id.in_(sorted({u.user_id for u in earliest})),
+            )
+        )
+        found = set()
+        for tenant, user_id, position in self._connection.execute(query):
+            if tenant != LEGACY_ERASURE_TENANT:
+                found.add(UserKey(tenant, user_id))
+                continue
+            found |= {
+                user
+                for user, first in earliest.items()
+                if user.user_id == user_id and first < position
+            }
+        return found
 
-    def erase(self, user_id: str, position: int, erased_at: datetime) -> None:
+    def erase(self, user: UserKey, position: int, erased_at: datetime) -> None:
         """Drop everything the planner holds of the user, their unsent routine messages too,
         and remember the erasure so that their late events are dropped as well."""
-        self.forget(user_id)
-        self._connection.execute(delete(planner_outbox).where(planner_outbox.c.user_id == user_id))
+        self.forget(user)
+        self._connection.execute(delete(planner_outbox).where(_user_is(planner_outbox, user)))
         dialect_insert = postgresql_insert if is_postgresql(self._connection) else sqlite_insert
         self._connection.execute(
             dialect_insert(planner_erasures)
-            .values(user_id=user_id, position=position, erased_at=erased_at.astimezone(UTC))
+            .values(
+                tenant=user.tenant,
+                user_id=user.user_id,
+                position=position,
+                erased_at=erased_at.astimezone(UTC),
+            )
             .on_conflict_do_nothing()
         )
 
-    def forget(self, user_id: str | None = None) -> None:
+    def erasures_to_scrub(self) -> list[UserKey]:
+        """Users erased whose dead letters and deleted rows may still be readable."""
+        query = (
+            select(planner_erasures.c.tenant, planner_erasures.c.user_id)
+            .where(planner_erasures.c.scrubbed_at.is_(None))
+            .order_by(planner_erasures.c.position)
+        )
+        return [UserKey(tenant, user_id) for tenant, user_id in self._connection.execute(query)]
+
+    def erasures_scrubbed(self, users: Sequence[UserKey], at: datetime) -> None:
+        if users:
+            self._connection.execute(
+                update(planner_erasures)
+                .where(tuple_(planner_erasures.c.tenant, planner_erasures.c.user_id).in_(users))
+                .values(scrubbed_at=at.astimezone(UTC))
+            )
+
+    def forget(self, user: UserKey | None = None) -> None:
         """Delete the projections of one user, or of everyone: they are rebuilt from the feed."""
         for table in (
             planner_events,
@@ -210,8 +290,8 @@ class SqlAlchemyProjectionStore:
             planner_user_grants,
         ):
             statement = delete(table)
-            if user_id is not None:
-                statement = statement.where(table.c.user_id == user_id)
+            if user is not None:
+                statement = statement.where(_user_is(table, user))
             self._connection.execute(statement)
 
     def checkpoint(self, name: str) -> int | None:
@@ -235,41 +315,51 @@ class SqlAlchemyProjectionStore:
             )
         )
 
-    def user(self, user_id: str) -> UserState | None:
+    def user(self, user: UserKey) -> UserState | None:
         row = (
-            self._connection.execute(
-                select(planner_users).where(planner_users.c.user_id == user_id)
-            )
+            self._connection.execute(select(planner_users).where(_user_is(planner_users, user)))
             .mappings()
             .first()
         )
         return UserState(**row) if row else None
 
-    def users(self, user_ids: Iterable[str]) -> dict[str, UserState]:
-        query = select(planner_users).where(planner_users.c.user_id.in_(sorted(set(user_ids))))
-        return {
-            row["user_id"]: UserState(**row) for row in self._connection.execute(query).mappings()
-        }
+    def users(self, user_keys: Iterable[UserKey]) -> dict[UserKey, UserState]:
+        keys = sorted(set(user_keys))
+        if not keys:
+            return {}
+        query = select(planner_users).where(
+            tuple_(planner_users.c.tenant, planner_users.c.user_id).in_(keys)
+        )
+        states = (UserState(**row) for row in self._connection.execute(query).mappings())
+        return {state.user: state for state in states}
 
-    def save_users(self, states: Iterable[UserState], *, new_user_ids: set[str]) -> None:
+    def save_users(self, states: Iterable[UserState], *, new_user_ids: set[UserKey]) -> None:
+        """`new_user_ids`: the users of `states` not saved before."""
         rows = [
             {
+                "tenant": s.tenant,
                 "user_id": s.user_id,
                 "applied_position": s.applied_position,
                 "routine_version": s.routine_version,
             }
             for s in states
         ]
-        new = [row for row in rows if row["user_id"] in new_user_ids]
+        is_new = [UserKey(row["tenant"], row["user_id"]) in new_user_ids for row in rows]
+        new = [row for row, fresh in zip(rows, is_new, strict=True) if fresh]
         known = [
-            {**row, "key": row["user_id"]} for row in rows if row["user_id"] not in new_user_ids
+            {**row, "key_tenant": row["tenant"], "key_user_id": row["user_id"]}
+            for row, fresh in zip(rows, is_new, strict=True)
+            if not fresh
         ]
         if new:
             self._connection.execute(insert(planner_users), new)
         if known:
             self._connection.execute(
                 update(planner_users)
-                .where(planner_users.c.user_id == bindparam("key"))
+                .where(
+                    planner_users.c.tenant == bindparam("key_tenant"),
+                    planner_users.c.user_id == bindparam("key_user_id"),
+                )
                 .values(
                     applied_position=bindparam("applied_position"),
                     routine_version=bindparam("routine_version"),
@@ -277,22 +367,25 @@ class SqlAlchemyProjectionStore:
                 known,
             )
 
-    def current_versions(self, states: Iterable[UserState]) -> dict[str, RoutineVersion]:
+    def current_versions(self, states: Iterable[UserState]) -> dict[UserKey, RoutineVersion]:
         """Each user's current routine version, in one query."""
-        keys = [(s.user_id, s.routine_version) for s in states if s.routine_version]
+        keys = [(s.tenant, s.user_id, s.routine_version) for s in states if s.routine_version]
         if not keys:
             return {}
-        query = select(planner_routine_versions).where(
-            tuple_(planner_routine_versions.c.user_id, planner_routine_versions.c.version).in_(keys)
+        table = planner_routine_versions
+        query = select(table).where(
+            tuple_(table.c.tenant, table.c.user_id, table.c.version).in_(keys)
         )
-        rows = self._connection.execute(query).mappings()
-        return {row["user_id"]: routine_version_from_row(row) for row in rows}
+        versions = (
+            routine_version_from_row(row) for row in self._connection.execute(query).mappings()
+        )
+        return {version.user: version for version in versions}
 
-    def routine_version(self, user_id: str, version: int) -> RoutineVersion | None:
+    def routine_version(self, user: UserKey, version: int) -> RoutineVersion | None:
         row = (
             self._connection.execute(
                 select(planner_routine_versions).where(
-                    planner_routine_versions.c.user_id == user_id,
+                    _user_is(planner_routine_versions, user),
                     planner_routine_versions.c.version == version,
                 )
             )
@@ -308,6 +401,7 @@ class SqlAlchemyProjectionStore:
             insert(planner_routine_versions),
             [
                 {
+                    "tenant": version.tenant,
                     "user_id": version.user_id,
                     "version": version.version,
                     "rules_version": version.rules_version,
@@ -352,49 +446,47 @@ class SqlAlchemyPlannerReader:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def current(self, user_id: str) -> tuple[UserState, RoutineVersion] | None:
+    def current(self, user: UserKey) -> tuple[UserState, RoutineVersion] | None:
         with self._engine.connect() as connection:
             store = SqlAlchemyProjectionStore(connection)
-            state = store.user(user_id)
+            state = store.user(user)
             if state is None or state.routine_version == 0:
                 return None
-            version = store.routine_version(user_id, state.routine_version)
+            version = store.routine_version(user, state.routine_version)
         return (state, version) if version else None
 
-    def access(self, user_id: str) -> tuple[str, frozenset[str]] | None:
+    def access(self, user: UserKey) -> tuple[str, frozenset[str]] | None:
         """The client application whose user this is, and the clients granted access to them
         (None: no such user, or erased)."""
         with self._engine.connect() as connection:
             tenant = connection.execute(
-                select(planner_user_tenants.c.tenant).where(
-                    planner_user_tenants.c.user_id == user_id
-                )
+                select(planner_user_tenants.c.tenant).where(_user_is(planner_user_tenants, user))
             ).scalar_one_or_none()
             if tenant is None:
                 return None
             grantees = connection.execute(
                 select(planner_user_grants.c.client_id).where(
-                    planner_user_grants.c.user_id == user_id, planner_user_grants.c.granted
+                    _user_is(planner_user_grants, user), planner_user_grants.c.granted
                 )
             ).scalars()
             return tenant, frozenset(grantees)
 
-    def history(self, user_id: str) -> list[RoutineVersion]:
+    def history(self, user: UserKey) -> list[RoutineVersion]:
         query = (
             select(planner_routine_versions)
-            .where(planner_routine_versions.c.user_id == user_id)
+            .where(_user_is(planner_routine_versions, user))
             .order_by(planner_routine_versions.c.version)
         )
         with self._engine.connect() as connection:
             return [routine_version_from_row(row) for row in connection.execute(query).mappings()]
 
-    def events(self, user_id: str) -> list[LoggedEvent]:
+    def events(self, user: UserKey) -> list[LoggedEvent]:
         with self._engine.connect() as connection:
-            return SqlAlchemyProjectionStore(connection).history(user_id)
+            return SqlAlchemyProjectionStore(connection).history(user)
 
-    def events_in_applied_order(self, user_id: str) -> list[LoggedEvent]:
+    def events_in_applied_order(self, user: UserKey) -> list[LoggedEvent]:
         with self._engine.connect() as connection:
-            return SqlAlchemyProjectionStore(connection).history_in_applied_order(user_id)
+            return SqlAlchemyProjectionStore(connection).history_in_applied_order(user)
 
     def checkpoint(self, name: str) -> int | None:
         with self._engine.connect() as connection:

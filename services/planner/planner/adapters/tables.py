@@ -16,12 +16,16 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# Everything of a user is keyed by (tenant, user_id): a user id is its owning client's own, and
+# two clients' users of one id are two users. An event id likewise is unique per tenant.
+
 Position = BigInteger().with_variant(Integer(), "sqlite")
 
 # Every event applied, once: the primary key is the deduplication of redelivered messages.
 planner_events = Table(
     "planner_events",
     metadata,
+    Column("tenant", String(64), primary_key=True),
     Column("event_id", String(36), primary_key=True),
     Column("user_id", String(64), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
@@ -31,6 +35,7 @@ planner_events = Table(
 )
 Index(
     "ix_planner_events_history",
+    planner_events.c.tenant,
     planner_events.c.user_id,
     planner_events.c.occurred_at,
     planner_events.c.stream_version,
@@ -39,6 +44,7 @@ Index(
 planner_users = Table(
     "planner_users",
     metadata,
+    Column("tenant", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
     Column("applied_position", Position, nullable=False),
     Column("routine_version", Integer, nullable=False),
@@ -47,6 +53,7 @@ planner_users = Table(
 planner_routine_versions = Table(
     "planner_routine_versions",
     metadata,
+    Column("tenant", String(64), nullable=False),
     Column("user_id", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("rules_version", String(32), nullable=False),
@@ -55,7 +62,7 @@ planner_routine_versions = Table(
     Column("caused_by", Text, nullable=False),  # JSON list of event ids
     Column("changes", Text, nullable=False),  # JSON list of prescription changes
     Column("routine", Text, nullable=False),  # JSON of the routine the rules derived
-    PrimaryKeyConstraint("user_id", "version"),
+    PrimaryKeyConstraint("tenant", "user_id", "version"),
 )
 
 # How far a feed reader got: "catch_up" for the live planner, "rebuild" while a rebuild runs.
@@ -77,13 +84,13 @@ planner_outbox = Table(
     Column("tenant", String(64), nullable=True),
 )
 
-# Whose each user is: the client application (tenant) that wrote their events. A client reads
-# only its own users' routines.
+# The users the planner knows, by owner (tenant) and id. A client reads only its own users'
+# routines, and those of users it was granted.
 planner_user_tenants = Table(
     "planner_user_tenants",
     metadata,
     Column("user_id", String(64), primary_key=True),
-    Column("tenant", String(64), nullable=False),
+    Column("tenant", String(64), primary_key=True),
 )
 
 # Other client applications an operator let see a user (access.granted / access.revoked events),
@@ -91,6 +98,7 @@ planner_user_tenants = Table(
 planner_user_grants = Table(
     "planner_user_grants",
     metadata,
+    Column("tenant", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
     Column("client_id", String(64), primary_key=True),
     Column("granted", Boolean, nullable=False),
@@ -98,11 +106,27 @@ planner_user_grants = Table(
 )
 
 # Users forgotten on request: their projections are gone, and any of their events arriving late
-# (a redelivery, a catch-up) is dropped, never applied. Holds no health data.
+# (a redelivery, a catch-up) is dropped, never applied. Holds no health data. An erasure
+# recorded before ids were per client has the tenant "" (not known): it drops the events of that
+# user id from before its position, which were all that user's (LEGACY_ERASURE_TENANT).
 planner_erasures = Table(
     "planner_erasures",
     metadata,
+    Column("tenant", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
     Column("position", Position, nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=False),
+    # When the user's dead letters were purged and the files scrubbed (erasure_scrub.py);
+    # NULL until then.
+    Column("scrubbed_at", DateTime(timezone=True), nullable=True),
+)
+
+# The tables holding a user's data, scrubbed after an erasure deletes their rows.
+USER_DATA_TABLES = (
+    "planner_events",
+    "planner_routine_versions",
+    "planner_users",
+    "planner_user_tenants",
+    "planner_user_grants",
+    "planner_outbox",
 )

@@ -16,6 +16,7 @@ class LoggedEvent:
     position: int
     source: Mapping[str, Any]  # kind, name, and record_id / record_version for re-synced records
     payload: Mapping[str, Any]  # already upcast to the latest schema version of its type
+    tenant: str = ""  # the client that owns the user: a user id is each client's own
 
 
 def history_order(event: LoggedEvent) -> tuple[datetime, int, str]:

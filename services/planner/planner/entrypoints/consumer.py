@@ -1,8 +1,16 @@
-"""Translates broker messages into event applications; holds no logic of its own."""
+"""Translates broker messages into event applications; holds no logic of its own.
+
+Only traininglog's broker user may announce an event: RabbitMQ validates the `user_id` property
+against the publishing connection's user, so a message without it, or with another user's, was
+not published by traininglog. Such a message is acknowledged without being applied, counted and
+logged: whoever else can write to the events exchange changes nothing. The planner's own user is
+trusted on its requeue exchange alone (dead letters put back by `planner dead-letters requeue`).
+"""
 
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -11,11 +19,42 @@ from marshmallow import ValidationError
 from backtrack_shared.contracts import StoredEnvelopeSchema
 from backtrack_shared.db import is_transient_database_error
 from backtrack_shared.rabbit import BatchHandler, IncomingMessage, PoisonMessage, TransientFailure
-from planner.metrics import APPLY_SECONDS, EVENTS_DEAD_LETTERED
+from planner.metrics import APPLY_SECONDS, EVENTS_DEAD_LETTERED, EVENTS_UNTRUSTED
 from planner.service_layer.apply import ApplyResult
 
 log = structlog.get_logger(__name__)
 _schema = StoredEnvelopeSchema()
+
+
+@dataclass(frozen=True)
+class Publishers:
+    """Who may publish the messages the planner applies."""
+
+    events: str  # traininglog's broker user
+    requeues: str = ""  # the planner's own broker user, on the requeue exchange only
+    requeue_exchange: str = ""
+
+    def trusted(self, message: IncomingMessage) -> bool:
+        if message.user_id is None:
+            return False
+        if message.user_id == self.events:
+            return True
+        return bool(self.requeues) and (
+            message.user_id == self.requeues and message.exchange == self.requeue_exchange
+        )
+
+
+def drop_untrusted(messages: Sequence[IncomingMessage]) -> None:
+    """Count and log messages acknowledged without being applied."""
+    for message in messages:
+        log.warning(
+            "consumer.untrusted_event_dropped",
+            message_id=message.message_id,
+            published_by=message.user_id,
+            exchange=message.exchange,
+            routing_key=message.routing_key,
+        )
+    EVENTS_UNTRUSTED.inc(len(messages))
 
 
 def read_envelope(body: bytes) -> dict[str, Any]:
@@ -30,10 +69,14 @@ def read_envelope(body: bytes) -> dict[str, Any]:
 
 def message_handler(
     apply: Callable[[dict[str, Any]], ApplyResult],
+    publishers: Publishers,
 ) -> Callable[[IncomingMessage], None]:
     def handle(message: IncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(event_id=message.message_id)
+        if not publishers.trusted(message):
+            drop_untrusted([message])
+            return  # acknowledged, never applied
         try:
             envelope = read_envelope(message.body)
         except ValueError as err:
@@ -55,9 +98,11 @@ def message_handler(
 
 def batch_handler(
     apply_all: Callable[[list[dict[str, Any]]], Sequence[ApplyResult]],
+    publishers: Publishers,
 ) -> BatchHandler:
-    """Applies every message that is a stored envelope with one call of `apply_all`; refuses
-    the others as poison, for the consumer to dead-letter once the batch is applied."""
+    """Applies every message that is a stored envelope from a trusted publisher with one call of
+    `apply_all`; refuses the other envelopes as poison, for the consumer to dead-letter once the
+    batch is applied, and drops (acknowledges) those of untrusted publishers."""
 
     def handle(messages: Sequence[IncomingMessage]) -> list[PoisonMessage | None]:
         structlog.contextvars.clear_contextvars()
@@ -68,7 +113,12 @@ def batch_handler(
         )
         envelopes: list[dict[str, Any]] = []
         refusals: list[PoisonMessage | None] = []
+        untrusted: list[IncomingMessage] = []
         for message in messages:
+            if not publishers.trusted(message):
+                untrusted.append(message)
+                refusals.append(None)  # acknowledged, never applied
+                continue
             try:
                 envelopes.append(read_envelope(message.body))
                 refusals.append(None)
@@ -86,7 +136,8 @@ def batch_handler(
             for _ in envelopes:  # each event waited for the whole batch's commit
                 APPLY_SECONDS.observe(elapsed)
         # Counted once the batch is applied: a batch that fails is handled again one by one.
-        EVENTS_DEAD_LETTERED.inc(len(messages) - len(envelopes))
+        EVENTS_DEAD_LETTERED.inc(len(messages) - len(envelopes) - len(untrusted))
+        drop_untrusted(untrusted)
         return refusals
 
     return handle

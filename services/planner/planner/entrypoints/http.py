@@ -8,7 +8,14 @@ from flask import Flask
 from flask_smorest import Blueprint, abort
 
 from backtrack_shared.auth import ADMIN, AUDIT_READ, ROUTINE_READ, Registry
-from backtrack_shared.auth.http import install_auth, principal, requires
+from backtrack_shared.auth.http import (
+    OwnerQuerySchema,
+    addressed_user,
+    install_auth,
+    principal,
+    requires,
+)
+from backtrack_shared.user_key import UserKey
 from backtrack_shared.web import ERROR_SCHEMA, create_api, ops_blueprint
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
@@ -32,11 +39,14 @@ def routine_blueprint(
 ) -> Blueprint:
     blp = Blueprint("routine", __name__, url_prefix="/v1", description="Routines and their reasons")
 
-    def only_if_visible(user_id: str) -> None:
-        """Another client's user answers exactly as a user nobody wrote for (OWASP API1)."""
-        access = reader.access(user_id)
+    def visible_user(user_id: str, owner: str | None) -> UserKey:
+        """The user the request names (the caller's own, or `owner`'s); another client's user
+        the caller was not granted answers exactly as a user nobody wrote for (OWASP API1)."""
+        user = addressed_user(user_id, owner)
+        access = reader.access(user)
         if access is None or not principal().sees(*access):
             abort(404, message=NO_SUCH_USER)
+        return user
 
     @blp.route(f"/users/{_USER_ID}/routine")
     @requires(blp, ROUTINE_READ)
@@ -47,12 +57,12 @@ def routine_blueprint(
         schema=ERROR_SCHEMA,
         description=f"No event of this user has been applied yet. {NOT_A_USER_ID}",
     )
-    def get_routine(query: dict[str, datetime], user_id: str) -> dict[str, Any]:
+    def get_routine(query: dict[str, Any], user_id: str) -> dict[str, Any]:
         """The current routine: every prescription's dose and its last change, with the rule and
         the events that made it; its advice and weekly plan as of now. With `as_of`, the routine
         the rules give for the events up to then."""
-        only_if_visible(user_id)
-        current = reader.current(user_id)
+        user = visible_user(user_id, query.get("owner"))
+        current = reader.current(user)
         if current is None:
             abort(
                 404,
@@ -61,7 +71,7 @@ def routine_blueprint(
         state, version = current
         if "as_of" in query:
             as_of = query["as_of"]
-            history = [e for e in reader.events(user_id) if e.occurred_at <= as_of]
+            history = [e for e in reader.events(user) if e.occurred_at <= as_of]
             routine = derive_routine(history, as_of).to_dict()
             applied = max((e.position for e in history), default=0)
             return {
@@ -72,7 +82,7 @@ def routine_blueprint(
                 "as_of": as_of.isoformat(),
             }
         return {
-            **routine_now(version, reader.events(user_id), clock()),
+            **routine_now(version, reader.events(user), clock()),
             "user_id": user_id,
             "version": version.version,
             "applied_position": state.applied_position,
@@ -81,17 +91,17 @@ def routine_blueprint(
 
     @blp.route(f"/users/{_USER_ID}/progress")
     @requires(blp, ROUTINE_READ)
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.alt_response(200, schema=schemas.ProgressSchema, success=True)
     @blp.alt_response(
         404,
         schema=ERROR_SCHEMA,
         description=f"No event of this user has been applied yet. {NOT_A_USER_ID}",
     )
-    def get_progress(user_id: str) -> dict[str, Any]:
+    def get_progress(user_id: str, owner: str | None = None) -> dict[str, Any]:
         """Per local week: pain trend, sessions, minutes and training load; the acute:chronic
         workload ratio; progress against each goal."""
-        only_if_visible(user_id)
-        history = reader.events(user_id)
+        history = reader.events(visible_user(user_id, owner))
         if not history:
             abort(404, message=f"No events of user {user_id!r} are applied yet.")
         as_of = max(event.occurred_at for event in history)
@@ -99,32 +109,34 @@ def routine_blueprint(
 
     @blp.route(f"/users/{_USER_ID}/routine/history")
     @requires(blp, AUDIT_READ)
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.alt_response(200, schema=schemas.RoutineHistorySchema, success=True)
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} {NOT_A_USER_ID}")
-    def get_routine_history(user_id: str) -> dict[str, Any]:
+    def get_routine_history(user_id: str, owner: str | None = None) -> dict[str, Any]:
         """Every routine version, oldest first, with its changes, causes and rules version."""
-        only_if_visible(user_id)
-        return {"user_id": user_id, "versions": [v.as_json() for v in reader.history(user_id)]}
+        versions = reader.history(visible_user(user_id, owner))
+        return {"user_id": user_id, "versions": [v.as_json() for v in versions]}
 
     @blp.route(f"/users/{_USER_ID}/audit")
     @requires(blp, AUDIT_READ)
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.alt_response(200, schema=schemas.AuditSchema, success=True)
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} {NOT_A_USER_ID}")
-    def get_audit(user_id: str) -> dict[str, Any]:
+    def get_audit(user_id: str, owner: str | None = None) -> dict[str, Any]:
         """Replay the user's events and compare, version by version, with the versions recorded
         when they were applied. The replay uses the rules version that made the recorded
         versions (when one made them all), else today's."""
-        only_if_visible(user_id)
-        recorded = reader.history(user_id)
+        user = visible_user(user_id, owner)
+        recorded = reader.history(user)
         rules = audit_rules(recorded)
-        replayed = replay_versions(reader.events_in_applied_order(user_id), rules=rules)
+        replayed = replay_versions(reader.events_in_applied_order(user), rules=rules)
         return {"user_id": user_id, **audit(recorded, replayed, rules=rules)}
 
     return blp
 
 
 def admin_blueprint(
-    rebuild_job: RebuildJob, rebuild_user: Callable[[str], tuple[int, int | None]]
+    rebuild_job: RebuildJob, rebuild_user: Callable[[UserKey], tuple[int, int | None]]
 ) -> Blueprint:
     blp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Rebuild projections")
 
@@ -144,7 +156,8 @@ def admin_blueprint(
         background (the consumer pauses meanwhile; poll GET for progress)."""
         if "user_id" in request:
             try:
-                read, version = rebuild_user(request["user_id"])
+                user = addressed_user(request["user_id"], request.get("owner"))
+                read, version = rebuild_user(user)
             except ProjectionsBusy:
                 return rebuild_job.status(), 409  # a full rebuild holds the projections
             return {
@@ -170,7 +183,7 @@ def create_app(
     reader: SqlAlchemyPlannerReader,
     readiness_checks: dict[str, Callable[[], bool]],
     rebuild_job: RebuildJob,
-    rebuild_user: Callable[[str], tuple[int, int | None]],
+    rebuild_user: Callable[[UserKey], tuple[int, int | None]],
     registry: Callable[[], Registry],
     readiness_details: Callable[[], dict[str, Any]] | None = None,
 ) -> Flask:

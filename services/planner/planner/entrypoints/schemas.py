@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from backtrack_shared.auth.http import OwnerQuerySchema
+from backtrack_shared.auth.keys import CLIENT_ID_PATTERN
 from backtrack_shared.contracts.envelope import USER_ID_PATTERN
 
 
@@ -94,7 +96,7 @@ class ProgressSchema(Schema):
     goals = fields.List(fields.Dict(), required=True)
 
 
-class RoutineQuerySchema(Schema):
+class RoutineQuerySchema(OwnerQuerySchema):
     as_of = fields.AwareDateTime(
         format="iso", metadata={"description": "RFC 3339 instant: the routine as it stood then."}
     )
@@ -125,6 +127,10 @@ class RebuildRequestSchema(Schema):
     user_id = fields.String(
         validate=validate.Regexp(USER_ID_PATTERN),
         metadata={"description": "Rebuild this user only (synchronously); absent: everyone."},
+    )
+    owner = fields.String(
+        validate=validate.Regexp(CLIENT_ID_PATTERN),
+        metadata={"description": "The client whose user `user_id` is; by default the caller."},
     )
 
 

@@ -12,13 +12,19 @@ from sqlalchemy.exc import IntegrityError
 
 from backtrack_shared.contracts.registry import ACCESS_EVENT_TYPES, USER_ERASED
 from backtrack_shared.rabbit import OutgoingMessage
-from backtrack_shared.topology import ROUTINE_UPDATED
-from planner.adapters.projection_store import SqlAlchemyUnitOfWork, UserState, logged_event
+from backtrack_shared.topology import ROUTINE_UPDATED, routine_routing_key
+from backtrack_shared.user_key import UserKey, key_of
+from planner.adapters.projection_store import (
+    SqlAlchemyUnitOfWork,
+    UserState,
+    event_key,
+    logged_event,
+)
 from planner.domain import LoggedEvent
 from planner.domain.rulebooks import Fold
 from planner.metrics import EVENTS_APPLIED, ROUTINE_VERSIONS
 from planner.service_layer.folds import NoFolds, RoutineFolds
-from planner.service_layer.versions import RoutineVersion, decide_version
+from planner.service_layer.versions import RoutineVersion, decide_version, user_of
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +48,8 @@ class ApplyResult:
     routine_version: int | None
 
 
-def routine_updated_message(version: RoutineVersion, tenant: str) -> OutgoingMessage:
+def routine_updated_message(version: RoutineVersion) -> OutgoingMessage:
+    tenant = version.tenant
     body = {
         "type": ROUTINE_UPDATED,
         "user_id": version.user_id,
@@ -50,11 +57,22 @@ def routine_updated_message(version: RoutineVersion, tenant: str) -> OutgoingMes
         **version.as_json(),
     }
     return OutgoingMessage(
-        routing_key=ROUTINE_UPDATED,
+        routing_key=routine_routing_key(tenant),  # a tenant's subscriber reads its own alone
         body=json.dumps(body, sort_keys=True, separators=(",", ":")).encode(),
-        message_id=f"{version.user_id}:routine:{version.version}",
+        message_id=f"{tenant}:{version.user_id}:routine:{version.version}",
         headers={"user_id": version.user_id, "tenant": tenant},
     )
+
+
+def _new_state(user: UserKey) -> UserState:
+    return UserState(user.user_id, applied_position=0, routine_version=0, tenant=user.tenant)
+
+
+def _moved(
+    state: UserState, applied_position: int, routine_version: int | None = None
+) -> UserState:
+    version = state.routine_version if routine_version is None else routine_version
+    return UserState(state.user_id, applied_position, version, tenant=state.tenant)
 
 
 def apply_event(
@@ -102,41 +120,39 @@ def _apply_in_one_transaction(
     checkpoint: tuple[str, int] | None,
 ) -> list[ApplyResult]:
     events = [logged_event(envelope) for envelope in envelopes]
-    tenants = {envelope["user_id"]: envelope["tenant"] for envelope in envelopes}
     results: list[ApplyResult] = []
     with unit_of_work() as uow:
         store = uow.store
-        erased = store.erased(tenants)
+        erased = store.erased((user_of(event), event.position) for event in events)
         for event in events:
-            if event.type == USER_ERASED and event.user_id not in erased:
-                store.erase(event.user_id, event.position, event.occurred_at)
-                erased.add(event.user_id)
-        seen = store.known_event_ids([event.event_id for event in events])
-        users = {event.user_id for event in events}
+            if event.type == USER_ERASED and user_of(event) not in erased:
+                store.erase(user_of(event), event.position, event.occurred_at)
+                erased.add(user_of(event))
+        seen = store.known_event_ids([event_key(envelope) for envelope in envelopes])
+        users = {user_of(event) for event in events}
         states = store.users(users)
         new_users = users - states.keys()
-        states.update({u: UserState(u, applied_position=0, routine_version=0) for u in new_users})
+        states.update({u: _new_state(u) for u in new_users})
         current = store.current_versions(states.values())
-        applied: dict[str, list[LoggedEvent]] = {user: [] for user in users}
+        applied: dict[UserKey, list[LoggedEvent]] = {user: [] for user in users}
         stored: list[dict[str, Any]] = []
         versions: list[RoutineVersion] = []
-        checked_out: dict[str, Fold] = {}
+        checked_out: dict[UserKey, Fold] = {}
         for envelope, event in zip(envelopes, events, strict=True):
-            if event.user_id in erased:
+            user = user_of(event)
+            if user in erased:
                 marker = event.type == USER_ERASED
                 results.append(ApplyResult(Applied.ERASED if marker else Applied.DROPPED, None))
                 continue
-            if event.event_id in seen:
+            if event_key(envelope) in seen:
                 results.append(ApplyResult(Applied.DUPLICATE, None))
                 continue
-            seen.add(event.event_id)
-            user, earlier = event.user_id, applied[event.user_id]
+            seen.add(event_key(envelope))
+            earlier = applied[user]
             state = states[user]
             if event.type in ACCESS_EVENT_TYPES:  # kept, never folded by the rules
                 stored.append(envelope)
-                states[user] = UserState(
-                    user, max(state.applied_position, event.position), state.routine_version
-                )
+                states[user] = _moved(state, max(state.applied_position, event.position))
                 results.append(ApplyResult(Applied.ACCESS_CHANGED, state.routine_version))
                 continue
             earlier.append(event)
@@ -153,8 +169,8 @@ def _apply_in_one_transaction(
             if version is not None:
                 versions.append(version)
                 current[user] = version
-            states[user] = UserState(
-                user, applied_position, version.version if version else state.routine_version
+            states[user] = _moved(
+                state, applied_position, version.version if version else state.routine_version
             )
             stored.append(envelope)
             results.append(
@@ -167,15 +183,15 @@ def _apply_in_one_transaction(
         store.absorb_access_changes(stored)
         store.add_routine_versions(versions)
         if announce:
-            store.add_to_outbox([routine_updated_message(v, tenants[v.user_id]) for v in versions])
-        touched = {envelope["user_id"] for envelope in stored}
+            store.add_to_outbox([routine_updated_message(v) for v in versions])
+        touched = {key_of(envelope) for envelope in stored}
         store.save_users([states[u] for u in touched], new_user_ids=new_users & touched)
         if checkpoint is not None:
             store.set_checkpoint(*checkpoint)
         uow.commit()
     for user, fold in checked_out.items():
         folds.check_in(user, fold)
-    for user in erased & tenants.keys():
+    for user in erased & users:
         folds.forget(user)
     for event, result in zip(events, results, strict=True):
         EVENTS_APPLIED.labels(result.outcome.value).inc()

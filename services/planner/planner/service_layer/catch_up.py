@@ -9,10 +9,12 @@ import requests
 import structlog
 
 from backtrack_shared.contracts.registry import USER_ERASED
+from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.projection_store import (
     SqlAlchemyProjectionStore,
     SqlAlchemyUnitOfWork,
     UserState,
+    event_key,
 )
 from planner.service_layer.apply import apply_events
 from planner.service_layer.folds import RoutineFolds
@@ -32,7 +34,7 @@ class Feed(Protocol):
 
     def pages(self, after: int) -> Iterator[list[Envelope]]: ...
 
-    def user_events(self, user_id: str, after_version: int = 0) -> Iterator[Envelope]: ...
+    def user_events(self, user: UserKey, after_version: int = 0) -> Iterator[Envelope]: ...
 
 
 def catch_up(
@@ -106,14 +108,15 @@ def fill_gap(
     """Before applying `envelope`, apply the earlier events of its user's stream that never
     arrived. Best effort: the routine converges whatever order events come in, so if
     traininglog cannot be reached the event is applied anyway and catch-up brings the rest."""
-    user_id, version = envelope["user_id"], envelope["stream_version"]
+    user, version = key_of(envelope), envelope["stream_version"]
+    user_id = user.user_id
     with unit_of_work() as uow:
-        last = uow.store.last_stream_version(user_id)
+        last = uow.store.last_stream_version(user)
     if version <= last + 1:
         return 0
     missed: list[Envelope] = []
     try:
-        for earlier in feed.user_events(user_id, after_version=last):
+        for earlier in feed.user_events(user, after_version=last):
             if earlier["stream_version"] >= version:
                 break
             missed.append(earlier)
@@ -156,8 +159,8 @@ def rebuild(
             users = uow.store.users_without_routine(limit=500)
         if not users:
             break
-        for user_id in users:
-            on_user(_fold_user(unit_of_work, user_id))
+        for user in users:
+            on_user(_fold_user(unit_of_work, user))
     with unit_of_work() as uow:
         uow.store.set_checkpoint(CATCH_UP, uow.store.checkpoint(REBUILD))
         uow.store.set_checkpoint(REBUILD, None)
@@ -168,44 +171,46 @@ def rebuild(
 def _store_page(store: SqlAlchemyProjectionStore, page: list[Envelope]) -> None:
     """A rebuild's first phase for one page: store the events not stored yet; an erasure
     marker erases its user, whose events are never stored again."""
-    erased = store.erased(envelope["user_id"] for envelope in page)
+    erased = store.erased((key_of(envelope), envelope["position"]) for envelope in page)
     for envelope in page:
-        if envelope["type"] == USER_ERASED and envelope["user_id"] not in erased:
+        if envelope["type"] == USER_ERASED and key_of(envelope) not in erased:
             erased_at = datetime.fromisoformat(envelope["occurred_at"])
-            store.erase(envelope["user_id"], envelope["position"], erased_at)
-            erased.add(envelope["user_id"])
-    known = store.known_event_ids([envelope["event_id"] for envelope in page])
-    new = [e for e in page if e["event_id"] not in known and e["user_id"] not in erased]
+            store.erase(key_of(envelope), envelope["position"], erased_at)
+            erased.add(key_of(envelope))
+    known = store.known_event_ids([event_key(envelope) for envelope in page])
+    new = [e for e in page if event_key(e) not in known and key_of(e) not in erased]
     store.add_events(new)
     store.absorb_access_changes(new)
 
 
-def _fold_user(unit_of_work: UnitOfWorkFactory, user_id: str) -> int:
+def _fold_user(unit_of_work: UnitOfWorkFactory, user: UserKey) -> int:
     """Make a user's routine versions from their stored events; return how many were folded."""
     with unit_of_work() as uow:
-        events = uow.store.history_in_applied_order(user_id)
+        events = uow.store.history_in_applied_order(user)
         versions = replay_versions(events)
         uow.store.add_routine_versions(versions)
-        state = UserState(user_id, max(e.position for e in events), len(versions))
-        uow.store.save_users([state], new_user_ids={user_id})
+        state = UserState(
+            user.user_id, max(e.position for e in events), len(versions), tenant=user.tenant
+        )
+        uow.store.save_users([state], new_user_ids={user})
         uow.commit()
     return len(events)
 
 
 def rebuild_user(
-    unit_of_work: UnitOfWorkFactory, feed: Feed, user_id: str, folds: RoutineFolds | None = None
+    unit_of_work: UnitOfWorkFactory, feed: Feed, user: UserKey, folds: RoutineFolds | None = None
 ) -> int:
     """Rebuild one user's projections from their stream in traininglog."""
-    stream = list(feed.user_events(user_id))
+    stream = list(feed.user_events(user))
     with unit_of_work() as uow:
-        uow.store.forget(user_id)
-        if uow.store.erased([user_id]):
+        uow.store.forget(user)
+        if uow.store.erased((user, envelope["position"]) for envelope in stream):
             stream = []
         uow.store.add_events(stream)
         uow.store.absorb_access_changes(stream)
         uow.commit()
     if folds is not None:
-        folds.forget(user_id)
+        folds.forget(user)
     if stream:
-        _fold_user(unit_of_work, user_id)
+        _fold_user(unit_of_work, user)
     return len(stream)

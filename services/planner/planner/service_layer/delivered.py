@@ -3,6 +3,7 @@ them one at a time, each after `fill_gap` (its user's earlier events that never 
 
 from collections.abc import Sequence
 
+from backtrack_shared.user_key import UserKey, key_of
 from planner.service_layer.apply import ApplyResult, apply_events
 from planner.service_layer.catch_up import Envelope, Feed, UnitOfWorkFactory, fill_gap
 from planner.service_layer.folds import RoutineFolds
@@ -13,9 +14,9 @@ def runs_without_gaps(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
     its user: that gap can only be filled once what precedes it is applied. Almost always one
     run: gaps come from messages the broker lost or returned to the queue."""
     runs: list[list[Envelope]] = [[]]
-    highest: dict[str, int] = {}
+    highest: dict[UserKey, int] = {}
     for envelope in envelopes:
-        user, version = envelope["user_id"], envelope["stream_version"]
+        user, version = key_of(envelope), envelope["stream_version"]
         if user in highest and version > highest[user] + 1:
             runs.append([])
             highest = {}
@@ -34,9 +35,9 @@ def apply_delivered(
     gap before each user's first event of the run; one result per envelope."""
     results: list[ApplyResult] = []
     for run in runs_without_gaps(envelopes):
-        firsts: dict[str, Envelope] = {}
+        firsts: dict[UserKey, Envelope] = {}
         for envelope in run:
-            firsts.setdefault(envelope["user_id"], envelope)
+            firsts.setdefault(key_of(envelope), envelope)
         for envelope in firsts.values():
             fill_gap(unit_of_work, feed, envelope, folds)
         results += apply_events(unit_of_work, run, folds=folds)

@@ -10,9 +10,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from backtrack_shared.user_key import UserKey
 from planner.domain import LoggedEvent
 from planner.domain.rulebooks import Fold
-from planner.service_layer.versions import fold_with
+from planner.service_layer.versions import fold_with, user_of
 
 # A 12-week history's fold holds about 0.75 MiB (bench/): 256 users keep it under ~200 MiB.
 DEFAULT_MAX_USERS = 256  # PLANNER_FOLD_CACHE_USERS in the service
@@ -21,7 +22,7 @@ DEFAULT_MAX_USERS = 256  # PLANNER_FOLD_CACHE_USERS in the service
 class RoutineFolds:
     def __init__(self, max_users: int = DEFAULT_MAX_USERS) -> None:
         self._max_users = max_users
-        self._folds: OrderedDict[str, Fold] = OrderedDict()
+        self._folds: OrderedDict[UserKey, Fold] = OrderedDict()
         self._lock = threading.Lock()
 
     def check_out(
@@ -35,23 +36,23 @@ class RoutineFolds:
         Until checked in, nobody else has it."""
         if kept is None:
             with self._lock:
-                kept = self._folds.pop(event.user_id, None)
+                kept = self._folds.pop(user_of(event), None)
         return fold_with(kept, event, history)
 
-    def check_in(self, user_id: str, fold: Fold) -> None:
+    def check_in(self, user: UserKey, fold: Fold) -> None:
         with self._lock:
-            self._folds[user_id] = fold
-            self._folds.move_to_end(user_id)
+            self._folds[user] = fold
+            self._folds.move_to_end(user)
             while len(self._folds) > self._max_users:
                 self._folds.popitem(last=False)
 
-    def forget(self, user_id: str | None = None) -> None:
+    def forget(self, user: UserKey | None = None) -> None:
         """After a rebuild: what is kept no longer matches the database."""
         with self._lock:
-            if user_id is None:
+            if user is None:
                 self._folds.clear()
             else:
-                self._folds.pop(user_id, None)
+                self._folds.pop(user, None)
 
 
 class NoFolds(RoutineFolds):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from backtrack_shared.user_key import UserKey
 from planner.domain import LoggedEvent
 from planner.domain.history import history_order
 from planner.domain.rulebooks import CURRENT, Fold, Rulebook, rulebook
@@ -27,6 +28,11 @@ class RoutineVersion:
     caused_by: list[str]
     changes: list[dict[str, Any]]
     routine: dict[str, Any]
+    tenant: str = ""  # the client that owns the user
+
+    @property
+    def user(self) -> UserKey:
+        return UserKey(self.tenant, self.user_id)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,7 +98,13 @@ def decide_version(
         caused_by=[event.event_id],
         changes=routine_changes(previous.routine if previous else None, routine),
         routine=routine,
+        tenant=event.tenant,
     )
+
+
+def user_of(event: LoggedEvent) -> UserKey:
+    """Whose event it is: the planner keys everything of a user by (tenant, user_id)."""
+    return UserKey(event.tenant, event.user_id)
 
 
 def fold_with(

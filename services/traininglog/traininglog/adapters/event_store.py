@@ -22,14 +22,17 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 
 from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.db import UnitOfWork, as_utc, is_postgresql
+from backtrack_shared.user_key import UserKey
+from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.sealing import unseal
 from traininglog.adapters.tables import event_outbox, events, user_grants, users
-from traininglog.domain.append import NewEvent, Owner, StoredRef
+from traininglog.domain.append import EventKey, NewEvent, Owner, StoredRef
 
 APPEND_LOCK_KEY = 0x6576_656E_7473
 
@@ -44,7 +47,7 @@ class RowToAppend:
 @dataclass(frozen=True)
 class UserRecord:
     owner: Owner
-    data_key: bytes | None  # None once erased
+    key_id: str | None  # the id of their key in the key store; None once erased and deleted
 
 
 def _stored_fields(row: RowMapping) -> dict[str, Any]:
@@ -53,23 +56,23 @@ def _stored_fields(row: RowMapping) -> dict[str, Any]:
         "recorded_at": as_utc(row["recorded_at"]).isoformat(),
         "stream_version": row["stream_version"],
         "position": row["position"],
-        "tenant": row["tenant"],
+        "tenant": row["tenant"],  # the owner: user ids and event ids are theirs
     }
 
 
-def stored_envelope(row: RowMapping) -> dict[str, Any]:
-    """The envelope a row stands for (a row of `readable_events()`: with its user's key)."""
-    envelope: dict[str, Any] = json.loads(unseal(row["data_key"], row["event_id"], row["body"]))
+def stored_envelope(row: RowMapping, key: bytes | None) -> dict[str, Any]:
+    """The envelope a row of `readable_events()` stands for, opened with its user's key."""
+    envelope: dict[str, Any] = json.loads(unseal(key, row["event_id"], row["body"]))
     envelope.update(_stored_fields(row))
     return envelope
 
 
-def stored_envelope_json(row: RowMapping) -> str:
+def stored_envelope_json(row: RowMapping, key: bytes | None) -> str:
     """`stored_envelope` as compact JSON text, for whoever only passes it on (the relay): the
     stored fields are spliced into the body's object without decoding the body and encoding
     it again. Every stored body is a canonical JSON object (`canonical_body`), never empty and
     never holding these fields."""
-    body = unseal(row["data_key"], row["event_id"], row["body"])
+    body = unseal(key, row["event_id"], row["body"])
     fields = json.dumps(_stored_fields(row), separators=(",", ":"), ensure_ascii=False)
     return f"{body[:-1]},{fields[1:]}"
 
@@ -86,10 +89,10 @@ def readable_events() -> Select[Any]:
             events.c.type,
             events.c.recorded_at,
             events.c.body,
-            users.c.tenant,
-            users.c.data_key,
+            events.c.tenant,
+            users.c.key_id,
         )
-        .join(users, users.c.user_id == events.c.user_id)
+        .join(users, (users.c.tenant == events.c.tenant) & (users.c.user_id == events.c.user_id))
         .where(or_(users.c.erased_at.is_(None), events.c.type == USER_ERASED))
     )
 
@@ -97,6 +100,7 @@ def readable_events() -> Select[Any]:
 # What an append decision needs of a stored event (see StoredRef).
 _STORED_REFS = select(
     events.c.event_id,
+    events.c.tenant,
     events.c.user_id,
     events.c.stream_version,
     events.c.position,
@@ -104,18 +108,22 @@ _STORED_REFS = select(
 )
 
 
-def _grantees(connection: Connection, user_ids: Sequence[str]) -> dict[str, frozenset[str]]:
-    if not user_ids:
+def _user_is(table: Any, user: UserKey) -> Any:
+    return (table.c.tenant == user.tenant) & (table.c.user_id == user.user_id)
+
+
+def _grantees(connection: Connection, keys: Sequence[UserKey]) -> dict[UserKey, frozenset[str]]:
+    if not keys:
         return {}
     rows = connection.execute(
-        select(user_grants.c.user_id, user_grants.c.client_id).where(
-            user_grants.c.user_id.in_(user_ids)
+        select(user_grants.c.tenant, user_grants.c.user_id, user_grants.c.client_id).where(
+            tuple_(user_grants.c.tenant, user_grants.c.user_id).in_(keys)
         )
     )
-    found: dict[str, set[str]] = {}
-    for user_id, client_id in rows:
-        found.setdefault(user_id, set()).add(client_id)
-    return {user_id: frozenset(clients) for user_id, clients in found.items()}
+    found: dict[UserKey, set[str]] = {}
+    for tenant, user_id, client_id in rows:
+        found.setdefault(UserKey(tenant, user_id), set()).add(client_id)
+    return {key: frozenset(clients) for key, clients in found.items()}
 
 
 class SqlAlchemyEventStore:
@@ -128,86 +136,109 @@ class SqlAlchemyEventStore:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY}
             )
 
-    def find(self, event_ids: Iterable[str]) -> dict[str, StoredRef]:
-        ids = sorted(set(event_ids))
-        if not ids:
-            return {}
-        rows = self._connection.execute(_STORED_REFS.where(events.c.event_id.in_(ids)))
-        return {row.event_id: StoredRef(**row._mapping) for row in rows}
-
-    def stream_heads(self, user_ids: Iterable[str]) -> dict[str, int]:
-        users = sorted(set(user_ids))
-        if not users:
+    def find(self, event_keys: Iterable[EventKey]) -> dict[EventKey, StoredRef]:
+        """The stored events of these (tenant, event_id): event ids are per owning client."""
+        keys = sorted(set(event_keys))
+        if not keys:
             return {}
         rows = self._connection.execute(
-            select(events.c.user_id, func.max(events.c.stream_version))
-            .where(events.c.user_id.in_(users))
-            .group_by(events.c.user_id)
+            _STORED_REFS.where(tuple_(events.c.tenant, events.c.event_id).in_(keys))
         )
-        return {user_id: version for user_id, version in rows}
+        return {(row.tenant, row.event_id): StoredRef(**row._mapping) for row in rows}
 
-    def users(self, user_ids: Iterable[str]) -> dict[str, UserRecord]:
-        ids = sorted(set(user_ids))
-        if not ids:
+    def stream_heads(self, user_keys: Iterable[UserKey]) -> dict[UserKey, int]:
+        keys = sorted(set(user_keys))
+        if not keys:
             return {}
         rows = self._connection.execute(
-            select(users.c.user_id, users.c.tenant, users.c.data_key, users.c.erased_at).where(
-                users.c.user_id.in_(ids)
+            select(events.c.tenant, events.c.user_id, func.max(events.c.stream_version))
+            .where(tuple_(events.c.tenant, events.c.user_id).in_(keys))
+            .group_by(events.c.tenant, events.c.user_id)
+        )
+        return {UserKey(tenant, user_id): version for tenant, user_id, version in rows}
+
+    def users(self, user_keys: Iterable[UserKey]) -> dict[UserKey, UserRecord]:
+        keys = sorted(set(user_keys))
+        if not keys:
+            return {}
+        rows = self._connection.execute(
+            select(users.c.user_id, users.c.tenant, users.c.key_id, users.c.erased_at).where(
+                tuple_(users.c.tenant, users.c.user_id).in_(keys)
             )
         ).all()
-        grantees = _grantees(self._connection, [row.user_id for row in rows])
+        found = [(UserKey(row.tenant, row.user_id), row) for row in rows]
+        grantees = _grantees(self._connection, [key for key, _ in found])
         return {
-            row.user_id: UserRecord(
-                Owner(
-                    row.tenant, row.erased_at is not None, grantees.get(row.user_id, frozenset())
-                ),
-                row.data_key,
+            key: UserRecord(
+                Owner(row.tenant, row.erased_at is not None, grantees.get(key, frozenset())),
+                row.key_id,
             )
-            for row in rows
+            for key, row in found
         }
 
-    def set_access(self, user_id: str, client_id: str, granted: bool) -> None:
+    def set_access(self, user: UserKey, client_id: str, granted: bool) -> None:
         if granted:
             self._connection.execute(
-                insert(user_grants).values(user_id=user_id, client_id=client_id)
+                insert(user_grants).values(
+                    tenant=user.tenant, user_id=user.user_id, client_id=client_id
+                )
             )
         else:
             self._connection.execute(
                 delete(user_grants).where(
-                    user_grants.c.user_id == user_id, user_grants.c.client_id == client_id
+                    _user_is(user_grants, user), user_grants.c.client_id == client_id
                 )
             )
 
-    def add_users(self, new_users: dict[str, tuple[str, bytes]], created_at: datetime) -> None:
-        """Users seen for the first time: user id -> (their tenant, their data key)."""
+    def add_users(self, new_users: dict[UserKey, str], created_at: datetime) -> None:
+        """Users seen for the first time: (tenant, user id) -> the id of their data key."""
         if new_users:
             self._connection.execute(
                 insert(users),
                 [
-                    {"user_id": u, "tenant": tenant, "data_key": key, "created_at": created_at}
-                    for u, (tenant, key) in new_users.items()
+                    {
+                        "tenant": user.tenant,
+                        "user_id": user.user_id,
+                        "key_id": key_id,
+                        "created_at": created_at,
+                    }
+                    for user, key_id in new_users.items()
                 ],
             )
 
-    def erase(self, user_id: str, erased_at: datetime) -> None:
-        """Delete the user's key, and the outbox rows of events not yet sent: nothing of theirs
-        can be read or sent from now on. The events themselves stay, sealed for good."""
+    def erase(self, user: UserKey, erased_at: datetime) -> None:
+        """Mark the user erased and delete the outbox rows of events not yet sent: nothing of
+        theirs is read or sent from now on. Their key goes next (`keys_to_delete`); the events
+        themselves stay, sealed for good."""
         self._connection.execute(
-            update(users)
-            .where(users.c.user_id == user_id)
-            .values(data_key=None, erased_at=erased_at)
+            update(users).where(_user_is(users, user)).values(erased_at=erased_at)
         )
         self._connection.execute(
             delete(event_outbox).where(
-                event_outbox.c.position.in_(
-                    select(events.c.position).where(events.c.user_id == user_id)
-                )
+                event_outbox.c.position.in_(select(events.c.position).where(_user_is(events, user)))
             )
         )
 
-    def erasure_marker(self, user_id: str) -> StoredRef:
+    def keys_to_delete(self) -> dict[UserKey, str]:
+        """Erased users whose key may still be in the key store: user -> key id."""
+        rows = self._connection.execute(
+            select(users.c.tenant, users.c.user_id, users.c.key_id).where(
+                users.c.erased_at.is_not(None), users.c.key_id.is_not(None)
+            )
+        )
+        return {UserKey(tenant, user_id): key_id for tenant, user_id, key_id in rows}
+
+    def keys_deleted(self, erased: Sequence[UserKey]) -> None:
+        if erased:
+            self._connection.execute(
+                update(users)
+                .where(tuple_(users.c.tenant, users.c.user_id).in_(sorted(erased)))
+                .values(key_id=None)
+            )
+
+    def erasure_marker(self, user: UserKey) -> StoredRef:
         row = self._connection.execute(
-            _STORED_REFS.where(events.c.user_id == user_id, events.c.type == USER_ERASED)
+            _STORED_REFS.where(_user_is(events, user), events.c.type == USER_ERASED)
         ).one()
         return StoredRef(**row._mapping)
 
@@ -227,6 +258,7 @@ class SqlAlchemyEventStore:
                 {
                     "position": position,
                     "event_id": row.event.event_id,
+                    "tenant": row.event.tenant,
                     "user_id": row.event.user_id,
                     "stream_version": row.stream_version,
                     "type": row.event.type,
@@ -244,7 +276,13 @@ class SqlAlchemyEventStore:
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
+    """A transaction on the event store; `keys`, the key store beside it, commits on its own."""
+
     events: SqlAlchemyEventStore
+
+    def __init__(self, engine: Engine, keys: SqlAlchemyKeyStore) -> None:
+        super().__init__(engine)
+        self.keys = keys
 
     def _attach(self, connection: Connection) -> None:
         self.events = SqlAlchemyEventStore(connection)
@@ -253,28 +291,34 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 class SqlAlchemyEventReader:
     """Reads for the HTTP API: a user's stream and the global feed, in pages."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: SqlAlchemyKeyStore) -> None:
         self._engine = engine
+        self._keys = keys
 
-    def owner(self, user_id: str) -> Owner | None:
+    def owner(self, user: UserKey) -> Owner | None:
         with self._engine.connect() as connection:
             row = connection.execute(
-                select(users.c.tenant, users.c.erased_at).where(users.c.user_id == user_id)
+                select(users.c.tenant, users.c.erased_at).where(_user_is(users, user))
             ).first()
-            grantees = _grantees(connection, [user_id]) if row is not None else {}
+            grantees = _grantees(connection, [user]) if row is not None else {}
         if row is None:
             return None
-        return Owner(row.tenant, row.erased_at is not None, grantees.get(user_id, frozenset()))
+        return Owner(row.tenant, row.erased_at is not None, grantees.get(user, frozenset()))
 
-    def stream(self, user_id: str, after_version: int, limit: int) -> list[dict[str, Any]]:
+    def stream(self, user: UserKey, after_version: int, limit: int) -> list[dict[str, Any]]:
         query = (
             readable_events()
-            .where(events.c.user_id == user_id, events.c.stream_version > after_version)
+            .where(_user_is(events, user), events.c.stream_version > after_version)
             .order_by(events.c.stream_version)
             .limit(limit)
         )
+        return self._opened(query)
+
+    def _opened(self, query: Select[Any]) -> list[dict[str, Any]]:
         with self._engine.connect() as connection:
-            return [stored_envelope(row) for row in connection.execute(query).mappings()]
+            rows = connection.execute(query).mappings().all()
+        keys = self._keys.get(row["key_id"] for row in rows)
+        return [stored_envelope(row, keys.get(row["key_id"])) for row in rows]
 
     def head(self) -> int:
         with self._engine.connect() as connection:
@@ -287,5 +331,4 @@ class SqlAlchemyEventReader:
             .order_by(events.c.position)
             .limit(limit)
         )
-        with self._engine.connect() as connection:
-            return [stored_envelope(row) for row in connection.execute(query).mappings()]
+        return self._opened(query)

@@ -8,12 +8,14 @@ from backtrack_shared.db import WRITE
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
 from traininglog.adapters.event_store import readable_events, stored_envelope_json
+from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.tables import event_outbox, events
 
 
 class SqlAlchemyEventOutbox:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: SqlAlchemyKeyStore) -> None:
         self._engine = engine
+        self._keys = keys
 
     def pending(self, limit: int) -> list[PendingMessage]:
         query = (
@@ -24,12 +26,13 @@ class SqlAlchemyEventOutbox:
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
+        keys = self._keys.get(row["key_id"] for row in rows)
         return [
             PendingMessage(
                 outbox_id=row["position"],
                 message=OutgoingMessage(
                     routing_key=row["type"],
-                    body=stored_envelope_json(row).encode(),
+                    body=stored_envelope_json(row, keys.get(row["key_id"])).encode(),
                     message_id=row["event_id"],
                     headers={
                         "user_id": row["user_id"],

@@ -6,7 +6,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -23,7 +22,9 @@ events = Table(
     "events",
     metadata,
     Column("position", Position, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_id", String(36), nullable=False),
+    # The client that owns the user: user ids and event ids are each client's own.
+    Column("tenant", String(64), nullable=False),
     Column("user_id", String(64), nullable=False),
     Column("stream_version", Integer, nullable=False),
     Column("type", String(64), nullable=False),
@@ -34,7 +35,8 @@ events = Table(
     # The client's envelope as canonical JSON, sealed with its user's data key (see sealing.py):
     # schema versions never reach the SQL, and erasing the key makes the body unreadable.
     Column("body", Text, nullable=False),
-    UniqueConstraint("user_id", "stream_version", name="uq_events_user_stream_version"),
+    UniqueConstraint("tenant", "user_id", "stream_version", name="uq_events_user_stream_version"),
+    UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event_id"),
 )
 
 # One row per stored event not yet confirmed by the broker; written in the event's transaction.
@@ -44,15 +46,16 @@ event_outbox = Table(
     Column("position", Position, ForeignKey("events.position"), primary_key=True),
 )
 
-# One row per user: the client application (tenant) that first wrote for them, and the key that
-# seals their events. Erasure deletes the key and keeps the row, so the log stays append-only
-# and the user id stays taken.
+# One row per user, keyed by the client application (tenant) that owns them and the id it gave
+# them, with the id of the key that seals their events: the key lives in the key database
+# (key_store.py), never here. Erasure deletes the key and keeps the row, so the log stays
+# append-only and the user id stays taken (in its tenant).
 users = Table(
     "users",
     metadata,
+    Column("tenant", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
-    Column("tenant", String(64), nullable=False),
-    Column("data_key", LargeBinary, nullable=True),  # NULL once erased
+    Column("key_id", String(36), nullable=True),  # NULL once the erased user's key is deleted
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )
@@ -61,6 +64,7 @@ users = Table(
 user_grants = Table(
     "user_grants",
     metadata,
+    Column("tenant", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
     Column("client_id", String(64), primary_key=True),
 )

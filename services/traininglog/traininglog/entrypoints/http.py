@@ -9,9 +9,11 @@ from flask import Flask, Response
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
-from backtrack_shared.auth import ADMIN, AUDIT_READ, EVENTS_WRITE, Registry
+from backtrack_shared.auth import ADMIN, AUDIT_READ, CLINICAL_WRITE, EVENTS_WRITE, Registry
 from backtrack_shared.auth.http import (
     RATE_LIMITED_RESPONSE,
+    OwnerQuerySchema,
+    addressed_user,
     install_auth,
     known_client,
     principal,
@@ -30,6 +32,7 @@ from backtrack_shared.web import (
     retry_later,
 )
 from traininglog.config import Settings
+from traininglog.domain import clinical
 from traininglog.domain.append import Outcome, Writer
 from traininglog.entrypoints import schemas
 from traininglog.metrics import EVENTS_REJECTED
@@ -57,9 +60,10 @@ UNAVAILABLE_RESPONSE = {
 }
 
 
-def writer() -> Writer:
+def writer(owner: str | None = None) -> Writer:
+    """The calling client as a writer for the users of `owner` (None: its own)."""
     caller = principal()
-    return Writer(caller.client_id, every_user=caller.sees_every_user)
+    return Writer(caller.client_id, every_user=caller.sees_every_user, owner=owner)
 
 
 Record = Callable[[Sequence[dict[str, Any]], Writer], list[Receipt]]
@@ -75,9 +79,16 @@ def events_blueprint(
 ) -> Blueprint:
     blp = Blueprint("events", __name__, url_prefix="/v1", description="Record and read events")
 
+    def refused_as_not_clinical(envelope: dict[str, Any]) -> clinical.Refusal | None:
+        """Errors for an event only a clinical key may send, when the caller's key may not."""
+        if principal().may(CLINICAL_WRITE):
+            return None
+        return clinical.clinical_refusal(envelope)
+
     @blp.route("/events", methods=["POST"])
-    @requires(blp, EVENTS_WRITE)
+    @requires(blp, EVENTS_WRITE, also_forbidden=clinical.REFUSAL)
     @blp.arguments(NewEventSchema, description="One event envelope.")
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.response(201, schemas.ReceiptSchema, description="Stored.")
     @blp.alt_response(
         200, schema=schemas.ReceiptSchema, description="Already stored: the same answer."
@@ -91,11 +102,17 @@ def events_blueprint(
     @blp.alt_response(410, schema=ERROR_SCHEMA, description=ERASED_REASON)
     @blp.alt_response(429, **RATE_LIMITED_RESPONSE)
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
-    def post_event(envelope: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def post_event(
+        envelope: dict[str, Any], owner: str | None = None
+    ) -> tuple[dict[str, Any], int]:
         """Record one event. Retrying with the same event_id is safe."""
         structlog.contextvars.bind_contextvars(event_id=envelope["event_id"])
+        not_clinical = refused_as_not_clinical(envelope)
+        if not_clinical is not None:
+            EVENTS_REJECTED.inc()
+            abort(403, message=not_clinical.reason, errors=not_clinical.errors)
         rate_limited(limiter, 1)
-        (receipt,) = record([envelope], writer())
+        (receipt,) = record([envelope], writer(owner))
         if receipt.outcome is Outcome.NOT_FOUND:
             abort(404, message=NO_SUCH_USER, errors={"user_id": [NO_SUCH_USER]})
         if receipt.outcome is Outcome.ERASED:
@@ -110,6 +127,7 @@ def events_blueprint(
     @blp.route("/events/batch", methods=["POST"])
     @requires(blp, EVENTS_WRITE)
     @blp.arguments(schemas.BatchRequestSchema)
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, schemas.BatchResponseSchema, description="One result per item, in order.")
     @blp.alt_response(400, schema=ERROR_SCHEMA, description=MALFORMED)
     @blp.alt_response(
@@ -119,10 +137,12 @@ def events_blueprint(
     )
     @blp.alt_response(429, **RATE_LIMITED_RESPONSE)
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
-    def post_batch(batch: dict[str, Any]) -> dict[str, Any]:
+    def post_batch(batch: dict[str, Any], owner: str | None = None) -> dict[str, Any]:
         """Record many events (up to MAX_BATCH_EVENTS, default 500); each item is answered on its own.
 
-        A rejected or conflicting item never keeps the valid ones from being stored.
+        A rejected or conflicting item never keeps the valid ones from being stored. A clinical
+        event (clearance.recorded, or source.kind clinician) from a key without the scope
+        clinical:write is rejected, naming the scope.
         """
         items = batch["events"]
         if not items:
@@ -141,7 +161,11 @@ def events_blueprint(
         loader = NewEventSchema()
         for index, item in enumerate(items):
             try:
-                valid.append((index, loader.load(item)))
+                loaded = loader.load(item)
+                not_clinical = refused_as_not_clinical(loaded)
+                if not_clinical is not None:
+                    raise ValidationError(not_clinical.errors)
+                valid.append((index, loaded))
             except ValidationError as err:
                 EVENTS_REJECTED.inc()
                 event_id = item.get("event_id") if isinstance(item, dict) else None
@@ -153,7 +177,7 @@ def events_blueprint(
                     "errors": err.messages,
                 }
         envelopes = [envelope for _, envelope in valid]
-        receipts = record(envelopes, writer()) if valid else []
+        receipts = record(envelopes, writer(owner)) if valid else []
         for (index, _), receipt in zip(valid, receipts, strict=True):
             refused = BATCH_REFUSALS.get(receipt.outcome)
             result: dict[str, Any] = {
@@ -182,10 +206,11 @@ def events_blueprint(
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or erased.")
     def get_stream(query: dict[str, int], user_id: str) -> dict[str, Any]:
         """A user's events in stream order, a page at a time."""
-        owner = reader.owner(user_id)
+        user = addressed_user(user_id, query.get("owner"))
+        owner = reader.owner(user)
         if owner is None or owner.erased or not principal().sees(owner.tenant, owner.grantees):
             abort(404, message=NO_SUCH_USER)
-        page = reader.stream(user_id, query["after_version"], query["limit"])
+        page = reader.stream(user, query["after_version"], query["limit"])
         full = len(page) == query["limit"]
         return {
             "user_id": user_id,
@@ -195,26 +220,31 @@ def events_blueprint(
 
     @blp.route("/users/<user_id:user_id>", methods=["DELETE"])
     @requires(blp, ADMIN)
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, schemas.ReceiptSchema, description="Erased: the erasure's marker event.")
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=NO_SUCH_USER)
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
-    def delete_user(user_id: str) -> dict[str, Any]:
+    def delete_user(user_id: str, owner: str | None = None) -> dict[str, Any]:
         """Forget a user: their key is deleted, so their events can no longer be read from the
         store, the feed or any backup, and the planner drops their routine. The log keeps a
         `user.erased` marker (no health data). Asking again answers the same marker."""
         try:
-            receipt = erase_user(unit_of_work, user_id, writer())
+            receipt = erase_user(unit_of_work, addressed_user(user_id, owner), writer())
         except UnknownUser:
             abort(404, message=NO_SUCH_USER)
         on_recorded()
         return receipt.as_response()
 
-    def access(user_id: str, client_id: str, granted: bool) -> dict[str, Any]:
+    def access(user_id: str, client_id: str, granted: bool, owner: str | None) -> dict[str, Any]:
         if not known_client(client_id):
             abort(404, message=f"No client {client_id!r} in the clients file.")
         try:
             receipt = change_access(
-                unit_of_work, user_id, client_id, granted=granted, writer=writer()
+                unit_of_work,
+                addressed_user(user_id, owner),
+                client_id,
+                granted=granted,
+                writer=writer(),
             )
         except UnknownUser:
             abort(404, message=NO_SUCH_USER)
@@ -230,22 +260,25 @@ def events_blueprint(
 
     @blp.route("/users/<user_id:user_id>/grants/<string:client_id>", methods=["PUT"])
     @requires(blp, ADMIN)
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, schemas.AccessSchema)
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or no such client.")
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
-    def put_grant(user_id: str, client_id: str) -> dict[str, Any]:
+    def put_grant(user_id: str, client_id: str, owner: str | None = None) -> dict[str, Any]:
         """Let another client application see (and write for) this user, on both services, as
-        far as its key's scopes go; an `access.granted` event records it in the user's stream."""
-        return access(user_id, client_id, granted=True)
+        far as its key's scopes go; an `access.granted` event records it in the user's stream.
+        The granted client names the owner (`?owner=`) to reach the user."""
+        return access(user_id, client_id, granted=True, owner=owner)
 
     @blp.route("/users/<user_id:user_id>/grants/<string:client_id>", methods=["DELETE"])
     @requires(blp, ADMIN)
+    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, schemas.AccessSchema)
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"{NO_SUCH_USER} Or no such client.")
     @blp.alt_response(503, **UNAVAILABLE_RESPONSE)
-    def delete_grant(user_id: str, client_id: str) -> dict[str, Any]:
+    def delete_grant(user_id: str, client_id: str, owner: str | None = None) -> dict[str, Any]:
         """Take back a client's access to this user (`access.revoked`)."""
-        return access(user_id, client_id, granted=False)
+        return access(user_id, client_id, granted=False, owner=owner)
 
     @blp.route("/feed")
     @requires(blp, ADMIN)
@@ -253,8 +286,8 @@ def events_blueprint(
     @blp.alt_response(200, schema=schemas.FeedPageSchema, success=True)
     def get_feed(query: dict[str, int]) -> dict[str, Any]:
         """Every event after a global position, in position order: catch-up and replay. Across
-        every tenant, so for operators and the planner only (admin). Positions skip the events
-        of erased users."""
+        every tenant, so for operators and the planner only (admin); each event's `tenant` is
+        its owner. Positions skip the events of erased users."""
         page = reader.feed(query["after"], query["limit"])
         return {
             "events": page,

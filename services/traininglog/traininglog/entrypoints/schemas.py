@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from backtrack_shared.auth.http import OwnerQuerySchema
 from backtrack_shared.contracts import StoredEnvelopeSchema
 
 
@@ -60,7 +61,7 @@ MAX_STREAM_VERSION = 2**31 - 1
 MAX_POSITION = 2**63 - 1
 
 
-class StreamQuerySchema(Schema):
+class StreamQuerySchema(OwnerQuerySchema):
     after_version = fields.Integer(
         load_default=0, validate=validate.Range(min=0, max=MAX_STREAM_VERSION)
     )

@@ -1,6 +1,7 @@
 """Recording events: validate-once envelopes in, one transaction, one receipt per event out."""
 
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,11 +36,13 @@ class Receipt:
         }
 
 
-def new_event(envelope: dict[str, Any]) -> NewEvent:
-    """From an envelope loaded by NewEventSchema to what the store appends."""
+def new_event(envelope: dict[str, Any], tenant: str) -> NewEvent:
+    """From an envelope loaded by NewEventSchema, for a user of `tenant`'s, to what the store
+    appends."""
     body = canonical_body(envelope)
     return NewEvent(
         event_id=envelope["event_id"],
+        tenant=tenant,
         user_id=envelope["user_id"],
         type=envelope["type"],
         schema_version=envelope["schema_version"],
@@ -59,8 +62,9 @@ def record_events(
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Receipt]:
-    """Append the new events and their outbox rows in one transaction; all or nothing. A user
-    seen for the first time becomes the writer's, with a new key sealing their events."""
+    """Append the new events and their outbox rows in one transaction; all or nothing. The
+    events are for users of the tenant the writer addresses (its own, unless it names another);
+    a user seen for the first time gets a new key sealing their events."""
     (receipts,) = record_requests(unit_of_work, [(envelopes, writer)], now=now)
     return receipts
 
@@ -73,37 +77,51 @@ def record_requests(
 ) -> list[list[Receipt]]:
     """`record_events` for several clients' requests in one transaction (see GroupCommit):
     the receipts of each request, in order, as if each had been recorded on its own."""
-    candidates = [new_event(envelope) for envelopes, _ in requests for envelope in envelopes]
+    candidates = [
+        new_event(envelope, writer.addressed)
+        for envelopes, writer in requests
+        for envelope in envelopes
+    ]
     writers = [writer for envelopes, writer in requests for _ in envelopes]
     recorded_at = now()
     with unit_of_work() as uow:
         uow.events.lock_for_append()
-        known_users = uow.events.users(event.user_id for event in candidates)
-        already_stored = uow.events.find(event.event_id for event in candidates)
+        known_users = uow.events.users(event.user for event in candidates)
+        already_stored = uow.events.find(event.key for event in candidates)
         heads = uow.events.stream_heads(
-            event.user_id for event in candidates if event.event_id not in already_stored
+            event.user for event in candidates if event.key not in already_stored
         )
         decisions = decide_append(
             candidates,
             already_stored,
             heads,
             writers=writers,
-            owners={user_id: known.owner for user_id, known in known_users.items()},
+            owners={user: known.owner for user, known in known_users.items()},
         )
         stored = [d for d in decisions if d.outcome is Outcome.STORED]
-        new_users: dict[str, tuple[str, bytes]] = {}
-        for d in stored:
-            if d.event.user_id not in known_users and d.event.user_id not in new_users:
-                assert d.writer is not None  # every stored decision names its writer
-                new_users[d.event.user_id] = (d.writer.tenant, new_data_key())
-        uow.events.add_users(new_users, recorded_at)
-        keys = {u: k.data_key for u, k in known_users.items() if k.data_key}
-        keys.update({user_id: key for user_id, (_, key) in new_users.items()})
+        new_keys = {
+            d.event.user: (str(uuid.uuid4()), new_data_key())
+            for d in stored
+            if d.event.user not in known_users
+        }
+        # The keys are committed first: should this transaction fail, a key that sealed nothing
+        # is left over, never a body that no key opens.
+        uow.keys.add(dict(new_keys.values()))
+        uow.events.add_users({u: key_id for u, (key_id, _) in new_keys.items()}, recorded_at)
+        stored_keys = uow.keys.get(
+            known.key_id for known in known_users.values() if not known.owner.erased
+        )
+        keys = {
+            user: stored_keys[known.key_id]
+            for user, known in known_users.items()
+            if known.key_id in stored_keys
+        }
+        keys.update({user: key for user, (_, key) in new_keys.items()})
         to_append = [
             RowToAppend(
                 d.event,
                 d.stream_version,
-                seal(keys[d.event.user_id], d.event.event_id, d.event.body),
+                seal(keys[d.event.user], d.event.event_id, d.event.body),
             )
             for d in stored
             if d.stream_version is not None
@@ -112,16 +130,18 @@ def record_requests(
         uow.commit()
 
     receipts = []
-    stored_positions: dict[str, int] = {}
+    stored_positions: dict[tuple[str, str], int] = {}
     for decision in decisions:
         event = decision.event
         if decision.outcome is Outcome.STORED:
             position: int | None = next(positions)
-            stored_positions[event.event_id] = position  # type: ignore[assignment]
+            stored_positions[event.key] = position  # type: ignore[assignment]
         elif decision.existing is not None:
             position = decision.existing.position
+        elif decision.stream_version is None:  # nothing to tell (another user's event)
+            position = None
         else:  # a repeat of an event stored earlier in this very batch
-            position = stored_positions.get(event.event_id)
+            position = stored_positions.get(event.key)
         receipts.append(
             Receipt(
                 decision.outcome, event.event_id, event.user_id, decision.stream_version, position

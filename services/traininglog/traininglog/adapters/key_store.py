@@ -1,0 +1,77 @@
+"""The users' data keys, in a database of their own (DESIGN.md "Trust boundaries"): a copy of
+the event store alone, a backup say, holds sealed bodies and no key that opens them.
+
+A key is known by a random key id, which the event store's user row names; the key store holds
+nothing else of the user. Deleting a key is a DELETE of its row, followed by a scrub of the
+files (SQLite write-ahead log truncated, PostgreSQL table rewritten), so no copy of it stays
+readable in the key database either.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from backtrack_shared.db import WRITE, scrub
+
+metadata = MetaData()
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("data_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class SqlAlchemyKeyStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, keys: Mapping[str, bytes]) -> None:
+        """Keep these keys (key id -> key), committed before the bodies they seal are. Adding a
+        key id again with the same key changes nothing (a migration run twice)."""
+        if not keys:
+            return
+        dialect_insert = postgresql_insert if self.engine.dialect.name == "postgresql" else (
+            sqlite_insert
+        )
+        now = datetime.now(UTC)
+        with self.engine.connect().execution_options(**WRITE) as connection, connection.begin():
+            connection.execute(
+                dialect_insert(data_keys).on_conflict_do_nothing(),
+                [{"key_id": k, "data_key": key, "created_at": now} for k, key in keys.items()],
+            )
+
+    def get(self, key_ids: Iterable[str | None]) -> dict[str, bytes]:
+        """The keys of these ids that exist (an erased user's is gone)."""
+        ids = sorted({key_id for key_id in key_ids if key_id is not None})
+        if not ids:
+            return {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(data_keys.c.key_id, data_keys.c.data_key).where(data_keys.c.key_id.in_(ids))
+            )
+            return {key_id: key for key_id, key in rows}
+
+    def delete(self, key_ids: Iterable[str]) -> None:
+        """Delete these keys, and leave no copy of them readable in the key database's files."""
+        ids = sorted(set(key_ids))
+        if not ids:
+            return
+        with self.engine.connect().execution_options(**WRITE) as connection, connection.begin():
+            connection.execute(delete(data_keys).where(data_keys.c.key_id.in_(ids)))
+        scrub(self.engine, [data_keys.name], rewrite=True)
