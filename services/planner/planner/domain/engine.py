@@ -36,7 +36,7 @@ from planner.domain.rules.pain_rules import (
 )
 from planner.domain.rules.progression import progress_after_session
 from planner.domain.rules.starting import s1_baseline
-from planner.domain.state import PainPoint, Session, State
+from planner.domain.state import Clearance, Flare, PainPoint, Session, State
 from planner.domain.timeline import local_date, ordered
 
 
@@ -133,7 +133,7 @@ def on_pain(state: State, event: LoggedEvent) -> None:
         cause = str(p.get("flare_up_cause") or "")
         if not cause and p.get("exercise") and session is not None:
             cause = next((k[0] for k in session.entries if k[1] == p["exercise"]), "")
-        state.flares.append((at, cause, event.event_id))
+        state.flares.append(Flare(at, cause, event.event_id))
         interrupt_progression(state, at)
         if cause == "core":
             r3_flare_up_from_core(state, causes, at)
@@ -161,7 +161,7 @@ def _session_pain(state: State, event: LoggedEvent, session: Session) -> None:
 
 def on_clearance(state: State, event: LoggedEvent) -> None:
     scopes = tuple(str(s) for s in event.payload.get("scopes", ()))
-    state.clearances.append((event.occurred_at, scopes, event.event_id))
+    state.clearances.append(Clearance(event.occurred_at, scopes, event.event_id))
     causes = (event.event_id,)
     r6_resume_after_clearance(state, causes, event.occurred_at)
     if "core" in scopes:

@@ -51,7 +51,7 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     return Routine(
         rules_version=RULES_VERSION,
         status="paused" if paused else "active",
-        pause_reason=state.paused[0] if state.paused else None,
+        pause_reason=state.paused.reason if state.paused else None,
         blocks=tuple(blocks),
         advice=tuple(advice(state)),
         weekly_plan=f1_f2_weekly_plan(state),
@@ -72,8 +72,8 @@ def build_routine(state: State, as_of: datetime) -> Routine:
 def advice(state: State) -> list[Advice]:
     out: list[Advice] = []
     if state.paused is not None:
-        reason, tier, causes, _ = state.paused
-        out.append(Advice("R6", tier, reason, causes))
+        pause = state.paused
+        out.append(Advice("R6", pause.tier, pause.reason, pause.causes))
         return out
     if state.core_flare is not None:
         out.append(
@@ -81,7 +81,7 @@ def advice(state: State) -> list[Advice]:
                 "R3",
                 "caution",
                 "Core exercises caused a flare-up: speak to a doctor before doing them again.",
-                state.core_flare[1],
+                state.core_flare.causes,
             )
         )
     for rule in (f3_cold_and_heat(state), f1_too_few_sessions(state)):

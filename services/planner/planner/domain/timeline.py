@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from planner.domain.history import LoggedEvent
+from planner.domain.history import LoggedEvent, history_order
 
 
 def record_key(event: LoggedEvent) -> tuple[str, str] | None:
@@ -38,7 +38,7 @@ def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent
         if best is None or _rank(event) > _rank(best):
             latest[key] = event
     kept = [e for e in seen.values() if (k := record_key(e)) is None or latest[k] is e]
-    kept.sort(key=lambda e: (e.occurred_at, e.stream_version, e.event_id))
+    kept.sort(key=history_order)
     return kept
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from planner.domain import LoggedEvent
+from planner.domain.history import history_order
 from planner.domain.rulebooks import CURRENT, Fold, Rulebook, rulebook
 from planner.service_layer.changes import routine_changes
 
@@ -49,10 +50,6 @@ def same_prescription(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return {k: v for k, v in a.items() if k != PROVENANCE} == {
         k: v for k, v in b.items() if k != PROVENANCE
     }
-
-
-def history_order(event: LoggedEvent) -> tuple[datetime, int]:
-    return (event.occurred_at, event.stream_version)
 
 
 def decide_version(

@@ -15,7 +15,7 @@ from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose
 from planner.domain.rules.starting import s2_low_impact_first
-from planner.domain.state import State, Track
+from planner.domain.state import State, Track, Why
 
 
 def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
@@ -42,16 +42,18 @@ def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         return False
     state.add(
         EXERCISES["bicycle_crunch"],
-        "core",
-        "core",
-        Dose(
+        block="core",
+        kind="core",
+        dose=Dose(
             sets=t.P3_SETS_START, reps=t.P3_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
         ),
-        0,
-        "D1",
-        "Two calm weeks after the first month: slow bicycle crunches join your core work.",
-        causes,
-        at,
+        level=0,
+        why=Why(
+            "D1",
+            "Two calm weeks after the first month: slow bicycle crunches join your core work.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -67,16 +69,18 @@ def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         return False
     state.add(
         EXERCISES["lunge"],
-        "strength",
-        "strength",
-        Dose(
+        block="strength",
+        kind="strength",
+        dose=Dose(
             sets=t.P2_SETS_START, reps=t.P2_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
         ),
-        0,
-        "P2",
-        "Your strength work is going well: supported split squats join, with body weight only.",
-        causes,
-        at,
+        level=0,
+        why=Why(
+            "P2",
+            "Your strength work is going well: supported split squats join, with body weight only.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -111,27 +115,26 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     walk_dose = walk.rx.dose
     state.change(
         walk,
-        "D2",
-        f"{run:g} minutes of your walk become easy running.",
-        causes,
-        at,
-        Dose(
+        why=Why("D2", f"{run:g} minutes of your walk become easy running.", causes, at),
+        dose=Dose(
             duration_min=(walk_dose.duration_min or 0) - run,
             sessions_per_week=walk_dose.sessions_per_week,
         ),
-        walk.rx.variation_level,
-        "set",
+        level=walk.rx.variation_level,
+        direction="set",
     )
     state.add(
         EXERCISES["steady_run"],
-        "cardio",
-        "cardio",
-        Dose(duration_min=run, sessions_per_week=walk_dose.sessions_per_week),
-        0,
-        "D2",
-        f"A month without sharp pain and long walks: start easy running, {run:g} minutes.",
-        causes,
-        at,
+        block="cardio",
+        kind="cardio",
+        dose=Dose(duration_min=run, sessions_per_week=walk_dose.sessions_per_week),
+        level=0,
+        why=Why(
+            "D2",
+            f"A month without sharp pain and long walks: start easy running, {run:g} minutes.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -152,24 +155,24 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     d = run.rx.dose
     state.change(
         run,
-        "P4",
-        "One of your weekly runs becomes an interval session.",
-        causes,
-        at,
-        Dose(duration_min=d.duration_min, sessions_per_week=(d.sessions_per_week or 1) - 1),
-        run.rx.variation_level,
-        "set",
+        why=Why("P4", "One of your weekly runs becomes an interval session.", causes, at),
+        dose=Dose(duration_min=d.duration_min, sessions_per_week=(d.sessions_per_week or 1) - 1),
+        level=run.rx.variation_level,
+        direction="set",
     )
     state.add(
         EXERCISES["intervals"],
-        "cardio",
-        "cardio",
-        Dose(interval=starting_interval(), sessions_per_week=1),
-        0,
-        "P4",
-        "You have a steady base: once a week, 1 minute faster then 3 minutes easy, at low intensity.",
-        causes,
-        at,
+        block="cardio",
+        kind="cardio",
+        dose=Dose(interval=starting_interval(), sessions_per_week=1),
+        level=0,
+        why=Why(
+            "P4",
+            "You have a steady base: once a week, 1 minute faster then 3 minutes easy, "
+            "at low intensity.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -182,20 +185,23 @@ def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         return False
     intervals = state.tracks[("cardio", "intervals")]
     state.hold_out(
-        ("cardio", "intervals"), "S2", "Your interval session becomes hill sprints.", causes, at
+        ("cardio", "intervals"),
+        why=Why("S2", "Your interval session becomes hill sprints.", causes, at),
     )
     state.held_out.pop(("cardio", "intervals"), None)
     state.parked[("cardio", "intervals")] = intervals
     state.add(
         EXERCISES["hill_sprints"],
-        "cardio",
-        "cardio",
-        Dose(interval=starting_interval(), sessions_per_week=1),
-        0,
-        "S2",
-        "Eight pain-free weeks and your clinician's clearance: short hill sprints once a week.",
-        causes,
-        at,
+        block="cardio",
+        kind="cardio",
+        dose=Dose(interval=starting_interval(), sessions_per_week=1),
+        level=0,
+        why=Why(
+            "S2",
+            "Eight pain-free weeks and your clinician's clearance: short hill sprints once a week.",
+            causes,
+            at,
+        ),
     )
     return True
 

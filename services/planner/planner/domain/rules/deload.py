@@ -11,7 +11,7 @@ from planner.domain.history import LoggedEvent
 from planner.domain.ladder import lighter
 from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
-from planner.domain.state import State
+from planner.domain.state import State, Why
 from planner.domain.timeline import local_date
 
 
@@ -45,16 +45,18 @@ def b3_deload_week(state: State, event: LoggedEvent) -> None:
         state.deload_base[key] = (track.rx.dose, track.rx.variation_level)
         state.change(
             track,
-            "B3",
-            f"Five weeks of steady progress: a lighter week until {today + timedelta(days=7)}.",
-            causes,
-            at,
-            new,
-            track.rx.variation_level,
-            "deload",
+            why=Why(
+                "B3",
+                f"Five weeks of steady progress: a lighter week until {today + timedelta(days=7)}.",
+                causes,
+                at,
+            ),
+            dose=new,
+            level=track.rx.variation_level,
+            direction="deload",
         )
         track.hold = Hold("B3", "A lighter week: nothing progresses until it is over.")
-    state.note("B3", "A lighter (deload) week starts.", causes, at, "deload")
+    state.note(why=Why("B3", "A lighter (deload) week starts.", causes, at), direction="deload")
 
 
 def _end(state: State, causes: tuple[str, ...], at: datetime) -> None:
@@ -66,17 +68,14 @@ def _end(state: State, causes: tuple[str, ...], at: datetime) -> None:
         if track is not None:
             state.change(
                 track,
-                "B3",
-                "The lighter week is over: back to your usual dose.",
-                causes,
-                at,
-                dose,
-                level,
-                "restore",
+                why=Why("B3", "The lighter week is over: back to your usual dose.", causes, at),
+                dose=dose,
+                level=level,
+                direction="restore",
             )
             track.hold = None
     state.deload_base.clear()
     state.deload_from = None
     state.epoch_start = at
     state.steps_in_epoch = 0
-    state.note("B3", "The lighter week is over.", causes, at, "restore")
+    state.note(why=Why("B3", "The lighter week is over.", causes, at), direction="restore")

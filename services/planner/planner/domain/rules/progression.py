@@ -10,7 +10,7 @@ from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose, Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
-from planner.domain.state import Session, State, StepUp, Track
+from planner.domain.state import Session, State, StepUp, Track, Why
 
 _EPS = 1e-9
 
@@ -110,7 +110,13 @@ def _step(state: State, track: Track, session: Session, at: datetime) -> None:
     causes = tuple(track.clean_sessions[-t.P5_SESSIONS_AT_DOSE :])
     sessions = tuple(s for s in state.session_order if state.sessions[s].event.event_id in causes)
     before = track.rx
-    state.change(track, step.rule, step.reason, causes, at, step.dose, step.level, "up")
+    state.change(
+        track,
+        why=Why(step.rule, step.reason, causes, at),
+        dose=step.dose,
+        level=step.level,
+        direction="up",
+    )
     track.step = StepUp(before, sessions, at)
     track.hold = None
     state.steps_in_epoch += 1

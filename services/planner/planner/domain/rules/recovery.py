@@ -100,8 +100,8 @@ def f3_cold_and_heat(state: State) -> Advice | None:
     """F3: for 72 hours after a flare, cold 15 minutes on and 10 off, wrapped; heat afterwards."""
     if not state.flares or state.last_event is None:
         return None
-    at, _, event_id = state.flares[-1]
-    if state.last_event.occurred_at - at > timedelta(hours=t.F3_COLD_WINDOW_HOURS):
+    flare = state.flares[-1]
+    if state.last_event.occurred_at - flare.at > timedelta(hours=t.F3_COLD_WINDOW_HOURS):
         return None
     return Advice(
         "F3",
@@ -109,5 +109,5 @@ def f3_cold_and_heat(state: State) -> Advice | None:
         f"For the flare-up: a cold pack within {t.F3_COLD_WINDOW_HOURS} hours, {t.F3_COLD_ON_MIN} minutes "
         f"on and {t.F3_COLD_OFF_MIN} minutes off, wrapped in cloth, never on bare skin. Heat afterwards, "
         "never on an infected joint.",
-        (event_id,),
+        (flare.event_id,),
     )

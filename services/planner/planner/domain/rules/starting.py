@@ -17,7 +17,7 @@ from planner.domain.exercises import (
     WARMUP_EXERCISE,
 )
 from planner.domain.routine import Dose, HeldOut
-from planner.domain.state import State
+from planner.domain.state import State, Why
 
 
 def s1_baseline(
@@ -74,7 +74,14 @@ def s1_baseline(
         if slug in contraindicated:
             state.held_out[(block, slug)] = _held(slug, block, causes)
             continue
-        state.add(EXERCISES[slug], block, _kind(block), dose, level, "S1", why, causes, at)
+        state.add(
+            EXERCISES[slug],
+            block=block,
+            kind=_kind(block),
+            dose=dose,
+            level=level,
+            why=Why("S1", why, causes, at),
+        )
     s3_warmup_cooldown(state, causes, at)
 
 
@@ -133,26 +140,30 @@ def s3_warmup_cooldown(state: State, causes: tuple[str, ...], at: datetime) -> N
     if ("warmup", WARMUP_EXERCISE) not in state.tracks:
         state.add(
             EXERCISES[WARMUP_EXERCISE],
-            "warmup",
-            "warmup",
-            Dose(duration_min=t.S3_WARMUP_MIN),
-            0,
-            "S3",
-            f"Every session starts with at least {t.S3_WARMUP_MIN} minutes of easy walking or "
-            "marching on the spot, arm circles and shoulder shrugs.",
-            causes,
-            at,
+            block="warmup",
+            kind="warmup",
+            dose=Dose(duration_min=t.S3_WARMUP_MIN),
+            level=0,
+            why=Why(
+                "S3",
+                f"Every session starts with at least {t.S3_WARMUP_MIN} minutes of easy walking "
+                "or marching on the spot, arm circles and shoulder shrugs.",
+                causes,
+                at,
+            ),
         )
     if ("cooldown", COOLDOWN_EXERCISE) not in state.tracks:
         state.add(
             EXERCISES[COOLDOWN_EXERCISE],
-            "cooldown",
-            "cooldown",
-            Dose(duration_min=t.S3_COOLDOWN_MIN),
-            0,
-            "S3",
-            f"Every session ends with {t.S3_COOLDOWN_MIN}-{t.S3_COOLDOWN_MAX} minutes of light "
-            "stretches, such as hamstring and shoulder stretches.",
-            causes,
-            at,
+            block="cooldown",
+            kind="cooldown",
+            dose=Dose(duration_min=t.S3_COOLDOWN_MIN),
+            level=0,
+            why=Why(
+                "S3",
+                f"Every session ends with {t.S3_COOLDOWN_MIN}-{t.S3_COOLDOWN_MAX} minutes of "
+                "light stretches, such as hamstring and shoulder stretches.",
+                causes,
+                at,
+            ),
         )
