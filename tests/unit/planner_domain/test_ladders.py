@@ -15,9 +15,14 @@ from hypothesis import strategies as st
 from planner.domain import derive_routine
 from planner.domain import rules_table as t
 from planner.domain.exercises import EXERCISES
-from planner.domain.ladder import ease_back, next_step, starting_interval, starting_sprints
+from planner.domain.ladder import (
+    ease_back,
+    next_step,
+    starting_doses,
+    starting_interval,
+    starting_sprints,
+)
 from planner.domain.routine import Dose
-from planner.domain.rules.starting import starting_doses
 
 # Loads climb for ever (+10 % a step); the search stops here, far above any first load.
 _LOAD_SEARCH_KG = 40.0

@@ -25,6 +25,12 @@ class Interval:
     rounds: int
     intensity: str  # "low" first: "interval training starts at low intensity"
 
+    def with_hard(self, hard_min: float) -> "Interval":
+        return replace(self, hard_min=hard_min)
+
+    def with_rounds(self, rounds: int) -> "Interval":
+        return replace(self, rounds=rounds)
+
     def to_dict(self) -> JSON:
         return {
             "hard_min": _num(self.hard_min),
