@@ -73,7 +73,12 @@ def test_finding_11_first_external_load_never_arrives_with_a_new_variation():
     for c in r.changes:
         if c.exercise is None or c.after is None:
             continue
-        if c.direction == "up" and c.before is not None and not c.before.load_kg and c.after.load_kg:
+        if (
+            c.direction == "up"
+            and c.before is not None
+            and not c.before.load_kg
+            and c.after.load_kg
+        ):
             firsts += 1
             assert c.after.reps == t.P2_REPS_MIN, c
             assert c.rule == "D17", c

@@ -136,7 +136,9 @@ def test_d18_interval_hard_parts_stop_at_3_minutes():
         assert dose.interval.hard_min <= t.D18_INTERVAL_HARD_CAP_MIN
     top = next_step(
         intervals,
-        Dose(interval=starting_interval().with_hard(t.D18_INTERVAL_HARD_CAP_MIN), sessions_per_week=1),
+        Dose(
+            interval=starting_interval().with_hard(t.D18_INTERVAL_HARD_CAP_MIN), sessions_per_week=1
+        ),
         0,
     )
     assert top.dose is None and top.rule == "D20"

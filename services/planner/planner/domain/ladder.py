@@ -280,7 +280,9 @@ class IntervalLadder:
     def down(self, ex: Exercise, dose: Dose, level: int) -> Lower | None:
         iv = dose.interval or starting_interval()
         if iv.hard_min - t.P4_INTERVAL_HARD_STEP_MIN >= t.P4_INTERVAL_HARD_MIN:
-            return replace(dose, interval=iv.with_hard(iv.hard_min - t.P4_INTERVAL_HARD_STEP_MIN)), level
+            return replace(
+                dose, interval=iv.with_hard(iv.hard_min - t.P4_INTERVAL_HARD_STEP_MIN)
+            ), level
         if iv.rounds > t.P4_INTERVAL_ROUNDS_MIN:
             return replace(dose, interval=iv.with_rounds(iv.rounds - 1)), level
         return None
@@ -397,5 +399,7 @@ def starting_doses(ex: Exercise) -> list[Lower]:
         return [(Dose(interval=starting_sprints() if ex.high_impact else starting_interval()), 0)]
     if ex.block == "cardio":
         steps = int((t.P4_START_CAP_MIN - t.P4_BOUT_MIN) / t.P4_MINUTE_STEP)
-        return [(Dose(duration_min=t.P4_BOUT_MIN + i * t.P4_MINUTE_STEP), 0) for i in range(steps + 1)]
+        return [
+            (Dose(duration_min=t.P4_BOUT_MIN + i * t.P4_MINUTE_STEP), 0) for i in range(steps + 1)
+        ]
     return []

@@ -395,10 +395,18 @@ D10_MIN_SESSIONS: Final = _n(
 
 # D11 a session stays a session
 D11_MAX_STEPS_PER_SESSION: Final = _n(
-    "D11_MAX_STEPS_PER_SESSION", 3, "D11", "at most 3 exercises step up at one session", default=True
+    "D11_MAX_STEPS_PER_SESSION",
+    3,
+    "D11",
+    "at most 3 exercises step up at one session",
+    default=True,
 )
 D11_SESSION_BUDGET_MIN: Final = _n(
-    "D11_SESSION_BUDGET_MIN", 60, "D11", "a session's estimated time stays within 60 min", default=True
+    "D11_SESSION_BUDGET_MIN",
+    60,
+    "D11",
+    "a session's estimated time stays within 60 min",
+    default=True,
 )
 D11_BUDGET_MIN_MIN: Final = _n(
     "D11_BUDGET_MIN_MIN", 20, "D11", "baseline.assessed.session_budget_min, 20-120"

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from planner.domain import rules_table as t
 from planner.domain.exercises import EXERCISES
 from planner.domain.history import LoggedEvent
-from planner.domain.ladder import starting_interval
+from planner.domain.ladder import starting_interval, starting_sprints
 from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose
 from planner.domain.rules.starting import s2_low_impact_first
-from planner.domain.state import State, Track, Why
+from planner.domain.state import Key, State, Track, Why
 
 
 def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
@@ -142,8 +142,8 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
 def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     """P4: low-intensity intervals (1 min hard / 3 easy) after a steady base; they take one run a week."""
     run = state.tracks.get(("cardio", "steady_run"))
-    if run is None or ("cardio", "intervals") in state.tracks:
-        return False
+    if run is None or _offered(state, ("cardio", "intervals")) or _offered(state, _SPRINTS):
+        return False  # one interval form at a time, and a replaced one is not re-added
     if (
         (run.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN
         or (run.rx.dose.sessions_per_week or 0) < 2
@@ -177,28 +177,44 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     return True
 
 
+_INTERVALS = ("cardio", "intervals")
+_SPRINTS = ("cardio", "hill_sprints")
+
+
+def _offered(state: State, key: Key) -> bool:
+    """In the routine now, or held out of it (replaced, contraindicated, parked): not new."""
+    return key in state.tracks or key in state.held_out
+
+
 def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
-    """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals."""
-    if ("cardio", "hill_sprints") in state.tracks or ("cardio", "intervals") not in state.tracks:
+    """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals.
+
+    One interval form at a time: the sprints replace the interval session for good (the
+    intervals stay held out, so nothing brings them back beside the sprints).
+    """
+    if _offered(state, _SPRINTS) or _INTERVALS not in state.tracks:
         return False
     if not s2_low_impact_first(state, "hill_sprints", at):
         return False
-    intervals = state.tracks[("cardio", "intervals")]
     state.hold_out(
-        ("cardio", "intervals"),
-        why=Why("S2", "Your interval session becomes hill sprints.", causes, at),
+        _INTERVALS,
+        why=Why(
+            "S2",
+            "Your interval session became hill sprints: one interval form at a time.",
+            causes,
+            at,
+        ),
     )
-    state.held_out.pop(("cardio", "intervals"), None)
-    state.parked[("cardio", "intervals")] = intervals
     state.add(
         EXERCISES["hill_sprints"],
         block="cardio",
         kind="cardio",
-        dose=Dose(interval=starting_interval(), sessions_per_week=1),
+        dose=Dose(interval=starting_sprints(), sessions_per_week=1),
         level=0,
         why=Why(
             "S2",
-            "Eight pain-free weeks and your clinician's clearance: short hill sprints once a week.",
+            f"Eight pain-free weeks and your clinician's clearance: once a week, "
+            f"{t.D18_SPRINT_ROUNDS_START} hill sprints of {t.D18_SPRINT_HARD_MAX_S} s, walking back down.",
             causes,
             at,
         ),
