@@ -145,14 +145,23 @@ def test_d18_interval_hard_parts_stop_at_3_minutes():
 
 
 def test_d20_the_top_of_a_ladder_is_marked_maintenance_with_a_reason():
+    from planner.domain.engine import fold
+    from planner.domain.output import build_routine
+    from planner.domain.state import Why
+
     h = History()
     h.baseline(walk_min=10)
-    follow_plan(h, 30)
-    r = derive_routine(h.events, h.at(7 * 30))
-    stretch = r.prescription("cat_cow", "stretching")
-    assert stretch.variation_level == len(EXERCISES["cat_cow"].ladder) - 1
-    assert stretch.dose.hold_s == t.P1_HOLD_CAP_S
-    assert stretch.maintenance is not None and stretch.maintenance.rule == "D20"
-    assert stretch.to_dict()["maintenance"]["reason"]
-    walking = r.prescription("walking", "cardio")
-    assert walking.maintenance is None or walking.maintenance.rule in ("D20", "D11")
+    state = fold(h.events)
+    top = len(EXERCISES["cat_cow"].ladder) - 1
+    track = state.tracks[("stretching", "cat_cow")]
+    assert build_routine(state, h.at(1)).prescription("cat_cow").maintenance is None
+    state.change(
+        track,
+        why=Why("P1", "test", (), h.at(1)),
+        dose=Dose(hold_s=t.P1_HOLD_CAP_S, sets=2, sessions_per_week=4),
+        level=top,
+        direction="up",
+    )
+    marked = build_routine(state, h.at(1)).prescription("cat_cow")
+    assert marked.maintenance is not None and marked.maintenance.rule == "D20"
+    assert marked.to_dict()["maintenance"]["reason"]

@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
+from planner.domain.ladder import Top, next_step
 from planner.domain.load import acwr
-from planner.domain.routine import JSON, Advice, Block, Routine
+from planner.domain.routine import JSON, Advice, Block, Hold, Prescription, Routine
 from planner.domain.rules.deload import deload_due
 from planner.domain.rules.goals import g1_goal_progress
 from planner.domain.rules.recovery import (
@@ -15,6 +16,7 @@ from planner.domain.rules.recovery import (
     f3_cold_and_heat,
 )
 from planner.domain.rules_table import RULES_VERSION
+from planner.domain.session_time import budget_min, routine_estimate_min
 from planner.domain.state import State
 
 _ORDER = {slug: i for i, slug in enumerate(EXERCISES)}
@@ -43,7 +45,7 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         replace(
             b,
             prescriptions=tuple(
-                replace(p, hold=state.tracks[(p.block, p.exercise)].hold) for p in b.prescriptions
+                _with_hold(p, state.tracks[(p.block, p.exercise)].hold) for p in b.prescriptions
             ),
         )
         for b in blocks
@@ -59,6 +61,10 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         held_out=tuple(state.held_out[k] for k in sorted(state.held_out)),
         goals=tuple(g1_goal_progress(state)),
         deload=_deload(state),
+        session_estimate_min=round(
+            routine_estimate_min(p for b in blocks for p in b.prescriptions), 1
+        ),
+        session_budget_min=budget_min(state.baseline),
         based_on={
             "events": state.event_count,
             "last_event_id": None if state.last_event is None else state.last_event.event_id,
@@ -67,6 +73,17 @@ def build_routine(state: State, as_of: datetime) -> Routine:
             else state.last_event.occurred_at.isoformat(),
         },
     )
+
+
+def _with_hold(rx: Prescription, hold: Hold | None) -> Prescription:
+    """The prescription with why it is not progressing, and its D20 maintenance mark."""
+    top = next_step(EXERCISES[rx.exercise], rx.dose, rx.variation_level)
+    maintenance = None
+    if isinstance(top, Top) and top.rule == "D20":
+        maintenance = Hold(top.rule, top.reason)
+    elif hold is not None and hold.rule == "D20":
+        maintenance = hold
+    return replace(rx, hold=hold, maintenance=maintenance)
 
 
 def advice(state: State) -> list[Advice]:

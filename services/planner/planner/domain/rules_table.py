@@ -449,6 +449,11 @@ D18_INTERVAL_HARD_CAP_MIN: Final = _n(
     "D18_INTERVAL_HARD_CAP_MIN", 3.0, "D18", "intervals' hard parts stop at 3 minutes"
 )
 
+# D19 swimming
+D19_SWIM_SESSIONS_PER_WEEK: Final = _n(
+    "D19_SWIM_SESSIONS_PER_WEEK", 2, "D19", "swim for low-impact cardio", default=True
+)
+
 # D20 maintenance
 D20_WEEKLY_CARDIO_CAP_MIN: Final = _n(
     "D20_WEEKLY_CARDIO_CAP_MIN", 150, "D20", "150 minutes a week, the WHO adult minimum"

@@ -5,16 +5,17 @@ New exercises enter one at a time, at most one per P5 interval, and never during
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import EXERCISES
 from planner.domain.history import LoggedEvent
-from planner.domain.ladder import starting_interval, starting_sprints
-from planner.domain.load import acwr
-from planner.domain.pain import rising
+from planner.domain.ladder import ex_name, starting_interval, starting_sprints
 from planner.domain.routine import Dose
+from planner.domain.rules.progression import planned, routine_gate
 from planner.domain.rules.starting import s2_low_impact_first
+from planner.domain.session_time import budget_min, estimate_min
 from planner.domain.state import Key, State, Track, Why
 
 
@@ -232,27 +233,74 @@ INTRODUCTIONS: tuple[Callable[[State, datetime, tuple[str, ...]], bool], ...] = 
 
 
 def introduce_next(state: State, event: LoggedEvent) -> None:
-    """At most one new exercise per P5 interval, and only when nothing holds progression."""
+    """At most one new exercise per P5 interval, and only when nothing holds progression.
+
+    D11: a new exercise that would take the session past its time budget replaces the oldest
+    exercise of its block instead of adding to it (and does not come when even that is too long).
+    """
     at = event.occurred_at
-    if (
-        state.paused is not None
-        or state.deload_from is not None
-        or state.no_progress_next_session is not None
-    ):
+    if routine_gate(state, at) is not None:
         return
     if state.last_introduction_at is not None and at - state.last_introduction_at < timedelta(
         days=t.P5_MIN_DAYS_BETWEEN_STEPS
     ):
         return
-    if rising(state, at):
-        return
-    ratio = acwr(state.loads, at)[2]
-    if ratio is not None and ratio > t.B4_TARGET_RATIO:
-        return
+    causes = (event.event_id,)
     for introduce in INTRODUCTIONS:
-        if introduce(state, at, (event.event_id,)):
-            state.last_introduction_at = at
-            return
+        trial = _trial(state)
+        if not introduce(trial, at, causes):
+            continue
+        budget = budget_min(state.baseline)
+        if estimate_min(planned(trial)) <= budget:
+            introduce(state, at, causes)
+        else:
+            new = [k for k in trial.tracks if k not in state.tracks]
+            oldest = _oldest_in_block(state, new[0][0]) if new else None
+            if oldest is None:
+                return
+            trial.hold_out(oldest, why=Why("D11", "", causes, at))
+            if estimate_min(planned(trial)) > budget:
+                return
+            introduce(state, at, causes)
+            state.hold_out(
+                oldest,
+                why=Why(
+                    "D11",
+                    f"{ex_name(EXERCISES[new[0][1]]).capitalize()} takes its place, to keep your "
+                    f"session within {budget} minutes.",
+                    causes,
+                    at,
+                ),
+            )
+        state.last_introduction_at = at
+        return
+
+
+def _trial(state: State) -> State:
+    """A copy of what an introduction changes (the tracks, what is held out, the changes), to try
+    it first; the rest of the state is only read and stays shared."""
+    return replace(
+        state,
+        tracks={
+            k: replace(tr, clean_sessions=list(tr.clean_sessions)) for k, tr in state.tracks.items()
+        },
+        held_out=dict(state.held_out),
+        changes=list(state.changes),
+        parked=dict(state.parked),
+    )
+
+
+def _oldest_in_block(state: State, block: str) -> Key | None:
+    """The exercise of a block that has been in the routine longest (catalogue order on a tie)."""
+    added: dict[Key, datetime] = {}
+    for c in state.changes:
+        if c.direction == "add" and c.block == block and c.exercise is not None:
+            added[(c.block, c.exercise)] = c.at
+    present = [k for k in state.tracks if k[0] == block and k in added]
+    if not present:
+        return None
+    catalogue = list(EXERCISES)
+    return min(present, key=lambda k: (added[k], catalogue.index(k[1])))
 
 
 def d6_is_flare_up(state: State, report: LoggedEvent) -> bool:

@@ -17,6 +17,7 @@ from planner.domain.exercises import (
     WARMUP_EXERCISE,
 )
 from planner.domain.routine import Dose, HeldOut
+from planner.domain.session_time import budget_min, estimate_min
 from planner.domain.state import State, Why
 
 
@@ -61,15 +62,7 @@ def s1_baseline(
         )
     for slug in STARTING_CORE:
         plans.append((slug, "core", _core_start(slug, baseline), _core_level(slug, baseline)))
-    for slug in STARTING_CARDIO:
-        plans.append(
-            (
-                slug,
-                "cardio",
-                Dose(duration_min=_walk_start(baseline), sessions_per_week=t.P4_SESSIONS_PER_WEEK),
-                0,
-            )
-        )
+    plans.extend(_d19_cardio(baseline, contraindicated))
     for slug, block, dose, level in plans:
         if slug in contraindicated:
             state.held_out[(block, slug)] = _held(slug, block, causes)
@@ -83,6 +76,56 @@ def s1_baseline(
             why=Why("S1", why, causes, at),
         )
     s3_warmup_cooldown(state, causes, at)
+    d11_fit_the_budget(state, causes, at)
+
+
+def _d19_cardio(
+    baseline: Mapping[str, Any] | None, contraindicated: set[str]
+) -> list[tuple[str, str, Dose, int]]:
+    """P4 low-impact cardio; D19: with a pool, swimming takes some of the walks (same minutes)."""
+    minutes = _walk_start(baseline)
+    pool = "pool" in {str(a) for a in (baseline or {}).get("access") or ()}
+    swims = t.D19_SWIM_SESSIONS_PER_WEEK if pool and "swimming" not in contraindicated else 0
+    plans = [
+        (
+            slug,
+            "cardio",
+            Dose(duration_min=minutes, sessions_per_week=t.P4_SESSIONS_PER_WEEK - swims),
+            0,
+        )
+        for slug in STARTING_CARDIO
+    ]
+    if swims:
+        plans.append(("swimming", "cardio", Dose(duration_min=minutes, sessions_per_week=swims), 0))
+    return plans
+
+
+# D11: what a starting routine leaves out, first, when it would not fit the session budget: one
+# exercise at a time from the block that has most, the last of its list first.
+_FIT_BLOCKS = ("stretching", "strength", "core")
+
+
+def d11_fit_the_budget(state: State, causes: tuple[str, ...], at: datetime) -> None:
+    """D11: the first routine fits the session budget the baseline sets."""
+    budget = budget_min(state.baseline)
+    catalogue = list(EXERCISES)
+    while estimate_min((k[0], tr.rx.dose) for k, tr in state.tracks.items()) > budget:
+        blocks = [b for b in _FIT_BLOCKS if any(k[0] == b for k in state.tracks)]
+        if not blocks:
+            return
+        block = max(
+            blocks, key=lambda b: (sum(k[0] == b for k in state.tracks), -_FIT_BLOCKS.index(b))
+        )
+        key = max((k for k in state.tracks if k[0] == block), key=lambda k: catalogue.index(k[1]))
+        state.hold_out(
+            key,
+            why=Why(
+                "D11",
+                f"Left out for now to keep your session within {budget} minutes.",
+                causes,
+                at,
+            ),
+        )
 
 
 def _held(slug: str, block: str, causes: tuple[str, ...]) -> HeldOut:
