@@ -118,7 +118,9 @@ def test_finding_11_at_most_3_exercises_step_up_at_one_session_those_waiting_lon
     # at the first session that stepped anything, the others wait and are next in line
     first = min(ups)
     waiting = [
-        p for b in derive_routine(h.events, first).blocks for p in b.prescriptions
+        p
+        for b in derive_routine(h.events, first).blocks
+        for p in b.prescriptions
         if p.hold is not None and p.hold.rule == "D11"
     ]
     assert waiting and all(p.last_change.at <= first for p in waiting)

@@ -8,11 +8,10 @@ own step), D18 (sprints stay short) and D20 (maintenance at the top of a ladder)
 from collections import deque
 from fractions import Fraction
 
-from domain_builders import History, follow_plan, rx, session
+from domain_builders import History
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.domain import derive_routine
 from planner.domain import rules_table as t
 from planner.domain.exercises import EXERCISES
 from planner.domain.ladder import (

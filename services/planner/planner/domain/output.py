@@ -10,13 +10,19 @@ from planner.domain.load import acwr
 from planner.domain.routine import JSON, Advice, Block, Hold, Prescription, Routine
 from planner.domain.rules.deload import deload_due
 from planner.domain.rules.goals import g1_goal_progress
+from planner.domain.rules.plan_advice import (
+    d10_plateau_review,
+    d15_stay_with_the_plan,
+    d16_rest_between_hard_days,
+)
+from planner.domain.rules.progression import planned
 from planner.domain.rules.recovery import (
     f1_f2_weekly_plan,
     f1_too_few_sessions,
     f3_cold_and_heat,
 )
 from planner.domain.rules_table import RULES_VERSION
-from planner.domain.session_time import budget_min, routine_estimate_min
+from planner.domain.session_time import budget_min, routine_estimate_min, weekly_cardio_min
 from planner.domain.state import State
 
 _ORDER = {slug: i for i, slug in enumerate(EXERCISES)}
@@ -41,11 +47,13 @@ def build_routine(state: State, as_of: datetime) -> Routine:
             )
             if rxs:
                 blocks.append(Block(name, tuple(rxs)))
+    weekly_cardio = weekly_cardio_min(planned(state))
     blocks = [
         replace(
             b,
             prescriptions=tuple(
-                _with_hold(p, state.tracks[(p.block, p.exercise)].hold) for p in b.prescriptions
+                _with_hold(p, state.tracks[(p.block, p.exercise)].hold, weekly_cardio)
+                for p in b.prescriptions
             ),
         )
         for b in blocks
@@ -55,7 +63,7 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         status="paused" if paused else "active",
         pause_reason=state.paused.reason if state.paused else None,
         blocks=tuple(blocks),
-        advice=tuple(advice(state)),
+        advice=tuple(advice(state) + progression_advice(state, as_of)),
         weekly_plan=f1_f2_weekly_plan(state),
         changes=tuple(state.changes),
         held_out=tuple(state.held_out[k] for k in sorted(state.held_out)),
@@ -75,15 +83,28 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     )
 
 
-def _with_hold(rx: Prescription, hold: Hold | None) -> Prescription:
+def _with_hold(rx: Prescription, hold: Hold | None, weekly_cardio: float) -> Prescription:
     """The prescription with why it is not progressing, and its D20 maintenance mark."""
-    top = next_step(EXERCISES[rx.exercise], rx.dose, rx.variation_level)
+    step = next_step(EXERCISES[rx.exercise], rx.dose, rx.variation_level)
     maintenance = None
-    if isinstance(top, Top) and top.rule == "D20":
-        maintenance = Hold(top.rule, top.reason)
-    elif hold is not None and hold.rule == "D20":
-        maintenance = hold
+    if isinstance(step, Top):
+        if step.rule == "D20":
+            maintenance = Hold(step.rule, step.reason)
+    elif rx.block == "cardio":
+        grown = weekly_cardio - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
+        if grown > t.D20_WEEKLY_CARDIO_CAP_MIN:
+            maintenance = Hold(
+                "D20",
+                f"Your plan holds {t.D20_WEEKLY_CARDIO_CAP_MIN} minutes of cardio a week (the WHO "
+                "adult minimum): it stops growing here; more is your choice.",
+            )
     return replace(rx, hold=hold, maintenance=maintenance)
+
+
+def progression_advice(state: State, as_of: datetime) -> list[Advice]:
+    """D10, D15, D16: how the plan is going."""
+    found = (d10_plateau_review(state, as_of), d15_stay_with_the_plan(state))
+    return [a for a in (*found, d16_rest_between_hard_days(state)) if a is not None]
 
 
 def advice(state: State) -> list[Advice]:

@@ -13,6 +13,7 @@ from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose, Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
+from planner.domain.rules.plan_advice import HARD_BLOCKS, d16_day_after_a_hard_session
 from planner.domain.session_time import (
     budget_min,
     dose_minutes,
@@ -107,11 +108,20 @@ def progress_after_session(state: State, session: Session) -> None:
     """Count the session for each exercise it contained, then step up those that earned it."""
     at = session.event.occurred_at
     ready: list[Track] = []
+    day_after = d16_day_after_a_hard_session(state, session)
     for key in sorted(session.entries):
         track = state.tracks.get(key)
         if track is None or key[0] in NOT_PROGRESSED:
             continue
-        if p5_counts_as_clean(session, track):
+        clean = p5_counts_as_clean(session, track)
+        if clean and day_after and key[0] in HARD_BLOCKS:  # D16: neither counts nor breaks a run
+            track.hold = Hold(
+                "D16",
+                "A strength or core session the day after another does not count: rest a day "
+                "between them.",
+            )
+            continue
+        if clean:
             track.clean_sessions.append(session.event.event_id)
             track.frozen_clean_needed = max(0, track.frozen_clean_needed - 1)
         else:  # "2 completed sessions at the current dose" means two in a row

@@ -73,10 +73,13 @@ def s1_baseline(
             kind=_kind(block),
             dose=dose,
             level=level,
-            why=Why("S1", why, causes, at),
+            why=Why("D19", _SWIM, causes, at) if slug == "swimming" else Why("S1", why, causes, at),
         )
     s3_warmup_cooldown(state, causes, at)
     d11_fit_the_budget(state, causes, at)
+
+
+_SWIM = "You have a pool: easy swimming takes two of your weekly walks, for the same minutes."
 
 
 def _d19_cardio(
