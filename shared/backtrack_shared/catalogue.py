@@ -62,4 +62,7 @@ RECOVERY_KINDS: tuple[str, ...] = (
     "heat",
 )
 
+# baseline.assessed.access: what a person can train with (D19: a pool offers swimming).
+ACCESS: tuple[str, ...] = ("pool", "gym", "home", "outdoors")
+
 CLEARANCE_SCOPES: tuple[str, ...] = ("high_impact", "running", "core", "loaded_twisting")

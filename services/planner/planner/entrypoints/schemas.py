@@ -28,6 +28,11 @@ class PrescriptionSchema(Schema):
     hold = fields.Nested(
         HoldSchema, allow_none=True, metadata={"description": "Why it is not progressing now."}
     )
+    maintenance = fields.Nested(
+        HoldSchema,
+        allow_none=True,
+        metadata={"description": "D20: at the top of its ladder, kept as maintenance, and why."},
+    )
 
 
 class BlockSchema(Schema):
@@ -74,6 +79,12 @@ class RoutineSchema(Schema):
     deload = fields.Dict()
     recent_changes = fields.List(fields.Dict())
     based_on = fields.Dict()
+    session_estimate_min = fields.Float(
+        metadata={"description": "D11: a training day's estimated minutes (rules 2026.12-1 on)."}
+    )
+    session_budget_min = fields.Integer(
+        metadata={"description": "D11: the minutes a training day stays within."}
+    )
 
 
 class ProgressSchema(Schema):
