@@ -131,3 +131,27 @@ def test_d10_is_quiet_while_the_routine_progresses():
     h.baseline(contraindications=focus("squat", "cat_cow"))
     follow_plan(h, 6)
     assert not _advice(derive_routine(h.events, h.at(41, 3)), "D10")
+
+
+def test_d10_counts_the_weeks_around_a_pause_but_not_the_pause():
+    h = History()
+    h.baseline(contraindications=focus("squat", "cat_cow"))
+
+    def amber_week(week):
+        for d in (0, 2, 4):
+            s = session(h, week * 7 + d)
+            h.pain(week * 7 + d, 4, "during", hour=1.5, session_id=s.payload["session_id"])
+
+    for week in range(3):
+        amber_week(week)
+    h.pain(21, 2, "rest", red_flags=["fever"])
+    h.add(
+        "clearance.recorded",
+        {"clinician": "dr", "scopes": ["red_flag_reviewed"]},
+        h.at(35),
+        source={"kind": "clinician", "name": "clinic"},
+    )
+    amber_week(5)
+    assert not _advice(derive_routine(h.events, h.at(35, 3)), "D10")  # 3 weeks of sessions
+    review = _advice(derive_routine(h.events, h.at(42, 12)), "D10")  # and a fourth after it
+    assert review and "R5" in review[0].text

@@ -390,7 +390,7 @@ D10_PLATEAU_DAYS: Final = _n(
     "D10_PLATEAU_DAYS", 28, "D10", "four weeks of sessions with no step-up", default=True
 )
 D10_MIN_SESSIONS: Final = _n(
-    "D10_MIN_SESSIONS", 4, "D10", "weeks of sessions: at least 4 in those 4 weeks", default=True
+    "D10_MIN_SESSIONS", 4, "D10", "weeks of sessions: at least 4 since the last step-up", default=True
 )
 
 # D11 a session stays a session

@@ -91,21 +91,31 @@ def d15_stay_with_the_plan(state: State) -> Advice | None:
     )
 
 
+def _active_since_last_step(state: State, as_of: datetime) -> tuple[datetime, timedelta]:
+    """The last step-up (or the start) and the time since it that the routine was not paused."""
+    assert state.started_at is not None
+    last_up, paused, paused_since = state.started_at, timedelta(0), None
+    for c in state.changes:
+        if c.at > as_of:
+            break
+        if c.direction == "up":
+            last_up, paused, paused_since = c.at, timedelta(0), None
+        elif c.direction == "pause" and paused_since is None:
+            paused_since = c.at
+        elif c.direction == "resume" and paused_since is not None:
+            paused, paused_since = paused + (c.at - paused_since), None
+    return last_up, as_of - last_up - paused
+
+
 def d10_plateau_review(state: State, as_of: datetime) -> Advice | None:
     """D10: four weeks of sessions with no step-up (pauses aside): review with a physiotherapist."""
     if state.paused is not None or state.started_at is None:
         return None
-    since = state.started_at
-    for c in state.changes:
-        if c.direction in ("up", "resume") and c.at <= as_of:
-            since = max(since, c.at)
-    window = timedelta(days=t.D10_PLATEAU_DAYS)
-    if as_of - since < window:
+    last_up, active = _active_since_last_step(state, as_of)
+    if active < timedelta(days=t.D10_PLATEAU_DAYS):
         return None
     sessions = [
-        s
-        for s in state.session_order
-        if as_of - window <= state.sessions[s].event.occurred_at <= as_of
+        s for s in state.session_order if last_up < state.sessions[s].event.occurred_at <= as_of
     ]
     if len(sessions) < t.D10_MIN_SESSIONS:
         return None
