@@ -155,3 +155,17 @@ def test_d10_counts_the_weeks_around_a_pause_but_not_the_pause():
     assert not _advice(derive_routine(h.events, h.at(35, 3)), "D10")  # 3 weeks of sessions
     review = _advice(derive_routine(h.events, h.at(42, 12)), "D10")  # and a fourth after it
     assert review and "R5" in review[0].text
+
+
+def test_d19_walking_and_swimming_take_turns_in_the_weekly_plan_and_the_estimate():
+    h = History()
+    h.baseline(walk_min=30, access=["pool"])
+    r = derive_routine(h.events, h.at(0, 1))
+    planned = [d["exercises"] for d in r.weekly_plan["days"] if d["day"] != "rest"]
+    for slug in ("walking", "swimming"):
+        days = sum(f"cardio:{slug}" in day for day in planned)
+        assert days == r.prescription(slug, "cardio").dose.sessions_per_week, slug
+    assert all(not {"cardio:walking", "cardio:swimming"} <= set(day) for day in planned)
+    land = History(user="u2")
+    land.baseline(walk_min=30)
+    assert r.session_estimate_min == derive_routine(land.events, land.at(0, 1)).session_estimate_min

@@ -2,7 +2,8 @@
 
 The estimate: warm-up and cool-down minutes, for each exercise its sets x (reps at ~3 s a rep,
 or the hold) with 60 s rest between sets, and cardio minutes. A training day does every
-prescription of the routine, so the estimate counts them all.
+prescription of the routine, except cardio done on fewer days than the plan's four, which takes
+turns with the rest of such cardio (the weekly plan shares it out): the longest of them counts.
 """
 
 from collections.abc import Iterable, Mapping
@@ -30,9 +31,23 @@ def exercise_seconds(block: str, dose: Dose) -> float:
     return sets * work + (sets - 1) * t.D11_REST_BETWEEN_SETS_S
 
 
+def takes_turns(block: str, dose: Dose) -> bool:
+    """Cardio prescribed on fewer days than a training week has: not on every training day."""
+    spw = dose.sessions_per_week
+    return block == "cardio" and spw is not None and spw < t.P4_SESSIONS_PER_WEEK
+
+
 def estimate_min(doses: Iterable[tuple[str, Dose]]) -> float:
     """The estimated minutes of a session doing these (block, dose) pairs."""
-    return sum(exercise_seconds(b, d) for b, d in doses if b in TRAINING_BLOCKS) / 60
+    every, turns = 0.0, [0.0]
+    for block, dose in doses:
+        if block not in TRAINING_BLOCKS:
+            continue
+        if takes_turns(block, dose):
+            turns.append(exercise_seconds(block, dose))
+        else:
+            every += exercise_seconds(block, dose)
+    return (every + max(turns)) / 60
 
 
 def routine_estimate_min(prescriptions: Iterable[Prescription]) -> float:
