@@ -1,6 +1,7 @@
 """S1-S3: where a routine starts, and what every routine holds."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from math import floor
 from typing import Any
@@ -115,6 +116,7 @@ def d11_fit_the_budget(state: State, causes: tuple[str, ...], at: datetime) -> N
     while estimate_min((k[0], tr.rx.dose) for k, tr in state.tracks.items()) > budget:
         blocks = [b for b in _FIT_BLOCKS if any(k[0] == b for k in state.tracks)]
         if not blocks:
+            _fit_cardio(state, budget, Why("D11", _SHORTER.format(budget=budget), causes, at))
             return
         block = max(
             blocks, key=lambda b: (sum(k[0] == b for k in state.tracks), -_FIT_BLOCKS.index(b))
@@ -129,6 +131,29 @@ def d11_fit_the_budget(state: State, causes: tuple[str, ...], at: datetime) -> N
                 at,
             ),
         )
+
+
+_SHORTER = "Shorter for now, to keep your session within {budget} minutes."
+
+
+def _fit_cardio(state: State, budget: int, why: Why) -> None:
+    """With nothing else left to leave out, cardio starts shorter (never below a 5-minute bout)."""
+    for key in sorted(k for k in state.tracks if k[0] == "cardio"):
+        track = state.tracks[key]
+        over = estimate_min((k[0], tr.rx.dose) for k, tr in state.tracks.items()) - budget
+        minutes = track.rx.dose.duration_min
+        if over <= 0 or minutes is None:
+            return
+        step = t.P4_MINUTE_STEP
+        shorter = max(t.P4_BOUT_MIN, floor((minutes - over) / step) * step)
+        if shorter < minutes:
+            state.change(
+                track,
+                why=why,
+                dose=replace(track.rx.dose, duration_min=float(shorter)),
+                level=track.rx.variation_level,
+                direction="set",
+            )
 
 
 def _held(slug: str, block: str, causes: tuple[str, ...]) -> HeldOut:
