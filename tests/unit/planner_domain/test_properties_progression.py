@@ -135,7 +135,7 @@ def test_every_prescribed_dose_has_a_way_up_or_is_marked_maintenance(hd):
 def test_the_first_external_load_comes_alone_with_reps_at_8(hd):
     h, _ = hd
     for c in derive_routine(h.events, h.at(200)).changes:
-        if c.direction == "up" and c.before and c.after and not c.before.load_kg:
-            if c.after.load_kg:
-                assert c.rule == "D17" and c.after.reps == t.P2_REPS_MIN
-                assert c.after.sets == c.before.sets
+        first = c.before is not None and not c.before.load_kg and c.after and c.after.load_kg
+        if c.direction == "up" and first:
+            assert c.rule == "D17" and c.after.reps == t.P2_REPS_MIN
+            assert c.after.sets == c.before.sets
