@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
+from planner.domain.holds import holding
 from planner.domain.ladder import Top, next_step
 from planner.domain.load import acwr
 from planner.domain.routine import JSON, Advice, Block, Hold, Prescription, Routine
@@ -93,11 +94,7 @@ def _with_hold(rx: Prescription, hold: Hold | None, weekly_cardio: float) -> Pre
     elif rx.block == "cardio":
         grown = weekly_cardio - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
         if grown > t.D20_WEEKLY_CARDIO_CAP_MIN:
-            maintenance = Hold(
-                "D20",
-                f"Your plan holds {t.D20_WEEKLY_CARDIO_CAP_MIN} minutes of cardio a week (the WHO "
-                "adult minimum): it stops growing here; more is your choice.",
-            )
+            maintenance = holding("d20_weekly_cardio")
     return replace(rx, hold=hold, maintenance=maintenance)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
+from planner.domain.holds import holding
 from planner.domain.ladder import Top, next_step
 from planner.domain.load import acwr
 from planner.domain.pain import rising
@@ -66,41 +67,31 @@ def p5_counts_as_clean(session: Session, track: Track) -> bool:
 def routine_gate(state: State, at: datetime) -> Hold | None:
     """What holds every progression of the routine now, step-ups and new exercises alike."""
     if state.paused is not None:
-        return Hold("R6", "The routine is paused.")
+        return holding("paused")
     if state.no_progress_next_session is not None:
-        return Hold(
-            "R2", "Eased back after pain that lasted 24 hours; nothing progresses this session."
-        )
+        return holding("r2_eased")
     if state.deload_from is not None:
-        return Hold("B3", "A lighter week: nothing progresses until it is over.")
+        return holding("b3_lighter_week")
     if rising(state, at):
-        return Hold("B1", "Your pain rose this week compared with last week: hold the dose.")
+        return holding("b1_rising")
     ratio = acwr(state.loads, at)[2]
     if ratio is not None and ratio > t.B4_TARGET_RATIO:
-        return Hold(
-            "B4", f"This week's training load is {ratio:.2f} times your usual: hold the dose."
-        )
+        return holding("b4_load", ratio=f"{ratio:.2f}")
     return None
 
 
 def p5_pace_of_progress(state: State, track: Track, at: datetime) -> Hold | None:
     """P5 and the gates of the pain rules: why this exercise may not step up now (None: it may)."""
     if state.no_progress_next_session is None and track.frozen_clean_needed > 0:
-        return Hold(
-            "R1",
-            f"Waiting for {track.frozen_clean_needed} more pain-free session(s) after sharp pain.",
-        )
+        return holding("r1_frozen", n=track.frozen_clean_needed)
     hold = routine_gate(state, at)
     if hold is not None:
         return hold
     since = at - track.rx.last_change.at
     if since < timedelta(days=t.P5_MIN_DAYS_BETWEEN_STEPS):
-        return Hold("P5", f"At most one step every {t.P5_MIN_DAYS_BETWEEN_STEPS} days.")
+        return holding("p5_pace")
     if len(track.clean_sessions) < t.P5_SESSIONS_AT_DOSE:
-        return Hold(
-            "P5",
-            f"{t.P5_SESSIONS_AT_DOSE} completed sessions at this dose without pain come first.",
-        )
+        return holding("p5_sessions")
     return None
 
 
@@ -115,11 +106,7 @@ def progress_after_session(state: State, session: Session) -> None:
             continue
         clean = p5_counts_as_clean(session, track)
         if clean and day_after and key[0] in HARD_BLOCKS:  # D16: neither counts nor breaks a run
-            track.hold = Hold(
-                "D16",
-                "A strength or core session the day after another does not count: rest a day "
-                "between them.",
-            )
+            track.hold = holding("d16_day_after")
             continue
         if clean:
             track.clean_sessions.append(session.event.event_id)
@@ -146,11 +133,7 @@ def d11_step_the_longest_waiting(
     stepped = 0
     for track in sorted(ready, key=_waiting_order):
         if stepped >= t.D11_MAX_STEPS_PER_SESSION:
-            track.hold = Hold(
-                "D11",
-                f"At most {t.D11_MAX_STEPS_PER_SESSION} exercises step up at one session: "
-                "this one is next in line.",
-            )
+            track.hold = holding("d11_next_in_line")
             continue
         if _step(state, track, session, at):
             stepped += 1
@@ -170,18 +153,11 @@ def _fits(state: State, track: Track, dose: Dose) -> Hold | None:
     rest.remove(before[0])
     budget = budget_min(state.baseline)
     if estimate_min(rest + after) > budget and estimate_min(after) > estimate_min(before):
-        return Hold(
-            "D11",
-            f"Your session is at its {budget}-minute budget: this exercise stays as it is.",
-        )
+        return holding("d11_budget", budget=budget)
     if weekly_cardio_min(rest + after) > t.D20_WEEKLY_CARDIO_CAP_MIN and weekly_cardio_min(
         after
     ) > weekly_cardio_min(before):
-        return Hold(
-            "D20",
-            f"Your plan has {t.D20_WEEKLY_CARDIO_CAP_MIN} minutes of cardio a week: it stops "
-            "growing here; more is your choice.",
-        )
+        return holding("d20_weekly_cardio")
     return None
 
 
@@ -194,14 +170,14 @@ def d20_run_into_the_walk(state: State, track: Track, dose: Dose, why: Why) -> H
     walk = state.tracks.get(_WALK)
     gained = dose_minutes(dose) - dose_minutes(track.rx.dose)
     if walk is None or walk.key in state.deload_base or gained <= 0:
-        return Hold("D20", "Your plan has reached its weekly cardio minutes.")
+        return holding("d20_weekly_cardio")
     walks = walk.rx.dose.sessions_per_week or 1
     weekly = Fraction(str(gained)) * (track.rx.dose.sessions_per_week or 0) / walks
     unit = Fraction(str(t.P4_MINUTE_STEP))
     given = float(-(-weekly // unit) * unit)  # rounded up: the week never grows
     shorter = (walk.rx.dose.duration_min or 0.0) - given
     if shorter < t.P4_BOUT_MIN:
-        return Hold("D20", "Your plan has reached its weekly cardio minutes.")
+        return holding("d20_weekly_cardio")
     state.change(
         walk,
         why=replace(
