@@ -49,6 +49,7 @@ def build_routine(state: State, as_of: datetime) -> Routine:
             if rxs:
                 blocks.append(Block(name, tuple(rxs)))
     weekly_cardio = weekly_cardio_min(planned(state))
+    plan = f1_f2_weekly_plan(state)
     blocks = [
         replace(
             b,
@@ -65,14 +66,12 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         pause_reason=state.paused.reason if state.paused else None,
         blocks=tuple(blocks),
         advice=tuple(advice(state) + progression_advice(state, as_of)),
-        weekly_plan=f1_f2_weekly_plan(state),
+        weekly_plan=plan,
         changes=tuple(state.changes),
         held_out=tuple(state.held_out[k] for k in sorted(state.held_out)),
         goals=tuple(g1_goal_progress(state)),
         deload=_deload(state),
-        session_estimate_min=round(
-            routine_estimate_min(p for b in blocks for p in b.prescriptions), 1
-        ),
+        session_estimate_min=_d11_estimate(blocks, plan),
         session_budget_min=budget_min(state.baseline),
         based_on={
             "events": state.event_count,
@@ -96,6 +95,18 @@ def _with_hold(rx: Prescription, hold: Hold | None, weekly_cardio: float) -> Pre
         if grown > t.D20_WEEKLY_CARDIO_CAP_MIN:
             maintenance = holding("d20_weekly_cardio")
     return replace(rx, hold=hold, maintenance=maintenance)
+
+
+def _d11_estimate(blocks: list[Block], plan: JSON) -> float:
+    """D11: the longest full training day of the weekly plan (every prescription without one)."""
+    rxs = [p for b in blocks for p in b.prescriptions]
+    days = [set(d["exercises"]) for d in plan.get("days") or () if d.get("day") == "full"]
+    if not days:
+        return round(routine_estimate_min(rxs), 1)
+    return round(
+        max(routine_estimate_min(p for p in rxs if f"{p.block}:{p.exercise}" in d) for d in days),
+        1,
+    )
 
 
 def progression_advice(state: State, as_of: datetime) -> list[Advice]:

@@ -19,9 +19,10 @@ from planner.domain.session_time import (
     budget_min,
     dose_minutes,
     estimate_min,
+    exercise_seconds,
     weekly_cardio_min,
 )
-from planner.domain.state import Session, State, StepUp, Track, Why
+from planner.domain.state import Key, Session, State, StepUp, Track, Why
 
 _CATALOGUE = {slug: i for i, slug in enumerate(EXERCISES)}
 
@@ -139,9 +140,20 @@ def d11_step_the_longest_waiting(
             stepped += 1
 
 
-def planned(state: State) -> list[tuple[str, Dose]]:
-    """Every dose a training day holds, at the dose it stands at, and what is parked to return."""
-    doses = [(key[0], state.standing(tr)[0]) for key, tr in state.tracks.items()]
+def planned(state: State, without: Key | None = None) -> list[tuple[str, Dose]]:
+    """Every dose a training day holds, at the dose it stands at, and what is parked to return.
+
+    A step that can still be undone (R4, R5, B1) counts at the longer of its two doses: a new
+    form that started shorter (a hold back at 30 s) must not leave its time to another exercise.
+    """
+    doses = []
+    for key, tr in state.tracks.items():
+        if key == without:
+            continue
+        dose = state.standing(tr)[0]
+        if tr.step is not None:
+            dose = max(dose, tr.step.before.dose, key=lambda d: exercise_seconds(key[0], d))
+        doses.append((key[0], dose))
     return doses + [(key[0], tr.rx.dose) for key, tr in state.parked.items()]
 
 
@@ -149,8 +161,7 @@ def _fits(state: State, track: Track, dose: Dose) -> Hold | None:
     """D11 and D20: does the session budget, and the week's cardio, take this dose?"""
     before = [(track.key[0], track.rx.dose)]
     after = [(track.key[0], dose)]
-    rest = list(planned(state))
-    rest.remove(before[0])
+    rest = planned(state, without=track.key)
     budget = budget_min(state.baseline)
     if estimate_min(rest + after) > budget and estimate_min(after) > estimate_min(before):
         return holding("d11_budget", budget=budget)

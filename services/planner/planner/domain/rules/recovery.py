@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.routine import JSON, Advice
-from planner.domain.session_time import takes_turns
+from planner.domain.session_time import dose_minutes, takes_turns
 from planner.domain.state import State
 from planner.domain.timeline import local_date
 
@@ -78,9 +78,17 @@ def _share_cardio(state: State, days: list[JSON]) -> None:
         if takes_turns(key[0], tr.rx.dose)
     }
     left = dict(shared)
-    for day in training:
+    minutes = {
+        f"{key[0]}:{key[1]}": dose_minutes(tr.rx.dose)
+        for key, tr in state.tracks.items()
+        if f"{key[0]}:{key[1]}" in shared
+    }
+    # Full days first, so that the longest of them holds the longest cardio (D11's estimate).
+    for day in sorted(training, key=lambda d: d["day"] != FULL):
         here = [name for name in day["exercises"] if name in shared and left[name] > 0]
-        pick = max(here, key=lambda name: (left[name], -here.index(name)), default=None)
+        pick = max(
+            here, key=lambda name: (left[name], minutes[name], -here.index(name)), default=None
+        )
         day["exercises"] = [n for n in day["exercises"] if n not in shared or n == pick]
         if pick is not None:
             left[pick] -= 1
