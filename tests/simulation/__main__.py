@@ -22,7 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weeks", type=int, default=26, help="weeks per patient (26-52)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--models", default="", help="comma-separated model names (default: all)")
-    parser.add_argument("--examples", action="store_true", help="print example findings")
+    parser.add_argument(
+        "--examples",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="INVARIANT",
+        help="print example findings (of the invariants whose name contains INVARIANT)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     args = parser.parse_args(argv)
     models = [MODEL_NAMES[m] for m in args.models.split(",") if m] or list(MODELS)
@@ -57,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nB4 not judged at {skipped} sessions (no load in the 21 days before the last 7); "
         f"{off_plan} planned-day look-ups fell outside the routine's weekly plan; {refolds} refolds."
     )
-    if args.examples:
+    if args.examples is not None:
         for r in results:
             for name, found in sorted(r.examples.items()):
+                if args.examples not in name:
+                    continue
                 for f in found:
                     print(f"{r.model}#{r.seed} {name}: {f}")
     violations = sum(sum(r.violations.values()) for r in results)

@@ -450,3 +450,45 @@ def test_calendar_weeks_also_count_as_evidence_weeks() -> None:
     assert record.quiet_evidence_weeks(sunday_after, 2, 2, UTC)
     _session(record, T0 + timedelta(days=15), during=4)  # amber this week: not quiet
     assert not record.quiet_evidence_weeks(sunday_after, 2, 2, UTC)
+
+
+def test_the_deterministic_set_covers_both_far_time_zones() -> None:
+    from tests.simulation.patients import FarTimeZone
+    from tests.simulation.test_patients_keep_the_invariants import CASES, WEEKS
+
+    zones = {
+        FarTimeZone(random.Random(f"time_zone/{seed}"), WEEKS).clock.declared
+        for model, seed in CASES
+        if model is FarTimeZone
+    }
+    assert zones == {"Pacific/Honolulu", "Pacific/Tongatapu"}
+
+
+def test_six_training_days_in_seven_on_the_plan_are_flagged() -> None:
+    routine, _ = _start()
+    record = Record(T0, 1)
+    for day in (0, 1, 2, 3, 5, 6):  # one rest day in the 7
+        last = _session(record, T0 + timedelta(days=day))
+    assert r.two_rest_days_a_week_when_the_plan_is_followed(
+        _moment(routine, record=record, session=last, at=last.at)
+    )
+    last.planned_kind = "off-plan"  # the patient chose that day itself: not the plan's doing
+    assert not r.two_rest_days_a_week_when_the_plan_is_followed(
+        _moment(routine, record=record, session=last, at=last.at)
+    )
+
+
+def test_four_weeks_of_sessions_without_a_step_up_ask_for_a_review() -> None:
+    from planner.domain.routine import Advice
+
+    routine, _ = _start()
+    record = Record(T0, 1)
+    for day in range(0, 31, 2):
+        last = _session(record, T0 + timedelta(days=day))
+    memory = Memory(last_up={("strength", "squat"): T0 + timedelta(days=1)})
+    m = _moment(routine, record=record, session=last, at=last.at, memory=memory)
+    assert r.d10_a_plateau_is_reviewed(m)
+    reviewed = replace(routine, advice=(Advice("D10", "info", "review"),))
+    assert not r.d10_a_plateau_is_reviewed(replace(m, routine=reviewed))
+    memory.last_up[("strength", "squat")] = T0 + timedelta(days=10)
+    assert not r.d10_a_plateau_is_reviewed(m)
