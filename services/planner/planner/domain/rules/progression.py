@@ -157,8 +157,11 @@ def planned(state: State, without: Key | None = None) -> list[tuple[str, Dose]]:
     return doses + [(key[0], tr.rx.dose) for key, tr in state.parked.items()]
 
 
-def _fits(state: State, track: Track, dose: Dose) -> Hold | None:
-    """D11 and D20: does the session budget, and the week's cardio, take this dose?"""
+def session_admits(state: State, track: Track, dose: Dose) -> Hold | None:
+    """D11 and D20: does the session budget, and the week's cardio, take this dose? (None: yes.)
+
+    Every step-up asks, whichever rule takes it (P1-P4 here; D9's half-pace step too).
+    """
     before = [(track.key[0], track.rx.dose)]
     after = [(track.key[0], dose)]
     rest = planned(state, without=track.key)
@@ -200,7 +203,7 @@ def d20_run_into_the_walk(state: State, track: Track, dose: Dose, why: Why) -> H
         level=walk.rx.variation_level,
         direction="set",
     )
-    return _fits(state, track, dose)
+    return session_admits(state, track, dose)
 
 
 def _step(state: State, track: Track, session: Session, at: datetime) -> bool:
@@ -209,7 +212,7 @@ def _step(state: State, track: Track, session: Session, at: datetime) -> bool:
         track.hold = Hold(step.rule, step.reason)
         return False
     causes = tuple(track.clean_sessions[-t.P5_SESSIONS_AT_DOSE :])
-    hold = _fits(state, track, step.dose)
+    hold = session_admits(state, track, step.dose)
     if hold is not None and hold.rule == "D20" and track.ex.running:
         hold = d20_run_into_the_walk(state, track, step.dose, Why("D20", "", causes, at))
     if hold is not None:
