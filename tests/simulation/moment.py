@@ -22,8 +22,17 @@ HIGH_IMPACT = {e.slug for e in EXERCISES.values() if e.high_impact} | {
     "hill_sprints",
     "plyometrics",
 }
+# Catalogue data: where external load starts (on the exercise since D17, on a variation before).
 FIRST_LOAD_KG = min(
-    (v.first_load_kg for e in EXERCISES.values() for v in e.ladder if v.first_load_kg),
+    (
+        load
+        for e in EXERCISES.values()
+        for load in (
+            getattr(e, "first_load_kg", None),
+            *(getattr(v, "first_load_kg", None) for v in e.ladder),
+        )
+        if load
+    ),
     default=5.0,
 )
 
