@@ -123,7 +123,7 @@ def progress_after_session(state: State, session: Session) -> None:
     state.no_progress_next_session = None  # R2: the following session has now happened
 
 
-def _waiting_order(track: Track) -> tuple[datetime, int, int]:
+def waiting_order(track: Track) -> tuple[datetime, int, int]:
     return (track.rx.last_change.at, BLOCKS.index(track.key[0]), _CATALOGUE[track.rx.exercise])
 
 
@@ -132,7 +132,7 @@ def d11_step_the_longest_waiting(
 ) -> None:
     """D11: at most 3 step-ups a session, those waiting longest first, within the time budget."""
     stepped = 0
-    for track in sorted(ready, key=_waiting_order):
+    for track in sorted(ready, key=waiting_order):
         if stepped >= t.D11_MAX_STEPS_PER_SESSION:
             track.hold = holding("d11_next_in_line")
             continue
