@@ -1,5 +1,6 @@
 """R1-R6, and the pain-monitoring model (B1): pain rules win over every progression rule."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
@@ -232,16 +233,21 @@ def _undo_step(state: State, track: Track, why: Why) -> None:
     )
 
 
-def r6_referral(state: State, flags: list[str], causes: tuple[str, ...], at: datetime) -> None:
-    """R6 with the B2 tiers: any red flag pauses the routine; cauda equina signs say "seek care now"."""
+def r6_wording(flags: Sequence[str]) -> tuple[str, str]:
+    """R6's referral (reason, B2 tier) for these red flags: the fail safe says it too."""
     tier = "emergency" if any(RED_FLAG_TIERS.get(f) == "emergency" for f in flags) else "urgent"
     names = ", ".join(f.replace("_", " ") for f in sorted(set(flags)))
     if tier == "emergency":
-        reason = f"Red-flag symptoms ({names}): stop exercising and seek medical care now."
-    else:
-        reason = (
-            f"Red-flag symptoms ({names}): pause exercise and see a medical professional urgently."
-        )
+        return f"Red-flag symptoms ({names}): stop exercising and seek medical care now.", tier
+    return (
+        f"Red-flag symptoms ({names}): pause exercise and see a medical professional urgently.",
+        tier,
+    )
+
+
+def r6_referral(state: State, flags: list[str], causes: tuple[str, ...], at: datetime) -> None:
+    """R6 with the B2 tiers: any red flag pauses the routine; cauda equina signs say "seek care now"."""
+    reason, tier = r6_wording(flags)
     if state.paused is not None and state.paused.tier == "emergency" and tier == "urgent":
         return  # never downgrade a pause
     state.paused = Pause(reason, tier, causes, at)
