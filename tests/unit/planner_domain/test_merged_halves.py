@@ -47,3 +47,35 @@ def test_d9_half_pace_step_stays_within_the_session_budget():
         assert r.session_estimate_min is not None and r.session_estimate_min <= 20, r.based_on
     holds = {r.prescription("walking", "cardio").hold for r in seen} - {None}
     assert any(hold.rule == "D11" for hold in holds), holds  # D9 asked, and the budget said no
+
+
+def test_f2_following_the_plan_day_by_day_leaves_two_rest_days_in_any_seven():
+    """F2 (2-3 full rest days a week): each new plan starts the day after the last session, so
+    it must count the training days already behind it, not start its week afresh."""
+    from datetime import date
+
+    from domain_builders import full_session
+
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=1)
+    trained: list[date] = []
+    for day in range(35):
+        r = derive_routine(h.events, h.at(day, 0.5))
+        nxt = r.weekly_plan.get("next_session")
+        today = h.at(day, 0.5).date()
+        if nxt is None or date.fromisoformat(nxt["date"]) != today:
+            continue
+        listed = set(nxt["exercises"])
+        h.workout(
+            day,
+            [
+                e
+                for e in full_session(r)
+                if any(name.endswith(f":{e['exercise']}") for name in listed)
+            ],
+            duration_min=45,
+        )
+        trained.append(today)
+    for end in trained:
+        window = [d for d in trained if 0 <= (end - d).days < 7]
+        assert len(window) <= 5, (end, window)

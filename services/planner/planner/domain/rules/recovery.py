@@ -44,9 +44,17 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
     days: list[JSON] = []
     full = light = 0
     previous = FULL if last_full is not None and (start - last_full).days == 1 else REST
+    # F2 over any 7 days: the days already trained count, since a plan starts again after each
+    # session (a plan counting only its own week let a patient who followed it train daily)
+    training = {state.sessions[sid].day for sid in state.session_order}
     for offset in range(7):
         day = start + timedelta(days=offset)
-        if (last_full is None or (day - last_full).days >= 2) and full < t.F1_MIN_SESSIONS_PER_WEEK:
+        recent = sum(1 for d in training if 0 < (day - d).days < 7)
+        if recent >= 7 - t.F2_REST_DAYS_MIN:
+            kind = REST
+        elif (
+            last_full is None or (day - last_full).days >= 2
+        ) and full < t.F1_MIN_SESSIONS_PER_WEEK:
             kind = FULL
             full += 1
             last_full = day
@@ -56,6 +64,8 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
         else:
             kind = REST
         previous = kind
+        if kind != REST:
+            training.add(day)
         days.append({"date": day.isoformat(), "day": kind, "exercises": _due(state, kind)})
     _share_cardio(state, days)
     nxt = next((d for d in days if d["day"] != REST), None)
