@@ -105,8 +105,11 @@ Check = Callable[[Moment], list[str]]
 
 def at_bottom(rx: Prescription) -> bool:
     """No step down is left: the first form, no load, one set at the fewest reps or the
-    shortest hold, the shortest bout."""
+    shortest hold, the shortest bout (a stretch: the first form at 30 s, whatever its sets)."""
     d = rx.dose
+    if rx.block == "stretching":
+        # P1: "hold each stretch for at least 30 seconds"; a stretch has no set step to drop
+        return rx.variation_level == 0 and (d.hold_s or 0) <= 30
     return (
         rx.variation_level == 0
         and not d.load_kg
