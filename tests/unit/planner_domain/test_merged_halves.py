@@ -79,3 +79,24 @@ def test_f2_following_the_plan_day_by_day_leaves_two_rest_days_in_any_seven():
     for end in trained:
         window = [d for d in trained if 0 <= (end - d).days < 7]
         assert len(window) <= 5, (end, window)
+
+
+def test_d11_an_exercise_s2_parked_keeps_its_time_in_the_session_budget():
+    """Found by the simulator (red_on_one_exercise): crunches parked by S2 came back after the
+    walk had grown into their minutes, and the session went past its budget."""
+    from domain_builders import follow_plan
+
+    from planner.domain.engine import fold
+    from planner.domain.rules.progression import planned
+
+    h = History()
+    h.baseline(walk_min=60, pain_at_rest=1)
+    follow_plan(h, 8)
+    for d in (0, 2, 4):
+        s = session(h, 56 + d)
+        h.pain(56 + d, 5, "during", hour=1.5, session_id=s.payload["session_id"])
+    state = fold(h.events)
+    assert ("core", "bicycle_crunch") in state.s2_parked
+    # every exercise a training day holds or will hold again counts, the parked ones too
+    expected = len(state.tracks) + len(state.parked) + len(state.s2_parked)
+    assert len(planned(state)) == expected

@@ -141,7 +141,8 @@ def d11_step_the_longest_waiting(
 
 
 def planned(state: State, without: Key | None = None) -> list[tuple[str, Dose]]:
-    """Every dose a training day holds, at the dose it stands at, and what is parked to return.
+    """Every dose a training day holds, at the dose it stands at, and what is parked to return
+    (core held by R3, loaded twisting and running held by S2).
 
     A step that can still be undone (R4, R5, B1) counts at the longer of its two doses: a new
     form that started shorter (a hold back at 30 s) must not leave its time to another exercise.
@@ -154,7 +155,8 @@ def planned(state: State, without: Key | None = None) -> list[tuple[str, Dose]]:
         if tr.step is not None:
             dose = max(dose, tr.step.before.dose, key=lambda d: exercise_seconds(key[0], d))
         doses.append((key[0], dose))
-    return doses + [(key[0], tr.rx.dose) for key, tr in state.parked.items()]
+    waiting = (*state.parked.items(), *state.s2_parked.items())  # R3 and S2 bring them back
+    return doses + [(key[0], tr.rx.dose) for key, tr in waiting]
 
 
 def session_admits(state: State, track: Track, dose: Dose) -> Hold | None:
