@@ -328,6 +328,19 @@ def over_performance_is_told(m: Moment) -> list[str]:
     return []
 
 
+_BREAK_DAYS = 14  # D14
+
+
+def _window_holds_a_break(m: Moment) -> bool:
+    """DOMAIN.md: the ratio is used only once 28 days of data exist. A 28-day window with a D14
+    break in it (14+ days without a session, a red-flag pause too) does not hold them: the weeks
+    after a return are measured against empty weeks, and even a steady, lighter dose reads 4 then
+    2 (D14 steps the doses down and B4 guards the return itself instead)."""
+    start = m.at - timedelta(days=28)
+    days = [m.local_day(start), *(s.day for s in m.record.sessions_between(start, m.at))]
+    return any((b - a).days >= _BREAK_DAYS for a, b in itertools.pairwise(days))
+
+
 def acute_chronic_ratio_at_most_1_5(m: Moment) -> list[str]:
     """B4/D14: the 7:28-day ratio of the prescribed load (RPE x estimated minutes of what was
     prescribed and done), once 28 days of data exist, stays at or below 1.5. When the 21 days
@@ -344,7 +357,7 @@ def acute_chronic_ratio_at_most_1_5(m: Moment) -> list[str]:
         s.prescribed_load
         for s in m.record.sessions_between(m.at - timedelta(days=28), m.at - timedelta(days=7))
     )
-    if base <= 0:
+    if base <= 0 or _window_holds_a_break(m):
         m.memory.acwr_skipped += 1
         return []
     ratio = acute / ((acute + base) / 4)
