@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,18 @@ $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services
 
 install: $(INSTALLED)
 
+# The planner's input is a consistent-hash exchange: enable its plugin on this machine's
+# RabbitMQ (on the running node, no restart; a no-op when enabled). Where the broker is not
+# this machine's (no rabbitmq-plugins), its operator enables it (compose: deploy/rabbitmq).
+broker-plugins:
+	@if command -v rabbitmq-plugins >/dev/null 2>&1; then \
+	  rabbitmq-plugins -q enable rabbitmq_consistent_hash_exchange >/dev/null || \
+	    echo "make: could not enable rabbitmq_consistent_hash_exchange (README: Scale-out)" >&2; \
+	else echo "make: no rabbitmq-plugins here; enable rabbitmq_consistent_hash_exchange on the broker"; fi
+
 # Both services, their outbox relays and the planner's consumer, against RabbitMQ on localhost
 # and SQLite files under data/, with development API keys (printed; kept in data/). Ctrl-C stops.
-run: install
+run: install broker-plugins
 	@case "$${TRAININGLOG_AMQP_URL:-$${AMQP_URL:-amqp://guest:}} $${PLANNER_AMQP_URL:-$${AMQP_URL:-amqp://guest:}}" in \
 	  *//guest:*) echo "make run: connecting to RabbitMQ as guest (development only; README: The broker)";; esac
 	$(BIN)/backtrack-clients dev
@@ -27,21 +36,21 @@ run: install
 broker-users: install
 	$(BIN)/backtrack-broker users
 
-test: install
+test: install broker-plugins
 	$(BIN)/pytest
 
 test-unit: install
 	$(BIN)/pytest tests/unit
 
-test-integration: install
+test-integration: install broker-plugins
 	$(BIN)/pytest tests/integration
 
-test-e2e: install
+test-e2e: install broker-plugins
 	$(BIN)/pytest tests/e2e
 
 # The fault tests (tests/faults): they stop and start RabbitMQ and PostgreSQL on this machine
 # (rabbitmqctl, pg_ctlcluster, as root), so `make test` leaves them out. About 6 minutes.
-faults: install
+faults: install broker-plugins
 	$(BIN)/pytest -m faults -rA tests/faults $(FAULTS_ARGS)
 
 lint: install

@@ -206,9 +206,17 @@ class RecordingChannel:
         self.exchanges: dict[str, tuple[str, bool]] = {}
         self.queues: dict[str, tuple[bool, dict[str, Any]]] = {}
         self.bindings: set[tuple[str, str, str]] = set()
+        self.exchange_bindings: set[tuple[str, str, str]] = set()
+        self.exchange_arguments: dict[str, dict[str, Any]] = {}
 
-    def exchange_declare(self, exchange, exchange_type="direct", durable=False, **_):
+    def exchange_declare(
+        self, exchange, exchange_type="direct", durable=False, arguments=None, **_
+    ):
         self.exchanges[exchange] = (str(exchange_type), durable)
+        self.exchange_arguments[exchange] = dict(arguments or {})
+
+    def exchange_bind(self, destination, source, routing_key="", **_):
+        self.exchange_bindings.add((source, destination, routing_key))
 
     def queue_declare(self, queue, durable=False, arguments=None, **_):
         self.queues[queue] = (durable, dict(arguments or {}))
@@ -460,14 +468,17 @@ def test_definitions_declare_the_topology_names(definitions):
         topology.routines_exchange,
         topology.dead_letter_exchange,
         topology.requeue_exchange,
+        topology.partition_exchange,
     }
-    assert queues == {topology.planner_queue, topology.dead_letter_queue}
+    assert queues == {*topology.partition_queues, topology.dead_letter_queue}
+    assert len(topology.partition_queues) == 8
 
 
 def test_planner_queue_arguments_match_the_topology(definitions):
     topology = Topology()
     queues = {q["name"]: q for q in definitions["queues"]}
-    assert queues[topology.planner_queue]["arguments"] == topology.planner_queue_arguments()
+    for queue in topology.partition_queues:
+        assert queues[queue]["arguments"] == topology.planner_queue_arguments()
 
 
 def test_definitions_match_what_the_services_declare(compose, definitions):
@@ -484,7 +495,7 @@ def test_definitions_match_what_the_services_declare(compose, definitions):
     for exchange in definitions["exchanges"]:
         assert exchange.get("auto_delete", False) is False
         assert exchange.get("internal", False) is False
-        assert exchange.get("arguments", {}) == {}
+        assert exchange.get("arguments", {}) == declared.exchange_arguments[exchange["name"]]
 
     queues = {
         q["name"]: (q["durable"], q.get("arguments", {}))
@@ -501,7 +512,13 @@ def test_definitions_match_what_the_services_declare(compose, definitions):
         if b["destination_type"] == "queue" and b["vhost"] in vhosts
     }
     assert bindings == declared.bindings
-    assert len(definitions["bindings"]) == len(declared.bindings)
+    exchange_bindings = {
+        (b["source"], b["destination"], b["routing_key"])
+        for b in definitions["bindings"]
+        if b["destination_type"] == "exchange" and b["vhost"] in vhosts
+    }
+    assert exchange_bindings == declared.exchange_bindings
+    assert len(definitions["bindings"]) == len(declared.bindings) + len(declared.exchange_bindings)
 
 
 def test_delivery_limit_agrees_across_services(compose, definitions):
@@ -509,8 +526,8 @@ def test_delivery_limit_agrees_across_services(compose, definitions):
     or whichever declares second is refused with PRECONDITION_FAILED."""
     topology = Topology()
     queues = {q["name"]: q for q in definitions["queues"]}
-    limit = queues[topology.planner_queue]["arguments"]["x-delivery-limit"]
-    assert limit == topology.delivery_limit
+    for queue in topology.partition_queues:
+        assert queues[queue]["arguments"]["x-delivery-limit"] == topology.delivery_limit
 
 
 def test_definitions_have_no_guest_and_each_service_user_exactly_its_permissions(
