@@ -132,9 +132,7 @@ class _Recorder:
             }
         )
 
-    def exchange_bind(
-        self, destination: str, source: str, routing_key: str = "", **_: Any
-    ) -> None:
+    def exchange_bind(self, destination: str, source: str, routing_key: str = "", **_: Any) -> None:
         self.bindings.append(
             {
                 "source": source,

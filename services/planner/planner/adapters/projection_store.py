@@ -17,6 +17,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -32,6 +33,7 @@ from backtrack_shared.contracts.registry import (
 from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
+from backtrack_shared.topology import partition_key
 from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.tables import (
     planner_checkpoints,
@@ -113,6 +115,25 @@ class UserState:
 class SqlAlchemyProjectionStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+
+    def lock_users(self, users: Iterable[UserKey]) -> None:
+        """Hold these users until the transaction ends: planner instances (one partition's
+        consumer, another's catch-up or gap filling, a rebuild) then apply a user one at a time,
+        each reading what the previous committed. PostgreSQL's transaction-scoped advisory
+        locks, taken in one order so two transactions never wait on each other; SQLite has one
+        writer at a time already. Call it first in the transaction: under READ COMMITTED, every
+        later read sees the previous holder's commit."""
+        if not is_postgresql(self._connection):
+            return
+        keys = sorted({f"planner-user:{partition_key(*user)}" for user in users})
+        if keys:
+            self._connection.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS locks"
+                ),
+                {"keys": keys},
+            )
 
     def known_event_ids(self, event_keys: Sequence[EventKey]) -> set[EventKey]:
         """Which of these (tenant, event_id) are applied already."""

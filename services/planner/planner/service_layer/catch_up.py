@@ -186,6 +186,7 @@ def _store_page(
     """A rebuild's first phase for one page: store the events not stored yet; an erasure
     marker erases its user, whose events are never stored again. An event that cannot be read
     is not stored but set aside (its user's routine will pause naming it) and reported."""
+    store.lock_users(key_of(envelope) for envelope in page)
     erased = store.erased((key_of(envelope), envelope["position"]) for envelope in page)
     for envelope in page:
         if envelope["type"] == USER_ERASED and key_of(envelope) not in erased:
@@ -219,6 +220,7 @@ def _fold_user(store: SqlAlchemyProjectionStore, user: UserKey) -> int:
     """Make a user's routine versions from their stored events (setting aside those the rules
     cannot fold, as live processing does, beside any set aside already); return how many were
     folded."""
+    store.lock_users([user])
     events = store.history_in_applied_order(user)
     already = store.unapplied([user]).get(user, [])
     replayed = replay(events, set_aside=already)
@@ -244,6 +246,7 @@ def rebuild_user(
     stream = list(feed.user_events(user))
     try:
         with unit_of_work() as uow:
+            uow.store.lock_users([user])
             uow.store.forget(user)
             if uow.store.erased((user, envelope["position"]) for envelope in stream):
                 stream = []
