@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins test-fleet
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test-integration: install broker-plugins
 
 test-e2e: install broker-plugins
 	$(BIN)/pytest tests/e2e
+
+# Three planner processes (one killed, one added) against one, on 10,000 events: the routines
+# must be byte-identical (tests/e2e/test_planner_fleet.py; `make test` runs it on 1,200). Minutes.
+test-fleet: install broker-plugins
+	$(BIN)/pytest -m fleet -rA tests/e2e/test_planner_fleet.py
 
 # The fault tests (tests/faults): they stop and start RabbitMQ and PostgreSQL on this machine
 # (rabbitmqctl, pg_ctlcluster, as root), so `make test` leaves them out. About 6 minutes.

@@ -7,7 +7,11 @@ import pytest
 from sqlalchemy import Engine
 
 from backtrack_shared.user_key import UserKey
-from planner.adapters.projection_store import SqlAlchemyPlannerReader, SqlAlchemyUnitOfWork
+from planner.adapters.projection_store import (
+    RebuildRunning,
+    SqlAlchemyPlannerReader,
+    SqlAlchemyUnitOfWork,
+)
 from planner.service_layer.apply import apply_event
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.versions import audit, replay_versions
@@ -65,3 +69,18 @@ def test_one_user_is_applied_by_one_instance_at_a_time(postgres_engine: Engine):
         uow.commit()
     waiting.join(timeout=30)
     assert done == [other, user]
+
+
+def test_no_instance_applies_while_another_rebuilds_everything(postgres_engine: Engine):
+    """A full rebuild forgets every projection first: an instance applying meanwhile would fold
+    a user onto a half-rebuilt history. It is told to wait (its consumer holds the message)."""
+    user = new_user_id()
+    envelope = stored(baseline(user), stream_version=1, position=600)
+    with SqlAlchemyUnitOfWork(postgres_engine) as rebuilding:
+        rebuilding.store.hold_for_rebuild()
+        with pytest.raises(RebuildRunning):
+            apply_event(lambda: SqlAlchemyUnitOfWork(postgres_engine), envelope)
+        with SqlAlchemyUnitOfWork(postgres_engine) as own:  # the rebuild's own writes go on
+            own.store.lock_users([UserKey("acme", user)], rebuilding=True)
+        rebuilding.store.release_rebuild()
+    assert apply_event(lambda: SqlAlchemyUnitOfWork(postgres_engine), envelope).routine_version == 1

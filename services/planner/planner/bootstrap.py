@@ -30,6 +30,7 @@ from backtrack_shared.user_key import UserKey
 from planner.adapters.feed_client import HttpTrainingLogFeed
 from planner.adapters.partition_claims import SqlAlchemyPartitionClaims
 from planner.adapters.projection_store import (
+    RebuildRunning,
     SqlAlchemyPlannerReader,
     SqlAlchemyRoutineOutbox,
     SqlAlchemyUnitOfWork,
@@ -145,8 +146,8 @@ def bootstrap(settings: Settings) -> Planner:
         try:
             with writer.turn(wait_s=1.0):  # one turn for the whole batch
                 results = apply_delivered(unit_of_work, feed, envelopes, folds)
-        except ProjectionsBusy as busy:  # a rebuild: the consumer pauses and the messages wait
-            raise TransientFailure(str(busy)) from busy
+        except (ProjectionsBusy, RebuildRunning) as busy:  # a rebuild, here or in another
+            raise TransientFailure(str(busy)) from busy  # instance: the messages wait
         relay.wake()
         return results
 
@@ -165,14 +166,17 @@ def bootstrap(settings: Settings) -> Planner:
         try:
             with writer.turn(wait_s=5.0):
                 read = lagging_catch_up()
-        except ProjectionsBusy:
+        except (ProjectionsBusy, RebuildRunning):
             return 0  # a rebuild runs, and ends caught up
         relay.wake()
         return read
 
     def rebuild_one(user: UserKey) -> tuple[int, int | None]:
         with writer.turn(wait_s=10.0):
-            read = rebuild_user(unit_of_work, feed, user, folds)
+            try:
+                read = rebuild_user(unit_of_work, feed, user, folds)
+            except RebuildRunning as running:  # in another instance: answered as here
+                raise ProjectionsBusy(str(running)) from running
         current = reader.current(user)
         return read, current[1].version if current else None
 
