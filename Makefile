@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins test-fleet
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins test-fleet run-fleet haproxy
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +31,26 @@ run: install broker-plugins
 	$(BIN)/backtrack-clients dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --no-prefix -f Procfile
 
+# haproxy from Debian, for run-fleet and its test (tests/e2e/test_traininglog_fleet.py).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; }
+
+# The system as a fleet on this machine: two traininglog processes behind haproxy on :8001
+# (deploy/haproxy/traininglog.cfg) and two planners (:8002, :8003) sharing the partitions, on
+# the PostgreSQL database of DATABASE_URL, with the write limit in Redis. Ctrl-C stops all.
+run-fleet: install broker-plugins haproxy
+	@case "$${DATABASE_URL:-}" in postgresql*) ;; *) echo "run-fleet: give DATABASE_URL, a PostgreSQL database of the fleet's own" >&2; exit 2;; esac
+	$(BIN)/backtrack-clients dev
+	TRAININGLOG_KEYS_DATABASE_URL="$${TRAININGLOG_KEYS_DATABASE_URL:-sqlite:///data/traininglog-keys.db}" \
+	RATE_LIMIT_STORAGE_URL="$${RATE_LIMIT_STORAGE_URL:-redis://127.0.0.1:6379/0}" \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile.fleet
+
 # Both services' broker users on this machine's RabbitMQ (rabbitmqctl, as root), from
 # TRAININGLOG_AMQP_URL and PLANNER_AMQP_URL (else AMQP_URL); see README "The broker".
 broker-users: install
 	$(BIN)/backtrack-broker users
 
-test: install broker-plugins
+test: install broker-plugins haproxy
 	$(BIN)/pytest
 
 test-unit: install
@@ -45,7 +59,7 @@ test-unit: install
 test-integration: install broker-plugins
 	$(BIN)/pytest tests/integration
 
-test-e2e: install broker-plugins
+test-e2e: install broker-plugins haproxy
 	$(BIN)/pytest tests/e2e
 
 # Three planner processes (one killed, one added) against one, on 10,000 events: the routines
