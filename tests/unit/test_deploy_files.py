@@ -102,7 +102,8 @@ def container_ports(svc: dict[str, Any]) -> list[tuple[int, int]]:
         spec = str(entry).split("/", 1)[0]
         parts = spec.rsplit(":", 2)
         target = int(parts[-1])
-        published = int(parts[-2]) if len(parts) >= 2 else target
+        # A range ("8002-8003:8002") publishes each replica on a port of its own: the first.
+        published = int(parts[-2].split("-")[0]) if len(parts) >= 2 else target
         result.append((published, target))
     return result
 
@@ -263,6 +264,8 @@ def test_compose_has_the_four_services_and_one_shots_for_keys_and_broker_users(c
         "planner",
         "keys",
         "broker-users",
+        "proxy",  # one address for the traininglog replicas
+        "redis",  # their shared write limit
     }
 
 
@@ -337,7 +340,9 @@ def test_app_healthcheck_probes_readyz_on_its_port(compose, name):
 def test_published_port_is_the_port_the_service_listens_on(compose, name):
     settings = settings_of(compose, name)
     assert settings.host == "0.0.0.0", f"{name} must listen on all interfaces in a container"
-    assert container_ports(service(compose, name)) == [(settings.port, settings.port)]
+    # traininglog's replicas are published through the proxy alone.
+    published = service(compose, "proxy" if name == "traininglog" else name)
+    assert container_ports(published) == [(settings.port, settings.port)]
 
 
 @pytest.mark.parametrize("name", sorted(APP_SETTINGS))
@@ -389,10 +394,21 @@ def test_services_use_separate_databases(compose):
     assert len({url.path for url in urls}) == len(urls)
 
 
-def test_planner_reaches_traininglog_by_service_name(compose):
+def test_planner_reaches_traininglog_through_the_proxy(compose):
     url = urlsplit(settings_of(compose, "planner").traininglog_url)
-    assert url.hostname == "traininglog"
+    assert url.hostname == "proxy"
     assert url.port == settings_of(compose, "traininglog").port
+    proxy = service(compose, "proxy")
+    assert "8001:8001" in proxy["ports"]
+    config = (ROOT / "deploy" / "haproxy" / "compose.cfg").read_text()
+    assert f"traininglog:{url.port}" in config
+
+
+def test_two_of_each_service_and_one_write_limit_in_redis(compose):
+    for name in APP_SETTINGS:
+        assert service(compose, name)["deploy"]["replicas"] == 2
+    assert settings_of(compose, "traininglog").rate_limit_storage_url.startswith("redis://redis:")
+    assert "redis" in compose["services"]
 
 
 def test_both_services_use_one_broker_namespace(compose):
