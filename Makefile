@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins test-fleet run-fleet haproxy
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins test-fleet run-fleet haproxy simulate
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ test-fleet: install broker-plugins
 # (rabbitmqctl, pg_ctlcluster, as root), so `make test` leaves them out. About 6 minutes.
 faults: install broker-plugins
 	$(BIN)/pytest -m faults -rA tests/faults $(FAULTS_ARGS)
+
+# The patient simulator (tests/simulation): randomized patients follow their routines through
+# the pure rules; prints violations per DOMAIN.md invariant and a summary per patient model.
+SIMULATE_ARGS ?= --patients 500 --weeks 26 --seed 1
+simulate: install
+	$(BIN)/python -m tests.simulation $(SIMULATE_ARGS)
 
 lint: install
 	$(BIN)/ruff check shared services tests bench

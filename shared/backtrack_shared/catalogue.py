@@ -62,7 +62,15 @@ RECOVERY_KINDS: tuple[str, ...] = (
     "heat",
 )
 
-CLEARANCE_SCOPES: tuple[str, ...] = ("high_impact", "running", "core", "loaded_twisting")
+# `red_flag_reviewed` (rules 2026.12-1): a clinician has seen the red flag; only it ends a pause.
+# A new value widens what version 1 accepts and every stored payload stays valid: no new version.
+CLEARANCE_SCOPES: tuple[str, ...] = (
+    "high_impact",
+    "running",
+    "core",
+    "loaded_twisting",
+    "red_flag_reviewed",
+)
 
 # What each exercise is (the planner's blocks agree: tests/unit/test_contracts.py checks it).
 EXERCISE_KIND: dict[str, str] = {

@@ -107,10 +107,12 @@ def wait_for(condition, what: str, system: OnDisk, timeout_s: float = 90):  # ty
 
 def publish_unreadable_copy(amqp_url: str, topology: Topology, user: str) -> str:
     """A message of the user's the planner cannot read (cut short), with their words in it:
-    the planner dead-letters it at once, as it would any event it cannot apply."""
+    the planner dead-letters it at once, as it would any event it cannot apply. Published as
+    traininglog's broker user (the tests' one user), whose events alone the planner takes."""
     message_id = str(uuid.uuid4())
     body = json.dumps({"event_id": message_id, "user_id": user, "location": WORDS})[:-1]
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    parameters = pika.URLParameters(amqp_url)
+    connection = pika.BlockingConnection(parameters)
     try:
         channel = connection.channel()
         channel.confirm_delivery()
@@ -121,6 +123,7 @@ def publish_unreadable_copy(amqp_url: str, topology: Topology, user: str) -> str
             pika.BasicProperties(
                 message_id=message_id,
                 delivery_mode=2,
+                user_id=parameters.credentials.username,
                 headers={"user_id": user, "tenant": "acme"},
             ),
             mandatory=True,

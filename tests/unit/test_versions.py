@@ -87,3 +87,34 @@ def test_the_audit_names_where_and_how_todays_rules_decide_differently():
     assert not row["identical"]
     assert [d["exercise"] for d in row["differences"]] == [prescription["exercise"]]
     assert row["differences"][0]["rule"] == "S1"
+
+
+def test_finding_10_the_current_version_read_later_shows_advice_computed_then():
+    """Versions change only on events; reading the routine 40 days later still shows advice of
+    that instant (the cold pack of a flare expired, F1 counts the empty weeks)."""
+    from planner.service_layer.versions import routine_now
+
+    events = [
+        event(1, "baseline.assessed", {"walk_min": 20, "pain_at_rest": 1}, day=0),
+        event(
+            2,
+            "pain.reported",
+            {
+                "score": 7,
+                "timing": "24h_after",
+                "location": "back",
+                "red_flags": [],
+                "flare_up_cause": "strength",
+            },
+            day=8,
+        ),
+    ]
+    versions = replay_versions(events)
+    current = versions[-1]
+    assert any(a["rule"] == "F3" for a in current.routine["advice"])
+    later = routine_now(current, events, T0 + timedelta(days=48))
+    assert not any(a["rule"] == "F3" for a in later["advice"])
+    assert any(a["rule"] == "F1" for a in later["advice"])
+    assert later["weekly_plan"]["days"][0]["date"] == (T0 + timedelta(days=48)).date().isoformat()
+    assert later["blocks"] == current.routine["blocks"]  # the doses are the version's
+    assert replay_versions(events) == versions  # reading made no version

@@ -127,7 +127,7 @@ def test_no_exercise_steps_up_twice_within_seven_days(h):
     for c in _ups(r):
         key = (c.block, c.exercise)
         if key in last:
-            assert c.at - last[key] >= timedelta(days=7)
+            assert (c.at.date() - last[key].date()).days >= 7  # D22: 7 local days
         last[key] = c.at
 
 
@@ -139,6 +139,18 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
     r = derive_routine(h.events, h.at(200))
     by_id = {e.event_id: e for e in h.events}
     pains = [e for e in h.events if e.type == "pain.reported"]
+    baseline = next((e for e in h.events if e.type == "baseline.assessed"), None)
+    usual = baseline.payload.get("pain_at_rest") if baseline else None
+
+    def settled(session_id):
+        """D9: a next-morning report for the session back at the usual level (+1)."""
+        return any(
+            q.payload.get("session_id") == session_id
+            and q.payload["timing"] == "next_morning"
+            and (usual is None or q.payload["score"] <= usual + 1)
+            for q in pains
+        )
+
     for c in _ups(r):
         undone = any(
             d.exercise == c.exercise
@@ -148,6 +160,8 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
             for d in r.changes
         )
         for sid in c.caused_by:
+            if by_id[sid].type != "workout.logged":
+                continue  # D9 also names the next-morning report that completed the evidence
             session_id = by_id[sid].payload["session_id"]
             for p in pains:
                 pl = p.payload
@@ -157,7 +171,9 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
                 ):
                     continue
                 if pl["timing"] in ("during", "after") and pl["score"] >= 3:
-                    assert undone, (c, p)
+                    # D9: tolerable amber that settled by the next morning may progress
+                    tolerable = c.rule == "D9" and pl["score"] <= 5 and settled(session_id)
+                    assert undone or tolerable, (c, p)
     # after 24-hour pain, the following session makes no step
     sessions = [e for e in h.events if e.type == "workout.logged"]
     for p in pains:
@@ -172,9 +188,8 @@ def test_nothing_progresses_on_amber_or_red_pain_or_after_24h_pain(h):
                 e.occurred_at <= sess.occurred_at or e.occurred_at > p.occurred_at for e in sessions
             )
         ):
-            baseline = next((e for e in h.events if e.type == "baseline.assessed"), None)
-            usual = baseline.payload.get("pain_at_rest") if baseline else None
-            if usual is not None and p.payload["score"] > usual:
+            score = p.payload["score"]
+            if usual is not None and (score >= usual + 2 or score >= 6):  # D12
                 assert not [c for c in _ups(r) if c.at == later[0].occurred_at]
 
 
@@ -194,3 +209,75 @@ def test_same_routine_whatever_the_arrival_order(h, rnd: random.Random):
     a = json.dumps(derive_routine(h.events, h.at(200)).to_dict(), sort_keys=True)
     b = json.dumps(derive_routine(shuffled, h.at(200)).to_dict(), sort_keys=True)
     assert a == b
+
+
+_SCOPES = ["high_impact", "running", "core", "loaded_twisting", "red_flag_reviewed"]
+
+
+@st.composite
+def flagged_histories(draw):
+    """Sessions, red flags of either tier, and clinicians' clearances of any scope."""
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=draw(st.integers(0, 3)))
+    days = sorted(set(draw(st.lists(st.integers(0, 60), min_size=1, max_size=15))))
+    for day in days:
+        h.workout(day, [entry(ex, kind, [], rpe=4) for kind, ex in _ALL], f"s{day}", 40)
+    for _ in range(draw(st.integers(1, 3))):
+        flag = draw(st.sampled_from(["saddle_numbness", "bladder_bowel_change", "fever"]))
+        h.pain(draw(st.integers(0, 60)), 3, "rest", hour=5, red_flags=[flag])
+    for _ in range(draw(st.integers(0, 4))):
+        scopes = draw(st.lists(st.sampled_from(_SCOPES), min_size=1, max_size=3, unique=True))
+        h.add(
+            "clearance.recorded",
+            {"clinician": "dr", "scopes": scopes},
+            h.at(draw(st.integers(0, 70)), 6),
+        )
+    return h
+
+
+@_SETTINGS
+@given(flagged_histories())
+def test_a_red_flag_pause_ends_only_with_a_red_flag_review_after_it(h):
+    """Finding 4: only `red_flag_reviewed`, recorded after the last red flag, resumes."""
+    r = derive_routine(h.events, h.at(80))
+    last_flag = max(e.occurred_at for e in h.events if e.payload.get("red_flags"))
+    reviewed = any(
+        e.type == "clearance.recorded"
+        and "red_flag_reviewed" in e.payload["scopes"]
+        and e.occurred_at >= last_flag
+        for e in h.events
+    )
+    assert (r.status == "active") == reviewed
+
+
+def _crunches_and_running_then_amber():
+    """Eight weeks on the plan bring bicycle crunches and running; then a week of amber."""
+    from domain_builders import follow_plan, session
+
+    h = History()
+    h.baseline(walk_min=60, pain_at_rest=1)
+    follow_plan(h, 8)
+    for day in (56, 58):
+        s = session(h, day)
+        h.pain(day, 4, "during", hour=1.5, session_id=s.payload["session_id"])
+    return h
+
+
+@_SETTINGS
+@given(histories())
+@example(_crunches_and_running_then_amber())
+def test_no_loaded_twisting_or_running_while_the_last_week_held_pain_above_green(h):
+    """S2 (finding 2): at every event, amber or red pain in the 7 days before it means no
+    bicycle crunches, running, intervals or hill sprints in the routine."""
+    guarded = {"bicycle_crunch", "steady_run", "intervals", "hill_sprints", "plyometrics"}
+    for event in h.events:
+        at = event.occurred_at
+        painful = any(
+            e.type == "pain.reported"
+            and at - timedelta(days=7) <= e.occurred_at <= at
+            and e.payload["score"] > 2
+            for e in h.events
+        )
+        if painful:
+            r = derive_routine(h.events, at)
+            assert not {p.exercise for b in r.blocks for p in b.prescriptions} & guarded

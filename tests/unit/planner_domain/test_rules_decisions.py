@@ -200,8 +200,8 @@ def test_d2_running_waits_until_the_walks_last_step_has_stood_a_clean_session():
     h = History()
     h.baseline(walk_min=60, pain_at_rest=0)  # walking starts at the 20-minute steady base
     walk = [entry("walking", "cardio", rpe=4), entry("cat_cow", "stretch", rpe=4)]
-    h.workout(14, walk, session_id="s14", duration_min=40)
-    h.pain(14, 3, "during", hour=1.5, session_id="s14", exercise="cat_cow")  # lunges wait (not D2)
+    h.workout(15, walk, session_id="s15", duration_min=40)  # 13 days before s28: not a break
+    h.pain(15, 3, "during", hour=1.5, session_id="s15", exercise="cat_cow")  # lunges wait (not D2)
     h.workout(28, walk, session_id="s28", duration_min=40)
     r = derive_routine(h.events, h.at(28, 1.2))
     assert r.prescription("walking", "cardio").last_change.rule == "P4"

@@ -20,8 +20,10 @@ from planner.domain.pain import (
     zone,
 )
 from planner.domain.routine import Routine
+from planner.domain.rules.breaks import d14_after_a_pause, d14_back_from_a_break
 from planner.domain.rules.decisions import d6_is_flare_up, introduce_next
 from planner.domain.rules.deload import b3_deload_week
+from planner.domain.rules.flares import d13_ease_what_caused_it
 from planner.domain.rules.pain_rules import (
     b1_back_to_usual_by_next_morning,
     interrupt_progression,
@@ -35,9 +37,15 @@ from planner.domain.rules.pain_rules import (
     r6_resume_after_clearance,
 )
 from planner.domain.rules.progression import progress_after_session
+from planner.domain.rules.s2_parking import (
+    s2_gate_what_returns,
+    s2_park_while_in_pain,
+    s2_resume_when_quiet,
+)
 from planner.domain.rules.starting import s1_baseline
-from planner.domain.state import PainPoint, Session, State
-from planner.domain.timeline import local_date, ordered
+from planner.domain.rules.tolerable_amber import d9_tolerable_amber, settled
+from planner.domain.state import Clearance, Flare, PainPoint, Session, State
+from planner.domain.timeline import declared_zone, ordered
 
 
 def derive_routine(history: Iterable[LoggedEvent], as_of: datetime) -> Routine:
@@ -78,6 +86,7 @@ def on_baseline(state: State, event: LoggedEvent) -> None:
     first = state.baseline is None
     state.baseline = event.payload
     state.baseline_event_id = event.event_id
+    state.zone = declared_zone(event.payload.get("time_zone"))
     if event.payload.get("pain_at_rest") is not None:
         state.usual_pain = int(event.payload["pain_at_rest"])
     # A baseline sets the first routine; a later one re-sets it only while nothing has progressed.
@@ -94,7 +103,7 @@ def on_workout(state: State, event: LoggedEvent) -> None:
         if block is not None:
             entries[(block, str(entry.get("exercise")))] = entry
     doses = {key: state.tracks[key].rx for key in entries if key in state.tracks}
-    session = Session(session_id, event, local_date(event.occurred_at), entries, doses)
+    session = Session(session_id, event, state.local_date(event.occurred_at), entries, doses)
     state.sessions[session_id] = session
     state.session_order.append(session_id)
     load = session_load(payload)
@@ -103,11 +112,14 @@ def on_workout(state: State, event: LoggedEvent) -> None:
     # Pain reported before the workout was logged, naming this session, is applied first.
     for report in state.pending_pain.pop(session_id, []):
         _session_pain(state, report, session)
+    if state.paused is None:
+        d14_back_from_a_break(state, session, (event.event_id,), event.occurred_at)
     stopped = sorted(k for k, e in entries.items() if e.get("stopped_for_pain"))
     if stopped:  # stopping for pain is the seed's answer to extreme pain: R1
         r1_stop_on_sharp_pain(state, session, stopped, (event.event_id,), event.occurred_at)
     if state.paused is None:
         progress_after_session(state, session)
+        s2_resume_when_quiet(state, (event.event_id,), event.occurred_at)
         introduce_next(state, event)
 
 
@@ -133,12 +145,16 @@ def on_pain(state: State, event: LoggedEvent) -> None:
         cause = str(p.get("flare_up_cause") or "")
         if not cause and p.get("exercise") and session is not None:
             cause = next((k[0] for k in session.entries if k[1] == p["exercise"]), "")
-        state.flares.append((at, cause, event.event_id))
+        cause = KIND_BLOCK.get(cause, cause)  # a declared kind ("stretch") names its block
+        state.flares.append(Flare(at, cause, event.event_id))
         interrupt_progression(state, at)
         if cause == "core":
             r3_flare_up_from_core(state, causes, at)
+        else:
+            d13_ease_what_caused_it(state, cause, causes, at)
     if rising(state, at):
         r4_revert_on_setback(state, causes, at)
+    s2_park_while_in_pain(state, causes, at)
 
 
 def _session_pain(state: State, event: LoggedEvent, session: Session) -> None:
@@ -155,17 +171,24 @@ def _session_pain(state: State, event: LoggedEvent, session: Session) -> None:
             r5_form_before_volume(state, session, keys, causes, at)
     if lasts_24_hours(state, event):
         r2_ease_back_after_24h_pain(state, session, causes, at)
-    elif p.get("timing") == "next_morning" and score > state.usual_pain:
+    elif p.get("timing") == "next_morning" and not settled(state, score):
         b1_back_to_usual_by_next_morning(state, session, causes, at)
+    elif p.get("timing") == "next_morning":
+        session.settled = True
+        d9_tolerable_amber(state, session, causes, at)
 
 
 def on_clearance(state: State, event: LoggedEvent) -> None:
     scopes = tuple(str(s) for s in event.payload.get("scopes", ()))
-    state.clearances.append((event.occurred_at, scopes, event.event_id))
+    state.clearances.append(Clearance(event.occurred_at, scopes, event.event_id))
     causes = (event.event_id,)
+    pause = state.paused
     r6_resume_after_clearance(state, causes, event.occurred_at)
+    if pause is not None and state.paused is None:
+        d14_after_a_pause(state, pause.at, causes, event.occurred_at)
     if "core" in scopes:
         r3_resume_core(state, causes, event.occurred_at)
+        s2_gate_what_returns(state, causes, event.occurred_at)
 
 
 def on_goal(state: State, event: LoggedEvent) -> None:

@@ -17,3 +17,9 @@ class LoggedEvent:
     source: Mapping[str, Any]  # kind, name, and record_id / record_version for re-synced records
     payload: Mapping[str, Any]  # already upcast to the latest schema version of its type
     tenant: str = ""  # the client that owns the user: a user id is each client's own
+
+
+def history_order(event: LoggedEvent) -> tuple[datetime, int, str]:
+    """The one order of a user's history: occurred_at, ties by stream_version (then event id,
+    so that the order never depends on how events arrived)."""
+    return (event.occurred_at, event.stream_version, event.event_id)

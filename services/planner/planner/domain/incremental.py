@@ -10,15 +10,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from planner.domain.engine import apply
-from planner.domain.history import LoggedEvent
+from planner.domain.history import LoggedEvent, history_order
 from planner.domain.output import build_routine
 from planner.domain.routine import Routine
 from planner.domain.state import State
 from planner.domain.timeline import ordered, record_key
-
-
-def _order(event: LoggedEvent) -> tuple[datetime, int, str]:
-    return (event.occurred_at, event.stream_version, event.event_id)
 
 
 class IncrementalFold:
@@ -41,7 +37,7 @@ class IncrementalFold:
         and return False."""
         if record_key(event) is not None:
             return False
-        if self._last is not None and _order(event) <= _order(self._last):
+        if self._last is not None and history_order(event) <= history_order(self._last):
             return False
         apply(self._state, event)
         self._last = event

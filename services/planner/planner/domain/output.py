@@ -7,6 +7,7 @@ from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
 from planner.domain.load import acwr
 from planner.domain.routine import JSON, Advice, Block, Routine
+from planner.domain.rules.breaks import d14_as_of
 from planner.domain.rules.deload import deload_due
 from planner.domain.rules.goals import g1_goal_progress
 from planner.domain.rules.recovery import (
@@ -29,6 +30,7 @@ _STOP_WORDING = Advice(
 
 
 def build_routine(state: State, as_of: datetime) -> Routine:
+    state = d14_as_of(state, as_of)
     paused = state.paused is not None
     blocks: list[Block] = []
     if not paused:  # R6: exercise is never prescribed around a red flag
@@ -51,13 +53,13 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     return Routine(
         rules_version=RULES_VERSION,
         status="paused" if paused else "active",
-        pause_reason=state.paused[0] if state.paused else None,
+        pause_reason=state.paused.reason if state.paused else None,
         blocks=tuple(blocks),
-        advice=tuple(advice(state)),
-        weekly_plan=f1_f2_weekly_plan(state),
+        advice=tuple(advice(state, as_of)),
+        weekly_plan=f1_f2_weekly_plan(state, as_of),
         changes=tuple(state.changes),
         held_out=tuple(state.held_out[k] for k in sorted(state.held_out)),
-        goals=tuple(g1_goal_progress(state)),
+        goals=tuple(g1_goal_progress(state, as_of)),
         deload=_deload(state),
         based_on={
             "events": state.event_count,
@@ -69,11 +71,12 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     )
 
 
-def advice(state: State) -> list[Advice]:
+def advice(state: State, as_of: datetime) -> list[Advice]:
+    """What the routine says beside its doses, as it stands at `as_of` (finding 10)."""
     out: list[Advice] = []
     if state.paused is not None:
-        reason, tier, causes, _ = state.paused
-        out.append(Advice("R6", tier, reason, causes))
+        pause = state.paused
+        out.append(Advice("R6", pause.tier, pause.reason, pause.causes))
         return out
     if state.core_flare is not None:
         out.append(
@@ -81,14 +84,14 @@ def advice(state: State) -> list[Advice]:
                 "R3",
                 "caution",
                 "Core exercises caused a flare-up: speak to a doctor before doing them again.",
-                state.core_flare[1],
+                state.core_flare.causes,
             )
         )
-    for rule in (f3_cold_and_heat(state), f1_too_few_sessions(state)):
+    for rule in (f3_cold_and_heat(state, as_of), f1_too_few_sessions(state, as_of)):
         if rule is not None:
             out.append(rule)
     if state.last_event is not None:
-        ratio = acwr(state.loads, state.last_event.occurred_at)[2]
+        ratio = acwr(state.loads, as_of)[2]
         if ratio is not None and ratio > t.B4_MAX_RATIO:
             out.append(
                 Advice(

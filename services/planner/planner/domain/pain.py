@@ -24,6 +24,11 @@ def session_for(state: State, report: LoggedEvent) -> Session | None:
     if session_id is not None:
         return state.sessions.get(str(session_id))
     timing = report.payload.get("timing")
+    exercise = report.payload.get("exercise")
+    if timing in DURING and exercise and zone(int(report.payload["score"])) == "red":
+        found = d21_session_with(state, report, str(exercise))
+        if found is not None:
+            return found
     if timing in DURING:
         window = timedelta(hours=t.PAIN_SESSION_WINDOW_HOURS)
     elif timing in LATER or _lasting(report):
@@ -37,16 +42,33 @@ def session_for(state: State, report: LoggedEvent) -> Session | None:
     return None
 
 
+def d21_session_with(state: State, report: LoggedEvent, exercise: str) -> Session | None:
+    """D21: red pain naming an exercise but no session belongs to the latest session with that
+    exercise in the 24 hours before the report."""
+    window = timedelta(hours=t.D21_LOOKBACK_HOURS)
+    for sid in reversed(state.session_order):
+        session = state.sessions[sid]
+        done = session.event.occurred_at
+        if done > report.occurred_at:
+            continue
+        if report.occurred_at - done > window:
+            return None
+        if any(key[1] == exercise for key in session.entries):
+            return session
+    return None
+
+
 def _lasting(report: LoggedEvent) -> bool:
     hours = report.payload.get("lasting_hours")
     return hours is not None and float(hours) >= t.R2_LASTING_HOURS
 
 
 def lasts_24_hours(state: State, report: LoggedEvent) -> bool:
-    """R2: pain still there a day after the session, above the user's usual level."""
+    """R2 as D12 reads it: pain a day after the session at or above the usual level + 2, or in
+    the red zone; closer to usual it is the person's everyday pain."""
     score = int(report.payload["score"])
     later = report.payload.get("timing") == "24h_after" or _lasting(report)
-    return later and score > state.usual_pain
+    return later and (score >= state.usual_pain + t.D12_R2_RISE_POINTS or zone(score) == "red")
 
 
 def keys_for(state: State, session: Session, exercise: str | None) -> list[Key]:

@@ -10,7 +10,7 @@ from planner.domain.routine import JSON
 from planner.domain.rules.goals import measure, period_start
 from planner.domain.rules_table import RULES_VERSION
 from planner.domain.state import State
-from planner.domain.timeline import local_date, ordered
+from planner.domain.timeline import ordered
 
 
 def _r(x: float | None) -> float | None:
@@ -23,8 +23,8 @@ def progress(history: Iterable[LoggedEvent], as_of: datetime) -> JSON:
     state = fold(events)
     if not events:
         return {"rules_version": RULES_VERSION, "weeks": [], "acute_chronic": None, "goals": []}
-    first = period_start(local_date(events[0].occurred_at), "week")
-    last = period_start(local_date(events[-1].occurred_at), "week")
+    first = period_start(state.local_date(events[0].occurred_at), "week")
+    last = period_start(state.local_date(events[-1].occurred_at), "week")
     weeks: list[JSON] = []
     monday = first
     while monday <= last:
@@ -75,7 +75,7 @@ def progress(history: Iterable[LoggedEvent], as_of: datetime) -> JSON:
 
 def _week(state: State, monday: date) -> JSON:
     end = monday + timedelta(days=7)
-    scores = [p.score for p in state.pain if monday <= local_date(p.at) < end]
+    scores = [p.score for p in state.pain if monday <= state.local_date(p.at) < end]
     sessions = [
         state.sessions[s] for s in state.session_order if monday <= state.sessions[s].day < end
     ]

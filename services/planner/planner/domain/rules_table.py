@@ -340,3 +340,89 @@ RECENT_CHANGES_SHOWN: Final = _n(
 PAIN_SESSION_WINDOW_HOURS: Final = _n(
     "PAIN_SESSION_WINDOW_HOURS", 6, "R1", "listen to your body during the session", default=True
 )
+
+
+# --- Rules 2026.12-1: the December 2026 decisions on pain and safety -------------------------
+
+RULES.update(
+    {
+        r.id: r
+        for r in (
+            Rule(
+                "D9",
+                "tolerable amber",
+                "Pain-monitoring model: up to 5/10 during, back to usual by the next morning, "
+                "not rising: progress at half pace.",
+            ),
+            Rule(
+                "D12",
+                "R2 is lasting exercise pain",
+                "Pain 24 h after at or above usual + 2, or red: ease back one dimension.",
+            ),
+            Rule(
+                "D13",
+                "a flare eases what caused it",
+                "A flare attributed to strength, stretch or cardio eases that kind and freezes it.",
+            ),
+            Rule(
+                "D14",
+                "back from a break",
+                "After 14 days without a session (or a red-flag pause), one step down per week "
+                "missed; B4 guards the ramp.",
+            ),
+            Rule(
+                "D21",
+                "a red pain report finds its session",
+                "A report naming an exercise but no session: the latest session with it in 24 h.",
+            ),
+            Rule("D22", "the 7-day pace is 7 local days", "Don't progress too quickly."),
+        )
+    }
+)
+
+# R6: the one clearance scope that ends a red-flag pause, either tier (finding 4)
+R6_RESUME_SCOPE: Final = _n(
+    "R6_RESUME_SCOPE", "red_flag_reviewed", "R6", "seek medical help", default=True
+)
+
+# Evidence gates (finding 3): a week counts as "without amber or red pain" only with sessions
+EVIDENCE_SESSIONS_PER_WEEK: Final = _n(
+    "EVIDENCE_SESSIONS_PER_WEEK", 2, "D1", "silence is not pain-free", default=True
+)
+
+# S2 holds while pain is above green (finding 2): loaded twisting and running are parked
+S2_PAIN_WINDOW_DAYS: Final = _n(
+    "S2_PAIN_WINDOW_DAYS", 7, "S2", "avoid ... twisting while pain is above green", default=True
+)
+
+# D12 R2 is lasting exercise pain: 24-hour pain this far above usual (or red) eases back
+D12_R2_RISE_POINTS: Final = _n(
+    "D12_R2_RISE_POINTS", 2, "D12", "2 points or 30 % is a meaningful change"
+)
+
+# D21 a red pain report finds its session
+D21_LOOKBACK_HOURS: Final = _n(
+    "D21_LOOKBACK_HOURS", 24, "D21", "if extreme pain occurs, stop", default=True
+)
+
+# D13 a flare eases what caused it
+D13_CLEAN_SESSIONS_TO_UNFREEZE: Final = _n(
+    "D13_CLEAN_SESSIONS_TO_UNFREEZE", 2, "D13", "don't progress too quickly", default=True
+)
+
+# D14 back from a break; B4 guards the ramp after it (finding 7)
+D14_BREAK_DAYS: Final = _n("D14_BREAK_DAYS", 14, "D14", "revert if necessary", default=True)
+D14_MAX_STEPS: Final = _n("D14_MAX_STEPS", 3, "D14", "take things slowly", default=True)
+B4_GUARD_MAX_STEPS: Final = _n("B4_GUARD_MAX_STEPS", 3, "B4", "never above 1.5", default=True)
+B4_SECONDS_PER_REP: Final = _n("B4_SECONDS_PER_REP", 3, "B4", "a session's time", default=True)
+B4_REST_BETWEEN_SETS_S: Final = _n(
+    "B4_REST_BETWEEN_SETS_S", 60, "B4", "allowing rest and recovery time between sets", default=True
+)
+
+# D9 tolerable amber (pain-monitoring model)
+D9_SETTLED_POINTS: Final = _n(
+    "D9_SETTLED_POINTS", 1, "D9", "back to its usual level by the next morning", default=True
+)
+D9_MIN_DAYS_BETWEEN_STEPS: Final = _n(
+    "D9_MIN_DAYS_BETWEEN_STEPS", 14, "D9", "don't progress too quickly", default=True
+)

@@ -6,7 +6,7 @@ rules read it and record every change through `State.change`, so no change goes 
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from planner.domain.exercises import EXERCISES, FORM_CUES, Exercise
@@ -20,6 +20,52 @@ Key = tuple[str, str]  # (block, exercise)
 # Changes that leave the last step-up standing: the lighter week only lays a lighter dose over
 # it for seven days (B3), and the end of that week puts the step back.
 OVERLAYS = ("deload", "restore")
+
+
+@dataclass(frozen=True)
+class Why:
+    """This rule, for this reason, because of these events, at this instant: every change's cause."""
+
+    rule: str
+    reason: str
+    causes: tuple[str, ...]
+    at: datetime  # occurred_at of the event that caused it, never a wall clock
+
+
+@dataclass(frozen=True)
+class Pause:
+    """R6: the routine is paused by a red flag until a clinician has reviewed it."""
+
+    reason: str
+    tier: str  # "emergency" | "urgent" (B2)
+    causes: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Flare:
+    """D6: a flare-up, and the kind of work it was attributed to ("" when unknown)."""
+
+    at: datetime
+    cause: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Clearance:
+    """A clinician's clearance: the scopes it names."""
+
+    at: datetime
+    scopes: tuple[str, ...]
+    event_id: str
+
+
+@dataclass(frozen=True)
+class CoreFlare:
+    """R3: core work caused a flare-up; core stays out until a clearance names it."""
+
+    at: datetime
+    causes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -60,6 +106,8 @@ class Session:
     disqualified: set[Key] = field(default_factory=set)  # amber or worse: it proves nothing
     red: set[Key] = field(default_factory=set)  # R1 already applied
     eased: bool = False  # R2 already applied
+    amber: set[Key] = field(default_factory=set)  # R5: amber during, tolerable if it settles (D9)
+    settled: bool = False  # D9: the next-morning report was back at the usual level
 
 
 @dataclass
@@ -83,11 +131,12 @@ class State:
     start_event_id: str | None = None
     baseline_event_id: str | None = None
     baseline: Mapping[str, Any] | None = None
+    zone: tzinfo | None = None  # finding 9: the declared time zone wins over the offset
     usual_pain: int = 0
-    paused: tuple[str, str, tuple[str, ...], datetime] | None = None  # (reason, tier, causes, at)
-    clearances: list[tuple[datetime, tuple[str, ...], str]] = field(default_factory=list)
+    paused: Pause | None = None
+    clearances: list[Clearance] = field(default_factory=list)
     no_progress_next_session: tuple[str, ...] | None = None  # R2: causes
-    flares: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, cause, event id)
+    flares: list[Flare] = field(default_factory=list)
     loads: list[tuple[datetime, float]] = field(default_factory=list)  # B4 / D8
     goals: dict[str, tuple[Mapping[str, Any], LoggedEvent]] = field(default_factory=dict)
     last_introduction_at: datetime | None = None
@@ -99,31 +148,24 @@ class State:
     deload_causes: tuple[str, ...] = ()
     last_event: LoggedEvent | None = None
     steps_this_event: int = 0
+    break_steps_taken: int = 0
+    b4_guarded_at: datetime | None = None  # B4: when the ramp guard last lowered the doses  # D14: steps down a pause's review already took for the break
     event_count: int = 0
     parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
-    core_flare: tuple[datetime, tuple[str, ...]] | None = None
+    s2_parked: dict[Key, Track] = field(default_factory=dict)  # S2: out while pain is above green
+    core_flare: CoreFlare | None = None
     # B3: the dose (and variation level) each lightened exercise stands at, restored at the end
     deload_base: dict[Key, tuple[Dose, int]] = field(default_factory=dict)
 
     # --- recording changes -------------------------------------------------------------
 
-    def change(
-        self,
-        track: Track,
-        rule: str,
-        reason: str,
-        causes: tuple[str, ...],
-        at: datetime,
-        dose: Dose,
-        level: int,
-        direction: str,
-    ) -> None:
+    def change(self, track: Track, *, why: Why, dose: Dose, level: int, direction: str) -> None:
         ex = track.ex
         change = Change(
-            rule,
-            reason,
-            causes,
-            at,
+            why.rule,
+            why.reason,
+            why.causes,
+            why.at,
             track.rx.block,
             track.rx.exercise,
             direction,
@@ -141,15 +183,7 @@ class State:
         return self.deload_base.get(track.key, (track.rx.dose, track.rx.variation_level))
 
     def set_standing(
-        self,
-        track: Track,
-        rule: str,
-        reason: str,
-        causes: tuple[str, ...],
-        at: datetime,
-        dose: Dose,
-        level: int,
-        direction: str,
+        self, track: Track, *, why: Why, dose: Dose, level: int, direction: str
     ) -> None:
         """A pain rule sets the dose a track stands at.
 
@@ -157,24 +191,19 @@ class State:
         shows its lighter form. The week lies over the dose, it never hides it from pain rules.
         """
         if track.key not in self.deload_base:
-            self.change(track, rule, reason, causes, at, dose, level, direction)
+            self.change(track, why=why, dose=dose, level=level, direction=direction)
             return
-        self.change(track, rule, reason, causes, at, lighter(dose, track.key[0]), level, direction)
+        self.change(
+            track, why=why, dose=lighter(dose, track.key[0]), level=level, direction=direction
+        )
         self.deload_base[track.key] = (dose, level)
 
     def add(
-        self,
-        ex: Exercise,
-        block: str,
-        kind: str,
-        dose: Dose,
-        level: int,
-        rule: str,
-        reason: str,
-        causes: tuple[str, ...],
-        at: datetime,
+        self, ex: Exercise, *, block: str, kind: str, dose: Dose, level: int, why: Why
     ) -> Track:
-        change = Change(rule, reason, causes, at, block, ex.slug, "add", before=None, after=dose)
+        change = Change(
+            why.rule, why.reason, why.causes, why.at, block, ex.slug, "add", before=None, after=dose
+        )
         rx = Prescription(
             ex.slug,
             kind,
@@ -191,21 +220,26 @@ class State:
         self.changes.append(change)
         return track
 
-    def hold_out(
-        self, key: Key, rule: str, reason: str, causes: tuple[str, ...], at: datetime
-    ) -> None:
+    def hold_out(self, key: Key, *, why: Why) -> None:
         track = self.tracks.pop(key, None)
         if track is None:
             return
-        self.held_out[key] = HeldOut(key[1], key[0], rule, reason, causes)
+        self.held_out[key] = HeldOut(key[1], key[0], why.rule, why.reason, why.causes)
         self.changes.append(
-            Change(rule, reason, causes, at, key[0], key[1], "remove", before=track.rx.dose)
+            Change(
+                why.rule,
+                why.reason,
+                why.causes,
+                why.at,
+                key[0],
+                key[1],
+                "remove",
+                before=track.rx.dose,
+            )
         )
 
-    def note(
-        self, rule: str, reason: str, causes: tuple[str, ...], at: datetime, direction: str
-    ) -> None:
-        self.changes.append(Change(rule, reason, causes, at, direction=direction))
+    def note(self, *, why: Why, direction: str) -> None:
+        self.changes.append(Change(why.rule, why.reason, why.causes, why.at, direction=direction))
 
     # --- reading the history -------------------------------------------------------------
 
@@ -216,18 +250,25 @@ class State:
             p for p in self.pain if start <= p.at < end and (timings is None or p.timing in timings)
         ]
 
+    def local_date(self, at: datetime) -> date:
+        """The user's calendar day of an instant (D7): the declared zone, else the offset."""
+        return (at if self.zone is None else at.astimezone(self.zone)).date()
+
     def days_since_start(self, at: datetime) -> float:
         if self.started_at is None:
             return 0.0
         return (at - self.started_at) / timedelta(days=1)
 
     def cleared(self, scope: str, after: datetime | None = None) -> bool:
-        return any(
-            scope in scopes and (after is None or at >= after) for at, scopes, _ in self.clearances
-        )
+        return any(scope in c.scopes and (after is None or c.at >= after) for c in self.clearances)
 
-    def flares_since(self, start: datetime) -> list[tuple[datetime, str, str]]:
-        return [f for f in self.flares if f[0] >= start]
+    def flares_since(self, start: datetime) -> list[Flare]:
+        return [f for f in self.flares if f.at >= start]
 
     def last_session(self) -> Session | None:
         return self.sessions[self.session_order[-1]] if self.session_order else None
+
+
+def local_days_between(state: State, start: datetime, end: datetime) -> int:
+    """D22: whole local calendar days from `start` to `end` (the 7-day pace is 7 local days)."""
+    return (state.local_date(end) - state.local_date(start)).days

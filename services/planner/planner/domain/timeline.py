@@ -1,9 +1,10 @@
 """A user's history as the rules read it: up to an instant, corrected records only, in order."""
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from planner.domain.history import LoggedEvent
+from planner.domain.history import LoggedEvent, history_order
 
 
 def record_key(event: LoggedEvent) -> tuple[str, str] | None:
@@ -38,7 +39,7 @@ def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent
         if best is None or _rank(event) > _rank(best):
             latest[key] = event
     kept = [e for e in seen.values() if (k := record_key(e)) is None or latest[k] is e]
-    kept.sort(key=lambda e: (e.occurred_at, e.stream_version, e.event_id))
+    kept.sort(key=history_order)
     return kept
 
 
@@ -46,6 +47,17 @@ def _rank(event: LoggedEvent) -> tuple[int, int, str]:
     return (_record_version(event), event.stream_version, event.event_id)
 
 
-def local_date(instant: datetime) -> date:
-    """The user's calendar day: the offset of occurred_at is the user's local time (D7)."""
-    return instant.date()
+def local_date(instant: datetime, zone: tzinfo | None = None) -> date:
+    """The user's calendar day (D7): in their declared time zone when there is one (finding 9),
+    else the offset of occurred_at."""
+    return (instant if zone is None else instant.astimezone(zone)).date()
+
+
+def declared_zone(name: object) -> tzinfo | None:
+    """`baseline.assessed.time_zone` as an IANA zone; None when absent or not a zone's name."""
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

@@ -1,6 +1,7 @@
 """The planner's HTTP API: the routine now (or as of an instant), and its history with reasons."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -24,7 +25,7 @@ from planner.service_layer.catch_up import RebuildFailed
 from planner.service_layer.failsafe import fail_safe
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
-from planner.service_layer.versions import audit, audit_rules, replay_versions
+from planner.service_layer.versions import audit, audit_rules, replay_versions, routine_now
 
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
 _USER_ID = "<user_id:user_id>"
@@ -33,7 +34,13 @@ NO_SUCH_USER = "No such user for this client."
 REBUILD_FAILED = "The user could not be rebuilt; their previous projections are kept as they were."
 
 
-def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def routine_blueprint(
+    reader: SqlAlchemyPlannerReader, clock: Callable[[], datetime] = _utc_now
+) -> Blueprint:
     blp = Blueprint("routine", __name__, url_prefix="/v1", description="Routines and their reasons")
 
     def visible_user(user_id: str, owner: str | None) -> UserKey:
@@ -56,7 +63,8 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
     )
     def get_routine(query: dict[str, Any], user_id: str) -> dict[str, Any]:
         """The current routine: every prescription's dose and its last change, with the rule and
-        the events that made it. With `as_of`, the routine the rules give for the events up to then."""
+        the events that made it; its advice and weekly plan as of now. With `as_of`, the routine
+        the rules give for the events up to then."""
         user = visible_user(user_id, query.get("owner"))
         current = reader.current(user)
         if current is None:
@@ -79,7 +87,7 @@ def routine_blueprint(reader: SqlAlchemyPlannerReader) -> Blueprint:
                 "as_of": as_of.isoformat(),
             }
         return {
-            **version.routine,
+            **routine_now(version, reader.events(user), clock()),
             "user_id": user_id,
             "version": version.version,
             "applied_position": state.applied_position,

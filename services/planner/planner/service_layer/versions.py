@@ -13,6 +13,7 @@ from typing import Any
 
 from backtrack_shared.user_key import UserKey
 from planner.domain import LoggedEvent
+from planner.domain.history import history_order
 from planner.domain.rulebooks import CURRENT, Fold, Rulebook, rulebook
 from planner.service_layer.changes import routine_changes
 from planner.service_layer.failsafe import Unapplied, describe, fail_safe, nothing_folded
@@ -58,8 +59,21 @@ def same_prescription(a: dict[str, Any], b: dict[str, Any]) -> bool:
     }
 
 
-def history_order(event: LoggedEvent) -> tuple[datetime, int]:
-    return (event.occurred_at, event.stream_version)
+# What a routine says about the instant it is read at rather than about the events (finding 10):
+# the cold pack's 72 hours, F1's last 7 days, the week ahead, this week's goal progress.
+AS_OF_PARTS = ("advice", "weekly_plan", "goals")
+
+
+def routine_now(
+    version: RoutineVersion, history: Sequence[LoggedEvent], now: datetime
+) -> dict[str, Any]:
+    """The current version as read at `now`: its prescriptions as recorded, the parts that
+    depend on the instant computed then, under the rules that made the version. Reading makes
+    no version: only events do."""
+    book = rulebook(version.rules_version) or CURRENT
+    instant = max([now, version.as_of, *(event.occurred_at for event in history)])
+    live = book.derive_routine(history, instant).to_dict()
+    return {**version.routine, **{part: live[part] for part in AS_OF_PARTS if part in live}}
 
 
 def decide_version(

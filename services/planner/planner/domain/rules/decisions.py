@@ -5,9 +5,10 @@ New exercises enter one at a time, at most one per P5 interval, and never during
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from planner.domain import rules_table as t
+from planner.domain.evidence import green_week, quiet_weeks
 from planner.domain.exercises import EXERCISES
 from planner.domain.history import LoggedEvent
 from planner.domain.ladder import starting_interval
@@ -15,20 +16,36 @@ from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose
 from planner.domain.rules.starting import s2_low_impact_first
-from planner.domain.state import State, Track
+from planner.domain.state import State, Track, Why, local_days_between
 
 
 def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
-    """No pain above `above` (and no flare) in the last `days` days."""
-    start = at - timedelta(days=days)
-    return not [
-        p for p in state.pain_between(start, at + timedelta(microseconds=1)) if p.score > above
-    ] and not state.flares_since(start)
+    """Finding 3: the last `days` days are weeks of logged sessions without pain above `above`."""
+    return quiet_weeks(state, at, days // 7, above)
 
 
-def _early_phase_over(state: State, at: datetime, scope: str) -> bool:
-    # A clinician's clearance for the scope lifts the waiting time, never the pain conditions.
-    return state.days_since_start(at) >= t.D1_EARLY_PHASE_DAYS or state.cleared(scope)
+def _early_phase_over(state: State, at: datetime) -> bool:
+    # Finding 3: a clearance lifts the clinician-only gate it names, never the early phase.
+    return state.days_since_start(at) >= t.D1_EARLY_PHASE_DAYS
+
+
+def d1_twisting_gate(state: State, at: datetime) -> bool:
+    """D1 and S2: after the early phase, two weeks of sessions without amber or red pain."""
+    return (
+        _early_phase_over(state, at)
+        and _quiet(state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX)
+        and green_week(state, at)
+    )
+
+
+def d2_running_gate(state: State, at: datetime) -> bool:
+    """D2 and S2: after the early phase, four weeks of sessions without red pain, and no amber
+    or red pain in the last week."""
+    return (
+        _early_phase_over(state, at)
+        and _quiet(state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX)
+        and green_week(state, at)
+    )
 
 
 def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
@@ -36,22 +53,22 @@ def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     key = ("core", "bicycle_crunch")
     if key in state.tracks or key in state.held_out or state.core_flare is not None:
         return False
-    if not _early_phase_over(state, at, "loaded_twisting") or not _quiet(
-        state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX
-    ):
+    if not d1_twisting_gate(state, at):
         return False
     state.add(
         EXERCISES["bicycle_crunch"],
-        "core",
-        "core",
-        Dose(
+        block="core",
+        kind="core",
+        dose=Dose(
             sets=t.P3_SETS_START, reps=t.P3_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
         ),
-        0,
-        "D1",
-        "Two calm weeks after the first month: slow bicycle crunches join your core work.",
-        causes,
-        at,
+        level=0,
+        why=Why(
+            "D1",
+            "Two calm weeks after the first month: slow bicycle crunches join your core work.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -61,22 +78,22 @@ def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     key = ("strength", "lunge")
     if key in state.tracks or key in state.held_out:
         return False
-    if state.days_since_start(at) < t.D1_EARLY_PHASE_DAYS or not _quiet(
-        state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX
-    ):
+    if not _early_phase_over(state, at) or not _quiet(state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX):
         return False
     state.add(
         EXERCISES["lunge"],
-        "strength",
-        "strength",
-        Dose(
+        block="strength",
+        kind="strength",
+        dose=Dose(
             sets=t.P2_SETS_START, reps=t.P2_REPS_MIN, sessions_per_week=t.F1_MIN_SESSIONS_PER_WEEK
         ),
-        0,
-        "P2",
-        "Your strength work is going well: supported split squats join, with body weight only.",
-        causes,
-        at,
+        level=0,
+        why=Why(
+            "P2",
+            "Your strength work is going well: supported split squats join, with body weight only.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -103,35 +120,32 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         return False
     if (walk.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN or not _settled(walk):
         return False
-    if not _early_phase_over(state, at, "running") or not _quiet(
-        state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX
-    ):
+    if not d2_running_gate(state, at):
         return False
     run = t.P4_BOUT_MIN
     walk_dose = walk.rx.dose
     state.change(
         walk,
-        "D2",
-        f"{run:g} minutes of your walk become easy running.",
-        causes,
-        at,
-        Dose(
+        why=Why("D2", f"{run:g} minutes of your walk become easy running.", causes, at),
+        dose=Dose(
             duration_min=(walk_dose.duration_min or 0) - run,
             sessions_per_week=walk_dose.sessions_per_week,
         ),
-        walk.rx.variation_level,
-        "set",
+        level=walk.rx.variation_level,
+        direction="set",
     )
     state.add(
         EXERCISES["steady_run"],
-        "cardio",
-        "cardio",
-        Dose(duration_min=run, sessions_per_week=walk_dose.sessions_per_week),
-        0,
-        "D2",
-        f"A month without sharp pain and long walks: start easy running, {run:g} minutes.",
-        causes,
-        at,
+        block="cardio",
+        kind="cardio",
+        dose=Dose(duration_min=run, sessions_per_week=walk_dose.sessions_per_week),
+        level=0,
+        why=Why(
+            "D2",
+            f"A month without sharp pain and long walks: start easy running, {run:g} minutes.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -139,7 +153,11 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
 def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     """P4: low-intensity intervals (1 min hard / 3 easy) after a steady base; they take one run a week."""
     run = state.tracks.get(("cardio", "steady_run"))
-    if run is None or ("cardio", "intervals") in state.tracks:
+    if (
+        run is None
+        or ("cardio", "intervals") in state.tracks
+        or ("cardio", "intervals") in state.s2_parked
+    ):
         return False
     if (
         (run.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN
@@ -147,55 +165,62 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         or not _settled(run)
     ):
         return False
-    if not _quiet(state, at, t.D2_NO_RED_PAIN_DAYS, t.ZONE_AMBER_MAX):
+    if not d2_running_gate(state, at):
         return False
     d = run.rx.dose
     state.change(
         run,
-        "P4",
-        "One of your weekly runs becomes an interval session.",
-        causes,
-        at,
-        Dose(duration_min=d.duration_min, sessions_per_week=(d.sessions_per_week or 1) - 1),
-        run.rx.variation_level,
-        "set",
+        why=Why("P4", "One of your weekly runs becomes an interval session.", causes, at),
+        dose=Dose(duration_min=d.duration_min, sessions_per_week=(d.sessions_per_week or 1) - 1),
+        level=run.rx.variation_level,
+        direction="set",
     )
     state.add(
         EXERCISES["intervals"],
-        "cardio",
-        "cardio",
-        Dose(interval=starting_interval(), sessions_per_week=1),
-        0,
-        "P4",
-        "You have a steady base: once a week, 1 minute faster then 3 minutes easy, at low intensity.",
-        causes,
-        at,
+        block="cardio",
+        kind="cardio",
+        dose=Dose(interval=starting_interval(), sessions_per_week=1),
+        level=0,
+        why=Why(
+            "P4",
+            "You have a steady base: once a week, 1 minute faster then 3 minutes easy, "
+            "at low intensity.",
+            causes,
+            at,
+        ),
     )
     return True
 
 
 def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals."""
-    if ("cardio", "hill_sprints") in state.tracks or ("cardio", "intervals") not in state.tracks:
+    if (
+        ("cardio", "hill_sprints") in state.tracks
+        or ("cardio", "hill_sprints") in state.s2_parked
+        or ("cardio", "intervals") not in state.tracks
+    ):
         return False
     if not s2_low_impact_first(state, "hill_sprints", at):
         return False
     intervals = state.tracks[("cardio", "intervals")]
     state.hold_out(
-        ("cardio", "intervals"), "S2", "Your interval session becomes hill sprints.", causes, at
+        ("cardio", "intervals"),
+        why=Why("S2", "Your interval session becomes hill sprints.", causes, at),
     )
     state.held_out.pop(("cardio", "intervals"), None)
     state.parked[("cardio", "intervals")] = intervals
     state.add(
         EXERCISES["hill_sprints"],
-        "cardio",
-        "cardio",
-        Dose(interval=starting_interval(), sessions_per_week=1),
-        0,
-        "S2",
-        "Eight pain-free weeks and your clinician's clearance: short hill sprints once a week.",
-        causes,
-        at,
+        block="cardio",
+        kind="cardio",
+        dose=Dose(interval=starting_interval(), sessions_per_week=1),
+        level=0,
+        why=Why(
+            "S2",
+            "Eight pain-free weeks and your clinician's clearance: short hill sprints once a week.",
+            causes,
+            at,
+        ),
     )
     return True
 
@@ -218,8 +243,10 @@ def introduce_next(state: State, event: LoggedEvent) -> None:
         or state.no_progress_next_session is not None
     ):
         return
-    if state.last_introduction_at is not None and at - state.last_introduction_at < timedelta(
-        days=t.P5_MIN_DAYS_BETWEEN_STEPS
+    if (
+        state.last_introduction_at is not None
+        and local_days_between(state, state.last_introduction_at, at)
+        < t.P5_MIN_DAYS_BETWEEN_STEPS
     ):
         return
     if rising(state, at):

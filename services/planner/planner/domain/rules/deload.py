@@ -9,30 +9,34 @@ from datetime import date, datetime, timedelta
 from planner.domain import rules_table as t
 from planner.domain.history import LoggedEvent
 from planner.domain.ladder import lighter
+from planner.domain.pain import rising
 from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
-from planner.domain.state import State
-from planner.domain.timeline import local_date
+from planner.domain.state import State, Why, local_days_between
 
 
 def deload_due(state: State) -> date | None:
     if state.epoch_start is None:
         return None
-    return local_date(state.epoch_start) + timedelta(weeks=t.B3_WEEKS_BEFORE_DELOAD)
+    return state.local_date(state.epoch_start) + timedelta(weeks=t.B3_WEEKS_BEFORE_DELOAD)
 
 
 def b3_deload_week(state: State, event: LoggedEvent) -> None:
     """Start or end the lighter week as the calendar reaches it."""
-    today = local_date(event.occurred_at)
+    today = state.local_date(event.occurred_at)
     causes = (event.event_id,)
     at = event.occurred_at
     if state.deload_from is not None:
-        if today >= state.deload_from + timedelta(days=7):
+        # Finding 11: while pain is still rising the week goes on; it never ends at full dose.
+        if today >= state.deload_from + timedelta(days=7) and not rising(state, at):
             _end(state, causes, at)
         return
     due = deload_due(state)
     if state.paused is not None or state.steps_in_epoch == 0 or due is None or today < due:
         return
+    last = state.last_session()
+    if last is None or local_days_between(state, last.event.occurred_at, at) >= t.D14_BREAK_DAYS:
+        return  # after a break progression was not uninterrupted: D14 restarts the count
     state.deload_from = today
     state.deload_causes = causes
     for key in sorted(state.tracks):
@@ -45,16 +49,18 @@ def b3_deload_week(state: State, event: LoggedEvent) -> None:
         state.deload_base[key] = (track.rx.dose, track.rx.variation_level)
         state.change(
             track,
-            "B3",
-            f"Five weeks of steady progress: a lighter week until {today + timedelta(days=7)}.",
-            causes,
-            at,
-            new,
-            track.rx.variation_level,
-            "deload",
+            why=Why(
+                "B3",
+                f"Five weeks of steady progress: a lighter week until {today + timedelta(days=7)}.",
+                causes,
+                at,
+            ),
+            dose=new,
+            level=track.rx.variation_level,
+            direction="deload",
         )
         track.hold = Hold("B3", "A lighter week: nothing progresses until it is over.")
-    state.note("B3", "A lighter (deload) week starts.", causes, at, "deload")
+    state.note(why=Why("B3", "A lighter (deload) week starts.", causes, at), direction="deload")
 
 
 def _end(state: State, causes: tuple[str, ...], at: datetime) -> None:
@@ -66,17 +72,14 @@ def _end(state: State, causes: tuple[str, ...], at: datetime) -> None:
         if track is not None:
             state.change(
                 track,
-                "B3",
-                "The lighter week is over: back to your usual dose.",
-                causes,
-                at,
-                dose,
-                level,
-                "restore",
+                why=Why("B3", "The lighter week is over: back to your usual dose.", causes, at),
+                dose=dose,
+                level=level,
+                direction="restore",
             )
             track.hold = None
     state.deload_base.clear()
     state.deload_from = None
     state.epoch_start = at
     state.steps_in_epoch = 0
-    state.note("B3", "The lighter week is over.", causes, at, "restore")
+    state.note(why=Why("B3", "The lighter week is over.", causes, at), direction="restore")

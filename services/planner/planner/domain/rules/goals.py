@@ -1,6 +1,6 @@
 """G1: small, measurable weekly or monthly goals, their progress, and the next small one."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from planner.domain import rules_table as t
@@ -47,10 +47,10 @@ def measure(sessions: list[Session], metric: str, exercise: str | None) -> float
     return 0.0
 
 
-def g1_goal_progress(state: State) -> list[JSON]:
+def g1_goal_progress(state: State, as_of: datetime) -> list[JSON]:
     if state.last_event is None:
         return []
-    today = state.last_event.occurred_at.date()
+    today = state.local_date(as_of)  # finding 10: this week is the week asked about
     out: list[JSON] = []
     for goal_id in sorted(state.goals):
         goal, event = state.goals[goal_id]

@@ -6,7 +6,8 @@ from planner.domain import rules_table as t
 from planner.domain.exercises import RED_FLAG_TIERS
 from planner.domain.ladder import ease_back, ex_name
 from planner.domain.routine import Hold, Prescription
-from planner.domain.state import Key, Session, State, Track
+from planner.domain.rules.ease import d12_ease_one_dimension
+from planner.domain.state import CoreFlare, Key, Pause, Session, State, Track, Why
 
 NOT_PROGRESSED = ("warmup", "cooldown")  # S3 doses are fixed
 
@@ -18,25 +19,20 @@ def interrupt_progression(state: State, at: datetime) -> None:
 
 
 def _ease_to_below(
-    state: State,
-    track: Track,
-    base: Prescription,
-    session: Session,
-    rule: str,
-    reason: str,
-    causes: tuple[str, ...],
-    at: datetime,
+    state: State, track: Track, base: Prescription, session: Session, why: Why
 ) -> None:
     """Set the dose one step below the dose that hurt, unless it was already eased since."""
     last = track.rx.last_change
     if last.at > session.event.occurred_at and last.direction in ("down", "revert"):
         return
-    lower = ease_back(track.ex, base.dose, base.variation_level)
+    lower = d12_ease_one_dimension(state, track, base.dose, base.variation_level)
     dose, level = lower if lower is not None else (base.dose, base.variation_level)
     if (dose, level) == state.standing(track):
         track.clean_sessions = []
         return
-    state.set_standing(track, rule, reason, causes, at, dose, level, "down")
+    if _stepped_after(track, session):  # D12: undo the step the session earned, then one down
+        _undo_step(state, track, why)
+    state.set_standing(track, why=why, dose=dose, level=level, direction="down")
 
 
 def r1_stop_on_sharp_pain(
@@ -55,11 +51,13 @@ def r1_stop_on_sharp_pain(
             track,
             base,
             session,
-            "R1",
-            f"Sharp pain during {ex_name(track.ex)}: stop it for that session and do one step "
-            "less next time. It stays here until two sessions pass without pain.",
-            causes,
-            at,
+            Why(
+                "R1",
+                f"Sharp pain during {ex_name(track.ex)}: stop it for that session and do one "
+                "step less next time. It stays here until two sessions pass without pain.",
+                causes,
+                at,
+            ),
         )
         track.frozen_clean_needed = t.R1_CLEAN_SESSIONS_TO_UNFREEZE
         track.hold = Hold(
@@ -87,10 +85,12 @@ def r2_ease_back_after_24h_pain(
             track,
             base,
             session,
-            "R2",
-            "Pain lasted 24 hours after your last session: ease back slightly this time.",
-            causes,
-            at,
+            Why(
+                "R2",
+                "Pain lasted 24 hours after your last session: ease back slightly this time.",
+                causes,
+                at,
+            ),
         )
         track.hold = Hold(
             "R2", "Eased back after pain that lasted 24 hours; nothing progresses this session."
@@ -105,12 +105,14 @@ def r3_flare_up_from_core(state: State, causes: tuple[str, ...], at: datetime) -
         state.parked[key] = state.tracks[key]
         state.hold_out(
             key,
-            "R3",
-            "Core work caused a flare-up: do not do it until you have spoken to a doctor.",
-            causes,
-            at,
+            why=Why(
+                "R3",
+                "Core work caused a flare-up: do not do it until you have spoken to a doctor.",
+                causes,
+                at,
+            ),
         )
-    state.core_flare = (at, causes)
+    state.core_flare = CoreFlare(at, causes)
 
 
 def r3_resume_core(state: State, causes: tuple[str, ...], at: datetime) -> None:
@@ -118,7 +120,7 @@ def r3_resume_core(state: State, causes: tuple[str, ...], at: datetime) -> None:
     if state.core_flare is None:
         return
     state.core_flare = None
-    for key in sorted(state.parked):
+    for key in sorted(k for k in state.parked if k[0] == "core"):  # finding 5: core only
         track = state.parked.pop(key)
         state.held_out.pop(key, None)
         state.tracks[key] = track
@@ -127,18 +129,21 @@ def r3_resume_core(state: State, causes: tuple[str, ...], at: datetime) -> None:
         dose, level = lower if lower is not None else standing
         state.set_standing(
             track,
-            "R3",
-            f"Your clinician cleared core work: {ex_name(track.ex)} resumes one step lower.",
-            causes,
-            at,
-            dose,
-            level,
-            "down",
+            why=Why(
+                "R3",
+                f"Your clinician cleared core work: {ex_name(track.ex)} resumes one step lower.",
+                causes,
+                at,
+            ),
+            dose=dose,
+            level=level,
+            direction="down",
         )
 
 
 def r4_revert_on_setback(state: State, causes: tuple[str, ...], at: datetime) -> None:
-    """R4: the 7-day mean pain is 2+ points above the week before: undo the last progression step."""
+    """R4: the 7-day mean pain is 2+ points above the week before: undo the last progression
+    step, every exercise the most recent stepping session stepped up."""
     if state.r4_reverted_at is not None and at - state.r4_reverted_at < timedelta(
         days=t.R4_TREND_WINDOW_DAYS
     ):
@@ -146,16 +151,20 @@ def r4_revert_on_setback(state: State, causes: tuple[str, ...], at: datetime) ->
     stepped = {key: tr.step.at for key, tr in state.tracks.items() if tr.step is not None}
     if not stepped:
         return
-    track = state.tracks[max(stepped, key=lambda key: (stepped[key], key))]
-    _undo_step(
-        state,
-        track,
-        "R4",
-        "Your pain has risen over the last week: back to the dose before the last "
-        "step, to avoid a setback.",
-        causes,
-        at,
-    )
+    # Finding 8: the last step is everything the most recent stepping session stepped up.
+    last = max(stepped.values())
+    for key in sorted(k for k, when in stepped.items() if when == last):
+        _undo_step(
+            state,
+            state.tracks[key],
+            Why(
+                "R4",
+                "Your pain has risen over the last week: back to the dose before the last "
+                "step, to avoid a setback.",
+                causes,
+                at,
+            ),
+        )
     state.r4_reverted_at = at
     interrupt_progression(state, at)
 
@@ -166,6 +175,7 @@ def r5_form_before_volume(
     """R5: amber pain holds the dose (undoing a step this session earned) and keeps the form cues."""
     for key in keys:
         session.disqualified.add(key)
+        session.amber.add(key)
         track = state.tracks.get(key)
         if track is None or key[0] in NOT_PROGRESSED:
             continue
@@ -174,11 +184,13 @@ def r5_form_before_volume(
             _undo_step(
                 state,
                 track,
-                "R5",
-                f"Pain during {ex_name(track.ex)} was moderate: keep the previous "
-                "dose and focus on form.",
-                causes,
-                at,
+                Why(
+                    "R5",
+                    f"Pain during {ex_name(track.ex)} was moderate: keep the previous "
+                    "dose and focus on form.",
+                    causes,
+                    at,
+                ),
             )
         track.hold = Hold("R5", "Pain limited this exercise: hold the dose and focus on form.")
 
@@ -197,10 +209,13 @@ def b1_back_to_usual_by_next_morning(
             _undo_step(
                 state,
                 track,
-                "B1",
-                "Pain was not back to its usual level the next morning: keep the previous dose.",
-                causes,
-                at,
+                Why(
+                    "B1",
+                    "Pain was not back to its usual level the next morning: keep the previous "
+                    "dose.",
+                    causes,
+                    at,
+                ),
             )
         track.hold = Hold("B1", "Pain should settle by the next morning before the dose goes up.")
 
@@ -210,16 +225,14 @@ def _stepped_after(track: Track, session: Session) -> bool:
     return track.step is not None and session.session_id in track.step.sessions
 
 
-def _undo_step(
-    state: State, track: Track, rule: str, reason: str, causes: tuple[str, ...], at: datetime
-) -> None:
+def _undo_step(state: State, track: Track, why: Why) -> None:
     """Back to the dose before the last step-up, even under a lighter week that started since."""
     step = track.step
     if step is None:
         return
     before = step.before
     state.set_standing(
-        track, rule, reason, causes, at, before.dose, before.variation_level, "revert"
+        track, why=why, dose=before.dose, level=before.variation_level, direction="revert"
     )
 
 
@@ -233,24 +246,26 @@ def r6_referral(state: State, flags: list[str], causes: tuple[str, ...], at: dat
         reason = (
             f"Red-flag symptoms ({names}): pause exercise and see a medical professional urgently."
         )
-    if state.paused is not None and state.paused[1] == "emergency" and tier == "urgent":
+    if state.paused is not None and state.paused.tier == "emergency" and tier == "urgent":
         return  # never downgrade a pause
-    state.paused = (reason, tier, causes, at)
-    state.note("R6", reason, causes, at, "pause")
+    state.paused = Pause(reason, tier, causes, at)
+    state.note(why=Why("R6", reason, causes, at), direction="pause")
     interrupt_progression(state, at)
 
 
 def r6_resume_after_clearance(state: State, causes: tuple[str, ...], at: datetime) -> None:
-    """A clinician's clearance after a red flag resumes the routine; every exercise re-earns its next step."""
-    if state.paused is None or state.paused[3] > at:
+    """R6: only a clinician's review of the red flag (`red_flag_reviewed`) resumes the routine,
+    whatever the tier; every exercise re-earns its next step."""
+    if state.paused is None or state.paused.at > at:
         return
+    if not state.cleared(t.R6_RESUME_SCOPE, after=state.paused.at):
+        return  # finding 4: a clearance for something else is not a review of the red flag
     state.paused = None
     for track in state.tracks.values():
         track.clean_sessions = []
     state.note(
-        "R6",
-        "A clinician has seen you: the routine resumes at the doses it had.",
-        causes,
-        at,
-        "resume",
+        why=Why(
+            "R6", "A clinician has seen you: the routine resumes at the doses it had.", causes, at
+        ),
+        direction="resume",
     )

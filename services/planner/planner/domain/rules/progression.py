@@ -1,7 +1,7 @@
 """P1-P5: when an exercise has earned its next step, and the step itself (from the ladder)."""
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from planner.domain import rules_table as t
@@ -10,7 +10,7 @@ from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose, Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
-from planner.domain.state import Session, State, StepUp, Track
+from planner.domain.state import Session, State, StepUp, Track, Why, local_days_between
 
 _EPS = 1e-9
 
@@ -71,8 +71,7 @@ def p5_pace_of_progress(state: State, track: Track, at: datetime) -> Hold | None
         return Hold(
             "B4", f"This week's training load is {ratio:.2f} times your usual: hold the dose."
         )
-    since = at - track.rx.last_change.at
-    if since < timedelta(days=t.P5_MIN_DAYS_BETWEEN_STEPS):
+    if local_days_between(state, track.rx.last_change.at, at) < t.P5_MIN_DAYS_BETWEEN_STEPS:
         return Hold("P5", f"At most one step every {t.P5_MIN_DAYS_BETWEEN_STEPS} days.")
     if len(track.clean_sessions) < t.P5_SESSIONS_AT_DOSE:
         return Hold(
@@ -110,7 +109,13 @@ def _step(state: State, track: Track, session: Session, at: datetime) -> None:
     causes = tuple(track.clean_sessions[-t.P5_SESSIONS_AT_DOSE :])
     sessions = tuple(s for s in state.session_order if state.sessions[s].event.event_id in causes)
     before = track.rx
-    state.change(track, step.rule, step.reason, causes, at, step.dose, step.level, "up")
+    state.change(
+        track,
+        why=Why(step.rule, step.reason, causes, at),
+        dose=step.dose,
+        level=step.level,
+        direction="up",
+    )
     track.step = StepUp(before, sessions, at)
     track.hold = None
     state.steps_in_epoch += 1

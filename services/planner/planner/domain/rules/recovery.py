@@ -1,11 +1,10 @@
 """F1-F3: how often to train, when to rest, and what to do for a flare (shown, never progressed)."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.routine import JSON, Advice
 from planner.domain.state import State
-from planner.domain.timeline import local_date
 
 FULL, LIGHT, REST = "full", "light", "rest"
 _FULL_BLOCKS = ("warmup", "stretching", "strength", "core", "cardio", "cooldown")
@@ -16,10 +15,11 @@ def _is_full(state: State, session_id: str) -> bool:
     return any(k[0] in ("strength", "core") for k in state.sessions[session_id].entries)
 
 
-def f1_f2_weekly_plan(state: State) -> JSON:
+def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
     """F1: >= 3 sessions; F2: 2-3 rest days; P3: strength and core never on consecutive days.
 
-    The week starts the day after the last logged session (or on the first day of the routine).
+    The week starts the day after the last logged session (or on the first day of the routine),
+    and never before the day asked about (finding 10): a plan never starts in the past.
     """
     if state.paused is not None:
         return {
@@ -36,7 +36,10 @@ def f1_f2_weekly_plan(state: State) -> JSON:
     if state.session_order:
         start = state.sessions[state.session_order[-1]].day + timedelta(days=1)
     else:
-        start = local_date(state.started_at) if state.started_at is not None else date(1970, 1, 1)
+        start = (
+            state.local_date(state.started_at) if state.started_at is not None else date(1970, 1, 1)
+        )
+    start = max(start, state.local_date(as_of))
     days: list[JSON] = []
     full = light = 0
     previous = FULL if last_full is not None and (start - last_full).days == 1 else REST
@@ -74,11 +77,11 @@ def _due(state: State, kind: str) -> list[str]:
     return [f"{block}:{exercise}" for block, exercise in keys]
 
 
-def f1_too_few_sessions(state: State) -> Advice | None:
-    """F1: fewer than 3 sessions in the 7 days up to the last logged event."""
+def f1_too_few_sessions(state: State, as_of: datetime) -> Advice | None:
+    """F1: fewer than 3 sessions in the 7 days up to the instant asked about (finding 10)."""
     if state.last_event is None or state.paused is not None or state.started_at is None:
         return None
-    end = state.last_event.occurred_at
+    end = as_of
     if end - state.started_at < timedelta(days=7):
         return None
     count = sum(
@@ -96,12 +99,15 @@ def f1_too_few_sessions(state: State) -> Advice | None:
     )
 
 
-def f3_cold_and_heat(state: State) -> Advice | None:
-    """F3: for 72 hours after a flare, cold 15 minutes on and 10 off, wrapped; heat afterwards."""
-    if not state.flares or state.last_event is None:
+def f3_cold_and_heat(state: State, as_of: datetime) -> Advice | None:
+    """F3: for 72 hours after a flare, cold 15 minutes on and 10 off, wrapped; heat afterwards.
+
+    The 72 hours run on the clock of the instant asked about, not the next event (finding 10).
+    """
+    if not state.flares:
         return None
-    at, _, event_id = state.flares[-1]
-    if state.last_event.occurred_at - at > timedelta(hours=t.F3_COLD_WINDOW_HOURS):
+    flare = state.flares[-1]
+    if as_of - flare.at > timedelta(hours=t.F3_COLD_WINDOW_HOURS):
         return None
     return Advice(
         "F3",
@@ -109,5 +115,5 @@ def f3_cold_and_heat(state: State) -> Advice | None:
         f"For the flare-up: a cold pack within {t.F3_COLD_WINDOW_HOURS} hours, {t.F3_COLD_ON_MIN} minutes "
         f"on and {t.F3_COLD_OFF_MIN} minutes off, wrapped in cloth, never on bare skin. Heat afterwards, "
         "never on an infected joint.",
-        (event_id,),
+        (flare.event_id,),
     )

@@ -1,11 +1,12 @@
 """S1-S3: where a routine starts, and what every routine holds."""
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from math import floor
 from typing import Any
 
 from planner.domain import rules_table as t
+from planner.domain.evidence import quiet_weeks
 from planner.domain.exercises import (
     BLOCK_KIND,
     COOLDOWN_EXERCISE,
@@ -17,7 +18,7 @@ from planner.domain.exercises import (
     WARMUP_EXERCISE,
 )
 from planner.domain.routine import Dose, HeldOut
-from planner.domain.state import State
+from planner.domain.state import State, Why
 
 
 def s1_baseline(
@@ -74,7 +75,14 @@ def s1_baseline(
         if slug in contraindicated:
             state.held_out[(block, slug)] = _held(slug, block, causes)
             continue
-        state.add(EXERCISES[slug], block, _kind(block), dose, level, "S1", why, causes, at)
+        state.add(
+            EXERCISES[slug],
+            block=block,
+            kind=_kind(block),
+            dose=dose,
+            level=level,
+            why=Why("S1", why, causes, at),
+        )
     s3_warmup_cooldown(state, causes, at)
 
 
@@ -123,9 +131,10 @@ def s2_low_impact_first(state: State, slug: str, at: datetime) -> bool:
         return True
     if state.days_since_start(at) < t.S2_HIGH_IMPACT_AFTER_DAYS:
         return False
-    window_start = at - timedelta(days=t.S2_HIGH_IMPACT_AFTER_DAYS)
-    painful = [p for p in state.pain_between(window_start, at) if p.score > t.ZONE_GREEN_MAX]
-    return not painful and not state.flares_since(window_start) and state.cleared("high_impact")
+    # Finding 3: eight weeks of logged sessions without pain, not eight weeks of silence.
+    return quiet_weeks(
+        state, at, t.S2_HIGH_IMPACT_AFTER_DAYS // 7, t.ZONE_GREEN_MAX
+    ) and state.cleared("high_impact")
 
 
 def s3_warmup_cooldown(state: State, causes: tuple[str, ...], at: datetime) -> None:
@@ -133,26 +142,30 @@ def s3_warmup_cooldown(state: State, causes: tuple[str, ...], at: datetime) -> N
     if ("warmup", WARMUP_EXERCISE) not in state.tracks:
         state.add(
             EXERCISES[WARMUP_EXERCISE],
-            "warmup",
-            "warmup",
-            Dose(duration_min=t.S3_WARMUP_MIN),
-            0,
-            "S3",
-            f"Every session starts with at least {t.S3_WARMUP_MIN} minutes of easy walking or "
-            "marching on the spot, arm circles and shoulder shrugs.",
-            causes,
-            at,
+            block="warmup",
+            kind="warmup",
+            dose=Dose(duration_min=t.S3_WARMUP_MIN),
+            level=0,
+            why=Why(
+                "S3",
+                f"Every session starts with at least {t.S3_WARMUP_MIN} minutes of easy walking "
+                "or marching on the spot, arm circles and shoulder shrugs.",
+                causes,
+                at,
+            ),
         )
     if ("cooldown", COOLDOWN_EXERCISE) not in state.tracks:
         state.add(
             EXERCISES[COOLDOWN_EXERCISE],
-            "cooldown",
-            "cooldown",
-            Dose(duration_min=t.S3_COOLDOWN_MIN),
-            0,
-            "S3",
-            f"Every session ends with {t.S3_COOLDOWN_MIN}-{t.S3_COOLDOWN_MAX} minutes of light "
-            "stretches, such as hamstring and shoulder stretches.",
-            causes,
-            at,
+            block="cooldown",
+            kind="cooldown",
+            dose=Dose(duration_min=t.S3_COOLDOWN_MIN),
+            level=0,
+            why=Why(
+                "S3",
+                f"Every session ends with {t.S3_COOLDOWN_MIN}-{t.S3_COOLDOWN_MAX} minutes of "
+                "light stretches, such as hamstring and shoulder stretches.",
+                causes,
+                at,
+            ),
         )
