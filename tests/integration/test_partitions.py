@@ -13,6 +13,7 @@ import pika
 import pytest
 from sqlalchemy import Engine, delete
 
+from backtrack_shared.dead_letters import PikaDeadLetters
 from backtrack_shared.rabbit import IncomingMessage, PikaConsumer, connection_parameters
 from backtrack_shared.topology import PARTITION_KEY_HEADER, Topology, partition_key
 from planner.adapters.partition_claims import SqlAlchemyPartitionClaims
@@ -255,3 +256,40 @@ def test_instances_share_the_partitions_and_take_over_a_stopped_ones(
     second.stop()
     second_thread.join(timeout=30)
     assert sorted(m for _, m in handled) == sorted(f"m{n}" for n in range(200))
+
+
+def test_a_requeued_dead_letter_goes_to_its_users_partition(amqp_url, partitioned):
+    """A dead letter from before partition keys (the header missing) is requeued into the
+    partition of its user, named by the envelope, not into whichever the missing key hashes to."""
+    connection, channel = channel_of(amqp_url)
+    try:
+        partitioned.declare(channel)
+        channel.confirm_delivery()
+        key = partition_key("acme", "u-requeued")
+        channel.basic_publish(  # the user's own partition: where its events go
+            partitioned.events_exchange,
+            "pain.reported",
+            b"{}",
+            pika.BasicProperties(message_id="marker", headers={PARTITION_KEY_HEADER: key}),
+        )
+        channel.basic_publish(
+            partitioned.dead_letter_exchange,
+            "",
+            envelope("acme", "u-requeued", 1),
+            pika.BasicProperties(
+                message_id="old-letter", headers={"tenant": "acme", "user_id": "u-requeued"}
+            ),
+        )
+    finally:
+        connection.close()
+    assert PikaDeadLetters(amqp_url, partitioned).requeue() == 1
+    connection, channel = channel_of(amqp_url)
+    try:
+        where = {
+            properties.message_id: queue
+            for queue in partitioned.partition_queues
+            for properties, _ in consume_queue(channel, queue)
+        }
+    finally:
+        connection.close()
+    assert where["old-letter"] == where["marker"]
