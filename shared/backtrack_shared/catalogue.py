@@ -72,6 +72,9 @@ CLEARANCE_SCOPES: tuple[str, ...] = (
     "red_flag_reviewed",
 )
 
+# baseline.assessed.access: what a person can train with (D19: a pool offers swimming).
+ACCESS: tuple[str, ...] = ("pool", "gym", "home", "outdoors")
+
 # What each exercise is (the planner's blocks agree: tests/unit/test_contracts.py checks it).
 EXERCISE_KIND: dict[str, str] = {
     **dict.fromkeys(

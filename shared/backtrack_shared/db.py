@@ -11,6 +11,7 @@ log (SQLite) or no dead row in the table (PostgreSQL).
 """
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -76,10 +77,13 @@ def owner_only(database: Path) -> None:
 
 
 class ScrubIncomplete(Exception):
-    """Readers or writers kept the write-ahead log from being emptied: try again later."""
+    """Readers or writers kept the deleted rows from being removed from the files: try again
+    later."""
 
 
-def scrub(engine: Engine, tables: Sequence[str], *, rewrite: bool = False) -> None:
+def scrub(
+    engine: Engine, tables: Sequence[str], *, rewrite: bool = False, attempts: int = 8
+) -> None:
     """Leave no copy of rows deleted from `tables` readable in the database's files.
 
     SQLite (under `secure_delete`, the pages already hold zeros): checkpoint the write-ahead log
@@ -89,10 +93,40 @@ def scrub(engine: Engine, tables: Sequence[str], *, rewrite: bool = False) -> No
     if engine.dialect.name == "sqlite":
         _checkpoint_truncate(engine)
     elif engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in tables:
-                quoted = connection.dialect.identifier_preparer.quote(table)
-                connection.exec_driver_sql(f"VACUUM {'FULL ' if rewrite else ''}{quoted}")
+        _vacuum_until_removed(engine, tables, rewrite=rewrite, attempts=attempts)
+
+
+# What VACUUM VERBOSE says of dead rows it had to keep (PostgreSQL 13-16 word it either way).
+_KEPT_DEAD = re.compile(
+    r"(\d+) (?:dead row versions cannot be removed yet|are dead but not yet removable)"
+)
+
+
+def _vacuum_until_removed(
+    engine: Engine, tables: Sequence[str], *, rewrite: bool, attempts: int
+) -> None:
+    """VACUUM keeps a deleted row while any transaction that might still see it runs (even a
+    connection being opened elsewhere on the server holds the horizon back for a moment): vacuum
+    again until it says it removed every dead row, or give up saying so."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        driver = connection.connection.driver_connection
+        notices: list[str] = []
+        driver.add_notice_handler(  # type: ignore[union-attr]
+            lambda diag: notices.append(f"{diag.message_primary} {diag.message_detail or ''}")
+        )
+        for table in tables:
+            quoted = connection.dialect.identifier_preparer.quote(table)
+            for attempt in range(attempts):
+                notices.clear()
+                connection.exec_driver_sql(
+                    f"VACUUM ({'FULL, ' if rewrite else ''}VERBOSE) {quoted}"
+                )
+                kept = sum(int(n) for note in notices for n in _KEPT_DEAD.findall(note))
+                if kept == 0:
+                    break
+                time.sleep(0.25 * (attempt + 1))
+            else:
+                raise ScrubIncomplete(f"{table}: {kept} deleted row versions are still in its file")
 
 
 def _checkpoint_truncate(engine: Engine, attempts: int = 5) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, text
 from backtrack_shared.auth.cli import development_keys
 from backtrack_shared.contracts import NewEventSchema
 from backtrack_shared.contracts.registry import USER_ERASED
-from backtrack_shared.db import create_database_engine, scrub
+from backtrack_shared.db import ScrubIncomplete, create_database_engine, scrub
 from backtrack_shared.dead_letters import PikaDeadLetters
 from backtrack_shared.topology import Topology
 from backtrack_shared.user_key import UserKey
@@ -265,6 +265,28 @@ def test_an_erasure_deletes_the_key_row_and_leaves_no_copy_in_the_key_database(
             assert key not in after.read_bytes()
     else:
         assert files_holding(tmp_path, [key]) == []
+
+
+def test_a_scrub_on_postgresql_waits_out_a_transaction_that_keeps_the_deleted_row(
+    postgres_engine: Engine,
+):
+    """VACUUM leaves a deleted row in the file while any transaction might still see it: the
+    scrub must not call that done (it retries, and says so if the row stays)."""
+    keys = keys_for(postgres_engine)
+    user = new_user_id()
+    record(postgres_engine, baseline(user))
+    key_id, key = key_of(postgres_engine, user)
+    with keys.engine.connect() as holder:  # a snapshot older than the delete, on another table
+        holder.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        holder.execute(text("SELECT count(*) FROM alembic_version_traininglog_keys"))
+        with keys.engine.begin() as connection:
+            connection.execute(text("DELETE FROM data_keys WHERE key_id = :k"), {"k": key_id})
+        with pytest.raises(ScrubIncomplete):
+            scrub(keys.engine, ["data_keys"], rewrite=True, attempts=2)
+    scrub(keys.engine, ["data_keys"], rewrite=True)
+    path = postgres_file_of(keys.engine, "data_keys")
+    if path is not None:
+        assert key not in path.read_bytes()
 
 
 def test_an_erasure_that_stopped_before_deleting_the_key_is_finished_on_start(engine: Engine):

@@ -92,6 +92,8 @@ def has_way_up(rx: Prescription, weekly_cardio: float) -> bool:
         load = dose.load_kg or 0.0
         if load > 0 and raised_load(load) > frac(load):
             return True
+        if load == 0 and not next_variation and getattr(ex, "first_load_kg", None):
+            return True  # D17: the first external load is a step of its own at the last form
         return next_variation or (dose.sets or 1) < MAX_SETS
     if rx.block == "cardio":
         if weekly_cardio >= WEEKLY_CARDIO_CAP_MIN:

@@ -22,8 +22,17 @@ HIGH_IMPACT = {e.slug for e in EXERCISES.values() if e.high_impact} | {
     "hill_sprints",
     "plyometrics",
 }
+# Catalogue data: where external load starts (on the exercise since D17, on a variation before).
 FIRST_LOAD_KG = min(
-    (v.first_load_kg for e in EXERCISES.values() for v in e.ladder if v.first_load_kg),
+    (
+        load
+        for e in EXERCISES.values()
+        for load in (
+            getattr(e, "first_load_kg", None),
+            *(getattr(v, "first_load_kg", None) for v in e.ladder),
+        )
+        if load
+    ),
     default=5.0,
 )
 
@@ -96,8 +105,11 @@ Check = Callable[[Moment], list[str]]
 
 def at_bottom(rx: Prescription) -> bool:
     """No step down is left: the first form, no load, one set at the fewest reps or the
-    shortest hold, the shortest bout."""
+    shortest hold, the shortest bout (a stretch: the first form at 30 s, whatever its sets)."""
     d = rx.dose
+    if rx.block == "stretching":
+        # P1: "hold each stretch for at least 30 seconds"; a stretch has no set step to drop
+        return rx.variation_level == 0 and (d.hold_s or 0) <= 30
     return (
         rx.variation_level == 0
         and not d.load_kg

@@ -267,20 +267,26 @@ class CoreFlare(Patient):
 
 
 class RisingTrend(Patient):
-    """Pain that creeps up over three weeks (0-1 to 5 during), then eases; every 10 weeks."""
+    """Every 10 weeks, pain that rises week on week: 2/10 during, then 4 and 5 with the next
+    morning 2 above usual (the 7-day mean 2 or more points above the week before: R4), then it
+    eases."""
 
     model = "rising_trend"
 
     def pain(self, day: int, done: list[Prescription]) -> list[Report]:
         phase = day % 70
-        if 28 <= phase < 49:
-            during = min(5, 1 + (phase - 28) // 4)
+        u = self.usual_pain
+        if 28 <= phase < 35:
+            during, morning = 2, u
+        elif 35 <= phase < 42:
+            during, morning = 4, u + 2
+        elif 42 <= phase < 49:
+            during, morning = 5, u + 2
         elif 49 <= phase < 56:
-            during = 2
+            during, morning = 2, u + 1
         else:
-            during = self.rng.choice((0, 1))
-        morning = self.usual_pain + (1 if during >= 3 else 0)
-        return [Report(during, "during"), Report(morning, "next_morning")]
+            during, morning = self.rng.choice((0, 1)), u
+        return [Report(during, "during"), Report(min(10, morning), "next_morning")]
 
 
 class RedFlags(Patient):

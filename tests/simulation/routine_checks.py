@@ -328,23 +328,42 @@ def over_performance_is_told(m: Moment) -> list[str]:
     return []
 
 
+_BREAK_DAYS = 14  # D14
+
+
+def _window_lacks_data(m: Moment) -> bool:
+    """DOMAIN.md: the ratio is used only once 28 days of data exist. A 28-day window that a D14
+    break (14+ days without a session, a red-flag pause too) reaches into does not hold them:
+    the weeks after a return are measured against empty weeks, and even a steady, lighter dose
+    reads 4, then 2 (D14 steps the doses down and B4 guards the ramp instead)."""
+    assert m.session is not None
+    first = m.session.day - timedelta(days=27)
+    days = [s.day for s in m.record.sessions if s.at <= m.at]
+    before = [d for d in days if d < first][-1:]
+    window = [*before, *(d for d in days if d >= first)]
+    return any((b - a).days >= _BREAK_DAYS for a, b in itertools.pairwise(window))
+
+
+_WIDE = timedelta(days=30)  # more than 28 local days, whatever the offsets
+
+
 def acute_chronic_ratio_at_most_1_5(m: Moment) -> list[str]:
     """B4/D14: the 7:28-day ratio of the prescribed load (RPE x estimated minutes of what was
     prescribed and done), once 28 days of data exist, stays at or below 1.5. When the 21 days
-    before the last 7 hold no load at all the ratio is 4 whatever the dose: not judged."""
+    before the last 7 hold no load at all the ratio is 4 whatever the dose: not judged; nor when
+    a D14 break reaches into the window (it does not hold 28 days of data)."""
     if m.session is None:
         return []
     sessions = m.record.sessions
     if m.at - sessions[0].at < timedelta(days=28):
         return []
-    acute = sum(
-        s.prescribed_load for s in m.record.sessions_between(m.at - timedelta(days=7), m.at)
-    )
-    base = sum(
-        s.prescribed_load
-        for s in m.record.sessions_between(m.at - timedelta(days=28), m.at - timedelta(days=7))
-    )
-    if base <= 0:
+    # 7 and 28 days of the local calendar (DOMAIN.md, "Calendar"; D22), not 168 and 672 hours:
+    # sessions an hour later in the day must not make an 8-day week
+    ago = [(m.session.day - s.day).days for s in m.record.sessions_between(m.at - _WIDE, m.at)]
+    loads = [s.prescribed_load for s in m.record.sessions_between(m.at - _WIDE, m.at)]
+    acute = sum(load for days, load in zip(ago, loads, strict=True) if 0 <= days < 7)
+    base = sum(load for days, load in zip(ago, loads, strict=True) if 7 <= days < 28)
+    if base <= 0 or _window_lacks_data(m):
         m.memory.acwr_skipped += 1
         return []
     ratio = acute / ((acute + base) / 4)

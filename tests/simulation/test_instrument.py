@@ -262,7 +262,9 @@ def test_a_stuck_dose_without_a_maintenance_mark_is_flagged() -> None:
     class Marked(Prescription):
         maintenance: str = "top of the ladder"
 
-    marked = Marked(**{f: getattr(stuck, f) for f in stuck.__dataclass_fields__})
+    # (rules with D20 have the field themselves: the mark is set, not left at their None)
+    fields = {f: getattr(stuck, f) for f in stuck.__dataclass_fields__}
+    marked = Marked(**{**fields, "maintenance": "top of the ladder"})
     assert not r.every_dose_has_a_way_up(_moment(_with(routine, marked)))
 
 
@@ -281,6 +283,33 @@ def test_the_prescribed_acute_chronic_ratio_above_1_5_is_flagged() -> None:
     memory = Memory()
     assert not r.acute_chronic_ratio_at_most_1_5(
         _moment(routine, record=quiet, session=back, at=back.at, memory=memory)
+    )
+    assert memory.acwr_skipped == 1
+
+
+def test_the_acute_chronic_ratio_counts_local_days_and_needs_28_days_of_data() -> None:
+    """Weeks are local-calendar weeks (DOMAIN.md, "Calendar"): a session an hour later in the
+    day 7 days before is not in this week (in 168 hours it would be: 6 / ((6 + 9) / 4) = 1.6,
+    against 5 / ((5 + 9) / 4) = 1.43 by the calendar). And a window a D14 break reaches into
+    holds less than 28 days of data: the ratio there is not judged."""
+    routine, _ = _start()
+    steady = Record(T0, 1)
+    for week in range(4):
+        for d in (0, 2, 4):
+            _session(steady, T0 + timedelta(days=week * 7 + d, hours=1))
+    for d in (0, 1, 2, 3, 4):
+        last = _session(steady, T0 + timedelta(days=28 + d))
+    assert not r.acute_chronic_ratio_at_most_1_5(
+        _moment(routine, record=steady, session=last, at=last.at)
+    )
+    back = Record(T0, 1)
+    for day in range(0, 21, 2):
+        _session(back, T0 + timedelta(days=day))
+    for day in (36, 38, 40, 42, 44):  # a 16-day break, then back at the same dose
+        last = _session(back, T0 + timedelta(days=day))
+    memory = Memory()
+    assert not r.acute_chronic_ratio_at_most_1_5(
+        _moment(routine, record=back, session=last, at=last.at, memory=memory)
     )
     assert memory.acwr_skipped == 1
 

@@ -74,6 +74,9 @@ class BaselineAssessedV1(Schema):
     flexibility = fields.String(validate=validate.OneOf(catalogue.FLEXIBILITY_LEVELS))
     contraindications = fields.List(fields.String(validate=_SHORT_TEXT), load_default=list)
     time_zone = fields.String(validate=plausible.iana_time_zone)
+    # D11: the length a training session should stay within; D19: what the person can use.
+    session_budget_min = fields.Integer(strict=True, validate=validate.Range(min=20, max=120))
+    access = fields.List(fields.String(validate=validate.OneOf(catalogue.ACCESS)))
 
 
 class GoalSetV1(Schema):

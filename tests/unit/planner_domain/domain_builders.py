@@ -162,3 +162,19 @@ def rx(h: History, block: str, exercise: str, day: float = 400):
     from planner.domain import derive_routine
 
     return derive_routine(h.events, h.at(day)).prescription(exercise, block)
+
+
+def focus(*slugs: str) -> list[str]:
+    """Contraindications that leave only `slugs` of the starting routine (with warm-up and
+    cool-down): a rule's test then watches its exercises step together, within D11's limit of
+    three step-ups a session."""
+    from planner.domain.exercises import (
+        STARTING_CARDIO,
+        STARTING_CORE,
+        STARTING_STRENGTH,
+        STARTING_STRETCHES,
+    )
+
+    every = (*STARTING_STRETCHES, *STARTING_STRENGTH, *STARTING_CORE, *STARTING_CARDIO)
+    assert set(slugs) <= set(every) and len(slugs) <= 3
+    return [s for s in every if s not in slugs]

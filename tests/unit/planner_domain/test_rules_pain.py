@@ -1,12 +1,12 @@
 """R1-R6 and B1: pain rules win over progression."""
 
-from domain_builders import History, entry, rx, session
+from domain_builders import History, entry, focus, rx, session
 
 from planner.domain import derive_routine
 
 
 def _progressed(h):
-    h.baseline(pain_at_rest=1)
+    h.baseline(pain_at_rest=1, contraindications=focus("squat", "calf_raise", "walking"))
     for d in (0, 2, 7):
         session(h, d)
     assert rx(h, "strength", "squat", 8).dose.reps == 9
@@ -78,7 +78,7 @@ def test_r4_rising_pain_trend_reverts_the_last_step():
 
 def test_r5_amber_pain_holds_the_dose_and_undoes_a_step_it_earned():
     h = History()
-    h.baseline()
+    h.baseline(contraindications=focus("squat", "calf_raise"))
     session(h, 0)
     session(h, 2)
     s = session(h, 7)
@@ -110,7 +110,7 @@ def test_b2_urgent_tier_for_fever():
 
 def test_b1_next_morning_pain_above_usual_blocks_the_step():
     h = History()
-    h.baseline(pain_at_rest=1)
+    h.baseline(pain_at_rest=1, contraindications=focus("cat_cow"))
     session(h, 0)
     session(h, 2)
     s = session(h, 7)
@@ -202,7 +202,7 @@ def test_r1_ease_back_during_the_lighter_week_sets_the_dose_the_week_ends_at():
 def test_r5_undoes_a_step_when_the_pain_was_reported_for_its_first_session_late():
     """The undo finds every session behind the step, not only the one that triggered it."""
     h = History()
-    h.baseline()
+    h.baseline(contraindications=focus("squat"))
     session(h, 0)
     first = session(h, 2)
     session(h, 7)
@@ -214,7 +214,7 @@ def test_r5_undoes_a_step_when_the_pain_was_reported_for_its_first_session_late(
 
 def test_r5_undo_then_red_flag_pause_then_clearance_keeps_the_dose_before_the_step():
     h = History()
-    h.baseline()
+    h.baseline(contraindications=focus("squat"))
     session(h, 0)
     session(h, 2)
     s = session(h, 7)

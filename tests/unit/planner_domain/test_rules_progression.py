@@ -1,6 +1,6 @@
 """P1-P5: one focused test per rule."""
 
-from domain_builders import History, rx, session
+from domain_builders import History, focus, rx, session
 
 from planner.domain.ladder import raised_load
 
@@ -12,7 +12,7 @@ def _two_weeks(h, days=(0, 2, 7)):
 
 def test_p1_stretch_hold_plus_5s_after_two_sessions_and_seven_days():
     h = History()
-    h.baseline()
+    h.baseline(contraindications=focus("cat_cow"))
     _two_weeks(h)
     p = rx(h, "stretching", "cat_cow", day=8)
     assert p.dose.hold_s == 35
@@ -36,16 +36,19 @@ def test_p2_reps_then_load_at_most_10_percent_rounded_down_to_equipment_step():
 
     squat = EXERCISES["squat"]
     assert step_up(squat, Dose(sets=2, reps=9), 0).dose.reps == 10
-    loaded = step_up(squat, Dose(sets=2, reps=12, load_kg=7.0), 2)
+    loaded = step_up(squat, Dose(sets=2, reps=12, load_kg=7.0), 1)
     assert loaded.dose.load_kg == 7.5 and loaded.dose.reps == 8 and loaded.rule == "P2"
     assert raised_load(5.0) == 5.5 and raised_load(9.5) == 10.0 and raised_load(4.0) == 4.0
-    first = step_up(squat, Dose(sets=2, reps=12), 1)
-    assert first.level == 2 and first.dose.load_kg == 5.0  # external load starts at a variation
+    # D17: at the last variation and the most sets, the first external load is a step of its own
+    assert step_up(squat, Dose(sets=2, reps=12), 1).dose == Dose(sets=3, reps=8)
+    first = step_up(squat, Dose(sets=3, reps=12), 1)
+    assert first.level == 1 and first.dose == Dose(sets=3, reps=8, load_kg=5.0)
+    assert first.rule == "D17"
 
 
 def test_p2_no_load_step_unless_every_set_reached_the_reps():
     h = History()
-    h.baseline()
+    h.baseline(contraindications=focus("squat", "calf_raise"))
     session(h, 0)
     session(h, 2, squat={"sets": [{"reps": 8}, {"reps": 7}]})
     session(h, 7)
@@ -55,7 +58,7 @@ def test_p2_no_load_step_unless_every_set_reached_the_reps():
 
 def test_p3_core_reps_plus_one_and_plank_plus_5s():
     h = History()
-    h.baseline(plank_s=40)
+    h.baseline(plank_s=40, contraindications=focus("superman", "plank"))
     _two_weeks(h)
     assert rx(h, "core", "superman", 8).dose.reps == 9
     assert rx(h, "core", "plank", 8).dose.hold_s == 35
@@ -64,7 +67,7 @@ def test_p3_core_reps_plus_one_and_plank_plus_5s():
 
 def test_p4_cardio_minutes_grow_at_most_10_percent():
     h = History()
-    h.baseline(walk_min=20)
+    h.baseline(walk_min=20, contraindications=focus("walking"))
     _two_weeks(h)
     walking = rx(h, "cardio", "walking", 8)
     assert walking.dose.duration_min == 11 and walking.last_change.rule == "P4"
@@ -81,7 +84,7 @@ def test_p5_no_step_before_seven_days_even_after_many_sessions():
 
 def test_p5_needs_two_completed_sessions_at_the_dose():
     h = History()
-    h.baseline()
+    h.baseline(contraindications=focus("cat_cow", "cobra"))
     session(h, 0, cat_cow={"completed": False})
     session(h, 8)
     assert rx(h, "stretching", "cat_cow", 9).dose.hold_s == 30

@@ -48,6 +48,6 @@ def test_plateau_holds_the_squat_until_every_set_reaches_the_reps():
     ups = [
         c
         for c in derive_routine(h.events, h.at(83)).changes
-        if c.exercise == "squat" and c.direction == "up" and h.at(35) <= c.at < h.at(56)
+        if c.exercise == "squat" and c.direction == "up" and h.at(60) <= c.at < h.at(77)
     ]
     assert ups == []

@@ -1,7 +1,8 @@
 """What the rules need to know about each catalogue exercise: its block, ladder and risks.
 
 A ladder is the list of variations of one exercise, easiest first (the "variation level" is an
-index into it). A variation may carry the load it starts at: that is where external load begins.
+index into it). An exercise that takes external load takes it at its last variation, as a step of
+its own (D17): the variation stays, only the weight is new.
 """
 
 from dataclasses import dataclass
@@ -33,7 +34,6 @@ BLOCK_KIND: dict[str, str] = {block: kind for kind, block in KIND_BLOCK.items()}
 @dataclass(frozen=True)
 class Variation:
     name: str
-    first_load_kg: float | None = None  # external load begins at this variation
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,14 @@ class Exercise:
     high_impact: bool = False
     loaded_twist: bool = False
     running: bool = False
+    first_load_kg: float | None = None  # D17: external load starts here, at the last variation
+    loaded_form: str | None = None  # the last variation's name once it carries a weight
+
+    def form(self, level: int, load_kg: float | None) -> str:
+        """The name of the variation a dose is done in (with its weight, when it has one)."""
+        if load_kg and self.loaded_form is not None:
+            return self.loaded_form
+        return self.ladder[level].name
 
 
 def _v(*names: str) -> tuple[Variation, ...]:
@@ -106,39 +114,34 @@ EXERCISES: dict[str, Exercise] = {
         Exercise(
             "squat",
             "strength",
-            (
-                Variation("sit-to-stand from a chair"),
-                Variation("body-weight squat"),
-                Variation("squat holding a light weight", t.P2_FIRST_LOAD_KG),
-            ),
+            _v("sit-to-stand from a chair", "body-weight squat"),
             "reps",
+            first_load_kg=t.P2_FIRST_LOAD_KG,
+            loaded_form="squat holding a light weight",
         ),
         Exercise(
             "calf_raise",
             "strength",
-            (
-                Variation("body-weight calf raise"),
-                Variation("calf raise holding a light weight", t.P2_FIRST_LOAD_KG),
-            ),
+            _v("body-weight calf raise"),
             "reps",
+            first_load_kg=t.P2_FIRST_LOAD_KG,
+            loaded_form="calf raise holding a light weight",
         ),
         Exercise(
             "lunge",
             "strength",
-            (
-                Variation("supported split squat"),
-                Variation("lunge holding a light weight", t.P2_FIRST_LOAD_KG),
-            ),
+            _v("supported split squat", "body-weight lunge"),
             "reps",
+            first_load_kg=t.P2_FIRST_LOAD_KG,
+            loaded_form="lunge holding a light weight",
         ),
         Exercise(
             "chest_press",
             "strength",
-            (
-                Variation("chest press with a light band"),
-                Variation("chest press with light dumbbells", t.P2_FIRST_LOAD_KG),
-            ),
+            _v("chest press with a light band", "chest press with a firmer band"),
             "reps",
+            first_load_kg=t.P2_FIRST_LOAD_KG,
+            loaded_form="chest press with light dumbbells",
         ),
         Exercise("walking", "cardio", _v("walking"), "minutes"),
         Exercise("swimming", "cardio", _v("easy swimming"), "minutes"),

@@ -5,17 +5,26 @@ from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
+from planner.domain.holds import holding
+from planner.domain.ladder import Top, next_step
 from planner.domain.load import acwr
-from planner.domain.routine import JSON, Advice, Block, Routine
+from planner.domain.routine import JSON, Advice, Block, Hold, Prescription, Routine
 from planner.domain.rules.breaks import d14_as_of
 from planner.domain.rules.deload import deload_due
 from planner.domain.rules.goals import g1_goal_progress
+from planner.domain.rules.plan_advice import (
+    d10_plateau_review,
+    d15_stay_with_the_plan,
+    d16_rest_between_hard_days,
+)
+from planner.domain.rules.progression import planned
 from planner.domain.rules.recovery import (
     f1_f2_weekly_plan,
     f1_too_few_sessions,
     f3_cold_and_heat,
 )
 from planner.domain.rules_table import RULES_VERSION
+from planner.domain.session_time import budget_min, routine_estimate_min, weekly_cardio_min
 from planner.domain.state import State
 
 _ORDER = {slug: i for i, slug in enumerate(EXERCISES)}
@@ -41,11 +50,14 @@ def build_routine(state: State, as_of: datetime) -> Routine:
             )
             if rxs:
                 blocks.append(Block(name, tuple(rxs)))
+    weekly_cardio = weekly_cardio_min(planned(state))
+    plan = f1_f2_weekly_plan(state, as_of)
     blocks = [
         replace(
             b,
             prescriptions=tuple(
-                replace(p, hold=state.tracks[(p.block, p.exercise)].hold) for p in b.prescriptions
+                _with_hold(p, state.tracks[(p.block, p.exercise)].hold, weekly_cardio)
+                for p in b.prescriptions
             ),
         )
         for b in blocks
@@ -55,12 +67,14 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         status="paused" if paused else "active",
         pause_reason=state.paused.reason if state.paused else None,
         blocks=tuple(blocks),
-        advice=tuple(advice(state, as_of)),
-        weekly_plan=f1_f2_weekly_plan(state, as_of),
+        advice=tuple(advice(state, as_of) + progression_advice(state, as_of)),
+        weekly_plan=plan,
         changes=tuple(state.changes),
         held_out=tuple(state.held_out[k] for k in sorted(state.held_out)),
         goals=tuple(g1_goal_progress(state, as_of)),
         deload=_deload(state),
+        session_estimate_min=_d11_estimate(blocks, plan),
+        session_budget_min=budget_min(state.baseline),
         based_on={
             "events": state.event_count,
             "last_event_id": None if state.last_event is None else state.last_event.event_id,
@@ -69,6 +83,38 @@ def build_routine(state: State, as_of: datetime) -> Routine:
             else state.last_event.occurred_at.isoformat(),
         },
     )
+
+
+def _with_hold(rx: Prescription, hold: Hold | None, weekly_cardio: float) -> Prescription:
+    """The prescription with why it is not progressing, and its D20 maintenance mark."""
+    step = next_step(EXERCISES[rx.exercise], rx.dose, rx.variation_level)
+    maintenance = None
+    if isinstance(step, Top):
+        if step.rule == "D20":
+            maintenance = Hold(step.rule, step.reason)
+    elif rx.block == "cardio":
+        grown = weekly_cardio - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
+        if grown > t.D20_WEEKLY_CARDIO_CAP_MIN:
+            maintenance = holding("d20_weekly_cardio")
+    return replace(rx, hold=hold, maintenance=maintenance)
+
+
+def _d11_estimate(blocks: list[Block], plan: JSON) -> float:
+    """D11: the longest full training day of the weekly plan (every prescription without one)."""
+    rxs = [p for b in blocks for p in b.prescriptions]
+    days = [set(d["exercises"]) for d in plan.get("days") or () if d.get("day") == "full"]
+    if not days:
+        return round(routine_estimate_min(rxs), 1)
+    return round(
+        max(routine_estimate_min(p for p in rxs if f"{p.block}:{p.exercise}" in d) for d in days),
+        1,
+    )
+
+
+def progression_advice(state: State, as_of: datetime) -> list[Advice]:
+    """D10, D15, D16: how the plan is going."""
+    found = (d10_plateau_review(state, as_of), d15_stay_with_the_plan(state))
+    return [a for a in (*found, d16_rest_between_hard_days(state)) if a is not None]
 
 
 def advice(state: State, as_of: datetime) -> list[Advice]:

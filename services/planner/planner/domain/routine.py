@@ -25,6 +25,12 @@ class Interval:
     rounds: int
     intensity: str  # "low" first: "interval training starts at low intensity"
 
+    def with_hard(self, hard_min: float) -> "Interval":
+        return replace(self, hard_min=hard_min)
+
+    def with_rounds(self, rounds: int) -> "Interval":
+        return replace(self, rounds=rounds)
+
     def to_dict(self) -> JSON:
         return {
             "hard_min": _num(self.hard_min),
@@ -123,6 +129,7 @@ class Prescription:
     last_change: Change
     cues: tuple[str, ...] = ()
     hold: Hold | None = None
+    maintenance: Hold | None = None  # D20: at the top of its ladder, kept as it is
 
     def with_dose(
         self, dose: Dose, change: Change, level: int | None = None, variation: str | None = None
@@ -145,6 +152,7 @@ class Prescription:
             "last_change": self.last_change.brief(),
             "cues": list(self.cues),
             "hold": None if self.hold is None else self.hold.to_dict(),
+            "maintenance": None if self.maintenance is None else self.maintenance.to_dict(),
         }
 
 
@@ -204,6 +212,8 @@ class Routine:
     goals: tuple[JSON, ...] = ()
     deload: JSON = field(default_factory=dict)
     based_on: JSON = field(default_factory=dict)
+    session_estimate_min: float = 0.0  # D11: a training day's estimated length
+    session_budget_min: int = 0  # D11: what it stays within
 
     def prescription(self, exercise: str, block: str | None = None) -> Prescription | None:
         for b in self.blocks:
@@ -225,5 +235,7 @@ class Routine:
             "goals": list(self.goals),
             "deload": self.deload,
             "recent_changes": [c.to_dict() for c in shown],
+            "session_estimate_min": _num(self.session_estimate_min),
+            "session_budget_min": self.session_budget_min,
             "based_on": self.based_on,
         }

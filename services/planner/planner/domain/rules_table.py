@@ -136,6 +136,47 @@ RULES: Final[dict[str, Rule]] = {
             "acute:chronic workload",
             "Keep the 7-day:28-day load ratio at or below 1.3, never above 1.5.",
         ),
+        # Decisions of December 2026 (DOMAIN.md): progression
+        Rule(
+            "D10",
+            "plateau review",
+            "Four weeks of sessions with no step-up: review the routine with a physiotherapist.",
+        ),
+        Rule(
+            "D11",
+            "a session stays a session",
+            "At most 3 step-ups a session; a session's estimated time stays within its budget.",
+        ),
+        Rule(
+            "D15",
+            "doing more is not a reason to jump",
+            "Don't progress too quickly: progression continues from the prescribed dose.",
+        ),
+        Rule(
+            "D16",
+            "rest between hard days",
+            "Do them 3 times a week, on non-consecutive days.",
+        ),
+        Rule(
+            "D17",
+            "external load is its own step",
+            "Start with lightweight activities ... as your body awareness increases, add light weights.",
+        ),
+        Rule(
+            "D18",
+            "sprints stay short",
+            "Add more difficult exercises like hill sprints: short, and by repetitions.",
+        ),
+        Rule(
+            "D19",
+            "swimming",
+            "Swimming: swim for low-impact cardio.",
+        ),
+        Rule(
+            "D20",
+            "maintenance",
+            "The top of a ladder is kept as maintenance; cardio stops growing at 150 min a week.",
+        ),
     )
 }
 
@@ -239,6 +280,9 @@ P4_INTERVAL_HARD_STEP_MIN: Final = _n(
 )
 P4_INTERVAL_HARD_CAP_MIN: Final = _n(
     "P4_INTERVAL_HARD_CAP_MIN", 3.0, "P4", "then try longer intervals", default=True
+)
+P4_INTERVAL_ROUNDS_MIN: Final = _n(
+    "P4_INTERVAL_ROUNDS_MIN", 2, "P4", "start with low intensity intervals", default=True
 )
 
 # P5 pace of progress
@@ -425,4 +469,82 @@ D9_SETTLED_POINTS: Final = _n(
 )
 D9_MIN_DAYS_BETWEEN_STEPS: Final = _n(
     "D9_MIN_DAYS_BETWEEN_STEPS", 14, "D9", "don't progress too quickly", default=True
+)
+
+# D10 plateau review
+D10_PLATEAU_DAYS: Final = _n(
+    "D10_PLATEAU_DAYS", 28, "D10", "four weeks of sessions with no step-up", default=True
+)
+D10_MIN_SESSIONS: Final = _n(
+    "D10_MIN_SESSIONS",
+    4,
+    "D10",
+    "weeks of sessions: at least 4 since the last step-up",
+    default=True,
+)
+
+# D11 a session stays a session
+D11_MAX_STEPS_PER_SESSION: Final = _n(
+    "D11_MAX_STEPS_PER_SESSION",
+    3,
+    "D11",
+    "at most 3 exercises step up at one session",
+    default=True,
+)
+D11_SESSION_BUDGET_MIN: Final = _n(
+    "D11_SESSION_BUDGET_MIN",
+    60,
+    "D11",
+    "a session's estimated time stays within 60 min",
+    default=True,
+)
+D11_BUDGET_MIN_MIN: Final = _n(
+    "D11_BUDGET_MIN_MIN", 20, "D11", "baseline.assessed.session_budget_min, 20-120"
+)
+D11_BUDGET_MAX_MIN: Final = _n(
+    "D11_BUDGET_MAX_MIN", 120, "D11", "baseline.assessed.session_budget_min, 20-120"
+)
+D11_SECONDS_PER_REP: Final = _n("D11_SECONDS_PER_REP", 3, "D11", "~3 s a rep", default=True)
+D11_REST_BETWEEN_SETS_S: Final = _n(
+    "D11_REST_BETWEEN_SETS_S", 60, "D11", "60 s rest between sets", default=True
+)
+
+# D15 doing more is not a reason to jump
+D15_LOAD_OVER_PCT: Final = _n(
+    "D15_LOAD_OVER_PCT", 10, "D15", "a load over 10 % more than prescribed", default=True
+)
+D15_CARDIO_OVER_PCT: Final = _n(
+    "D15_CARDIO_OVER_PCT", 20, "D15", "cardio over 20 % longer than prescribed", default=True
+)
+
+# D16 rest between hard days
+D16_REST_DAYS_BETWEEN: Final = _n(
+    "D16_REST_DAYS_BETWEEN", 1, "D16", "3 times a week, on non-consecutive days"
+)
+
+# D18 sprints stay short (intervals' hard parts stop at 3 minutes)
+D18_SPRINT_HARD_MAX_S: Final = _n(
+    "D18_SPRINT_HARD_MAX_S", 30, "D18", "hill-sprint hard parts are at most 30 s", default=True
+)
+D18_SPRINT_EASY_MIN: Final = _n(
+    "D18_SPRINT_EASY_MIN", 2.0, "D18", "walk back down between sprints", default=True
+)
+D18_SPRINT_ROUNDS_START: Final = _n(
+    "D18_SPRINT_ROUNDS_START", 4, "D18", "start with low intensity", default=True
+)
+D18_SPRINT_ROUNDS_MAX: Final = _n(
+    "D18_SPRINT_ROUNDS_MAX", 8, "D18", "they progress by repetitions (up to 8)", default=True
+)
+D18_INTERVAL_HARD_CAP_MIN: Final = _n(
+    "D18_INTERVAL_HARD_CAP_MIN", 3.0, "D18", "intervals' hard parts stop at 3 minutes"
+)
+
+# D19 swimming
+D19_SWIM_SESSIONS_PER_WEEK: Final = _n(
+    "D19_SWIM_SESSIONS_PER_WEEK", 2, "D19", "swim for low-impact cardio", default=True
+)
+
+# D20 maintenance
+D20_WEEKLY_CARDIO_CAP_MIN: Final = _n(
+    "D20_WEEKLY_CARDIO_CAP_MIN", 150, "D20", "150 minutes a week, the WHO adult minimum"
 )

@@ -172,7 +172,7 @@ class State:
             before=track.rx.dose,
             after=dose,
         )
-        track.rx = track.rx.with_dose(dose, change, level, ex.ladder[level].name)
+        track.rx = track.rx.with_dose(dose, change, level, ex.form(level, dose.load_kg))
         track.clean_sessions = []
         if direction not in OVERLAYS:  # another rule set the dose: the last step is replaced
             track.step = None
@@ -210,7 +210,7 @@ class State:
             block,
             dose,
             level,
-            ex.ladder[level].name,
+            ex.form(level, dose.load_kg),
             change,
             FORM_CUES.get(block, ()),
         )

@@ -30,6 +30,11 @@ class PrescriptionSchema(Schema):
     hold = fields.Nested(
         HoldSchema, allow_none=True, metadata={"description": "Why it is not progressing now."}
     )
+    maintenance = fields.Nested(
+        HoldSchema,
+        allow_none=True,
+        metadata={"description": "D20: at the top of its ladder, kept as maintenance, and why."},
+    )
 
 
 class BlockSchema(Schema):
@@ -82,6 +87,12 @@ class RoutineSchema(Schema):
             "description": "Events of this user the rules could not fold ({event_id, error}): "
             "while there are any, the routine is paused. Absent when there are none."
         },
+    )
+    session_estimate_min = fields.Float(
+        metadata={"description": "D11: a training day's estimated minutes (rules 2026.12-1 on)."}
+    )
+    session_budget_min = fields.Integer(
+        metadata={"description": "D11: the minutes a training day stays within."}
     )
 
 

@@ -8,15 +8,12 @@ rules still fold everything else, so a red flag in a later event pauses with R6'
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from planner.domain.rules.pain_rules import r6_referral
-from planner.domain.state import State
+from planner.domain.rules.pain_rules import r6_wording
 
 RULE = "FAILSAFE"
 MAX_ERROR_CHARS = 300
-_ANY_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)  # R6's wording does not depend on it
 
 
 @dataclass(frozen=True)
@@ -46,10 +43,7 @@ def pause_reason(unapplied: Sequence[Unapplied]) -> str:
 
 def referral(flags: Sequence[str]) -> tuple[str, str]:
     """R6's own words (and tier) for red flags the rules could not fold."""
-    state = State()
-    r6_referral(state, list(flags), (), _ANY_INSTANT)
-    assert state.paused is not None
-    return state.paused[0], state.paused[1]
+    return r6_wording(flags)
 
 
 def fail_safe(routine: dict[str, Any], unapplied: Sequence[Unapplied]) -> dict[str, Any]:

@@ -5,18 +5,19 @@ New exercises enter one at a time, at most one per P5 interval, and never during
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from planner.domain import rules_table as t
 from planner.domain.evidence import green_week, quiet_weeks
 from planner.domain.exercises import EXERCISES
 from planner.domain.history import LoggedEvent
-from planner.domain.ladder import starting_interval
-from planner.domain.load import acwr
-from planner.domain.pain import rising
+from planner.domain.ladder import ex_name, starting_interval, starting_sprints
 from planner.domain.routine import Dose
+from planner.domain.rules.progression import planned, routine_gate
 from planner.domain.rules.starting import s2_low_impact_first
-from planner.domain.state import State, Track, Why, local_days_between
+from planner.domain.session_time import budget_min, estimate_min
+from planner.domain.state import Key, State, Track, Why, local_days_between
 
 
 def _quiet(state: State, at: datetime, days: int, above: int) -> bool:
@@ -153,12 +154,8 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
 def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     """P4: low-intensity intervals (1 min hard / 3 easy) after a steady base; they take one run a week."""
     run = state.tracks.get(("cardio", "steady_run"))
-    if (
-        run is None
-        or ("cardio", "intervals") in state.tracks
-        or ("cardio", "intervals") in state.s2_parked
-    ):
-        return False
+    if run is None or _offered(state, ("cardio", "intervals")) or _offered(state, _SPRINTS):
+        return False  # one interval form at a time, and a replaced one is not re-added
     if (
         (run.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN
         or (run.rx.dose.sessions_per_week or 0) < 2
@@ -192,32 +189,50 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     return True
 
 
+_INTERVALS = ("cardio", "intervals")
+_SPRINTS = ("cardio", "hill_sprints")
+
+
+def _offered(state: State, key: Key) -> bool:
+    """In the routine now, or held out of it (replaced, contraindicated, parked by R3 or S2):
+    not new."""
+    return (
+        key in state.tracks
+        or key in state.held_out
+        or key in state.parked
+        or key in state.s2_parked
+    )
+
+
 def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
-    """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals."""
-    if (
-        ("cardio", "hill_sprints") in state.tracks
-        or ("cardio", "hill_sprints") in state.s2_parked
-        or ("cardio", "intervals") not in state.tracks
-    ):
+    """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals.
+
+    One interval form at a time: the sprints replace the interval session for good (the
+    intervals stay held out, so nothing brings them back beside the sprints).
+    """
+    if _offered(state, _SPRINTS) or _INTERVALS not in state.tracks:
         return False
     if not s2_low_impact_first(state, "hill_sprints", at):
         return False
-    intervals = state.tracks[("cardio", "intervals")]
     state.hold_out(
-        ("cardio", "intervals"),
-        why=Why("S2", "Your interval session becomes hill sprints.", causes, at),
+        _INTERVALS,
+        why=Why(
+            "S2",
+            "Your interval session became hill sprints: one interval form at a time.",
+            causes,
+            at,
+        ),
     )
-    state.held_out.pop(("cardio", "intervals"), None)
-    state.parked[("cardio", "intervals")] = intervals
     state.add(
         EXERCISES["hill_sprints"],
         block="cardio",
         kind="cardio",
-        dose=Dose(interval=starting_interval(), sessions_per_week=1),
+        dose=Dose(interval=starting_sprints(), sessions_per_week=1),
         level=0,
         why=Why(
             "S2",
-            "Eight pain-free weeks and your clinician's clearance: short hill sprints once a week.",
+            f"Eight pain-free weeks and your clinician's clearance: once a week, "
+            f"{t.D18_SPRINT_ROUNDS_START} hill sprints of {t.D18_SPRINT_HARD_MAX_S} s, walking back down.",
             causes,
             at,
         ),
@@ -235,29 +250,76 @@ INTRODUCTIONS: tuple[Callable[[State, datetime, tuple[str, ...]], bool], ...] = 
 
 
 def introduce_next(state: State, event: LoggedEvent) -> None:
-    """At most one new exercise per P5 interval, and only when nothing holds progression."""
+    """At most one new exercise per P5 interval, and only when nothing holds progression.
+
+    D11: a new exercise that would take the session past its time budget replaces the oldest
+    exercise of its block instead of adding to it (and does not come when even that is too long).
+    """
     at = event.occurred_at
-    if (
-        state.paused is not None
-        or state.deload_from is not None
-        or state.no_progress_next_session is not None
-    ):
+    if routine_gate(state, at) is not None:
         return
     if (
         state.last_introduction_at is not None
-        and local_days_between(state, state.last_introduction_at, at)
-        < t.P5_MIN_DAYS_BETWEEN_STEPS
+        and local_days_between(state, state.last_introduction_at, at) < t.P5_MIN_DAYS_BETWEEN_STEPS
     ):
         return
-    if rising(state, at):
-        return
-    ratio = acwr(state.loads, at)[2]
-    if ratio is not None and ratio > t.B4_TARGET_RATIO:
-        return
+    causes = (event.event_id,)
     for introduce in INTRODUCTIONS:
-        if introduce(state, at, (event.event_id,)):
-            state.last_introduction_at = at
-            return
+        trial = _trial(state)
+        if not introduce(trial, at, causes):
+            continue
+        budget = budget_min(state.baseline)
+        if estimate_min(planned(trial)) <= budget:
+            introduce(state, at, causes)
+        else:
+            new = [k for k in trial.tracks if k not in state.tracks]
+            oldest = _oldest_in_block(state, new[0][0]) if new else None
+            if oldest is None:
+                return
+            trial.hold_out(oldest, why=Why("D11", "", causes, at))
+            if estimate_min(planned(trial)) > budget:
+                return
+            introduce(state, at, causes)
+            state.hold_out(
+                oldest,
+                why=Why(
+                    "D11",
+                    f"{ex_name(EXERCISES[new[0][1]]).capitalize()} takes its place, to keep your "
+                    f"session within {budget} minutes.",
+                    causes,
+                    at,
+                ),
+            )
+        state.last_introduction_at = at
+        return
+
+
+def _trial(state: State) -> State:
+    """A copy of what an introduction changes (the tracks, what is held out, the changes), to try
+    it first; the rest of the state is only read and stays shared."""
+    return replace(
+        state,
+        tracks={
+            k: replace(tr, clean_sessions=list(tr.clean_sessions)) for k, tr in state.tracks.items()
+        },
+        held_out=dict(state.held_out),
+        changes=list(state.changes),
+        parked=dict(state.parked),
+        s2_parked=dict(state.s2_parked),
+    )
+
+
+def _oldest_in_block(state: State, block: str) -> Key | None:
+    """The exercise of a block that has been in the routine longest (catalogue order on a tie)."""
+    added: dict[Key, datetime] = {}
+    for c in state.changes:
+        if c.direction == "add" and c.block == block and c.exercise is not None:
+            added[(c.block, c.exercise)] = c.at
+    present = [k for k in state.tracks if k[0] == block and k in added]
+    if not present:
+        return None
+    catalogue = list(EXERCISES)
+    return min(present, key=lambda k: (added[k], catalogue.index(k[1])))
 
 
 def d6_is_flare_up(state: State, report: LoggedEvent) -> bool:

@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.history import LoggedEvent
+from planner.domain.holds import holding
 from planner.domain.ladder import lighter
 from planner.domain.pain import rising
-from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
 from planner.domain.state import State, Why, local_days_between
 
@@ -59,7 +59,7 @@ def b3_deload_week(state: State, event: LoggedEvent) -> None:
             level=track.rx.variation_level,
             direction="deload",
         )
-        track.hold = Hold("B3", "A lighter week: nothing progresses until it is over.")
+        track.hold = holding("b3_lighter_week")
     state.note(why=Why("B3", "A lighter (deload) week starts.", causes, at), direction="deload")
 
 

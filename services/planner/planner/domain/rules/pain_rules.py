@@ -1,11 +1,13 @@
 """R1-R6, and the pain-monitoring model (B1): pain rules win over every progression rule."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import RED_FLAG_TIERS
+from planner.domain.holds import holding
 from planner.domain.ladder import ease_back, ex_name
-from planner.domain.routine import Hold, Prescription
+from planner.domain.routine import Prescription
 from planner.domain.rules.ease import d12_ease_one_dimension
 from planner.domain.state import CoreFlare, Key, Pause, Session, State, Track, Why
 
@@ -60,10 +62,7 @@ def r1_stop_on_sharp_pain(
             ),
         )
         track.frozen_clean_needed = t.R1_CLEAN_SESSIONS_TO_UNFREEZE
-        track.hold = Hold(
-            "R1",
-            f"Waiting for {t.R1_CLEAN_SESSIONS_TO_UNFREEZE} pain-free sessions after sharp pain.",
-        )
+        track.hold = holding("r1_frozen", n=t.R1_CLEAN_SESSIONS_TO_UNFREEZE)
     interrupt_progression(state, at)
 
 
@@ -92,9 +91,7 @@ def r2_ease_back_after_24h_pain(
                 at,
             ),
         )
-        track.hold = Hold(
-            "R2", "Eased back after pain that lasted 24 hours; nothing progresses this session."
-        )
+        track.hold = holding("r2_eased")
     state.no_progress_next_session = causes
     interrupt_progression(state, at)
 
@@ -192,7 +189,7 @@ def r5_form_before_volume(
                     at,
                 ),
             )
-        track.hold = Hold("R5", "Pain limited this exercise: hold the dose and focus on form.")
+        track.hold = holding("r5_form")
 
 
 def b1_back_to_usual_by_next_morning(
@@ -217,7 +214,7 @@ def b1_back_to_usual_by_next_morning(
                     at,
                 ),
             )
-        track.hold = Hold("B1", "Pain should settle by the next morning before the dose goes up.")
+        track.hold = holding("b1_next_morning")
 
 
 def _stepped_after(track: Track, session: Session) -> bool:
@@ -236,16 +233,21 @@ def _undo_step(state: State, track: Track, why: Why) -> None:
     )
 
 
-def r6_referral(state: State, flags: list[str], causes: tuple[str, ...], at: datetime) -> None:
-    """R6 with the B2 tiers: any red flag pauses the routine; cauda equina signs say "seek care now"."""
+def r6_wording(flags: Sequence[str]) -> tuple[str, str]:
+    """R6's referral (reason, B2 tier) for these red flags: the fail safe says it too."""
     tier = "emergency" if any(RED_FLAG_TIERS.get(f) == "emergency" for f in flags) else "urgent"
     names = ", ".join(f.replace("_", " ") for f in sorted(set(flags)))
     if tier == "emergency":
-        reason = f"Red-flag symptoms ({names}): stop exercising and seek medical care now."
-    else:
-        reason = (
-            f"Red-flag symptoms ({names}): pause exercise and see a medical professional urgently."
-        )
+        return f"Red-flag symptoms ({names}): stop exercising and seek medical care now.", tier
+    return (
+        f"Red-flag symptoms ({names}): pause exercise and see a medical professional urgently.",
+        tier,
+    )
+
+
+def r6_referral(state: State, flags: list[str], causes: tuple[str, ...], at: datetime) -> None:
+    """R6 with the B2 tiers: any red flag pauses the routine; cauda equina signs say "seek care now"."""
+    reason, tier = r6_wording(flags)
     if state.paused is not None and state.paused.tier == "emergency" and tier == "urgent":
         return  # never downgrade a pause
     state.paused = Pause(reason, tier, causes, at)

@@ -1,16 +1,30 @@
 """P1-P5: when an exercise has earned its next step, and the step itself (from the ladder)."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from planner.domain import rules_table as t
-from planner.domain.ladder import step_up
+from planner.domain.exercises import BLOCKS, EXERCISES
+from planner.domain.holds import holding
+from planner.domain.ladder import Top, next_step
 from planner.domain.load import acwr
 from planner.domain.pain import rising
 from planner.domain.routine import Dose, Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
-from planner.domain.state import Session, State, StepUp, Track, Why, local_days_between
+from planner.domain.rules.plan_advice import HARD_BLOCKS, d16_day_after_a_hard_session
+from planner.domain.session_time import (
+    budget_min,
+    dose_minutes,
+    estimate_min,
+    exercise_seconds,
+    weekly_cardio_min,
+)
+from planner.domain.state import Key, Session, State, StepUp, Track, Why, local_days_between
+
+_CATALOGUE = {slug: i for i, slug in enumerate(EXERCISES)}
 
 _EPS = 1e-9
 
@@ -51,44 +65,51 @@ def p5_counts_as_clean(session: Session, track: Track) -> bool:
     return meets_dose(entry, track.rx.dose)
 
 
-def p5_pace_of_progress(state: State, track: Track, at: datetime) -> Hold | None:
-    """P5 and the gates of the pain rules: why this exercise may not step up now (None: it may)."""
+def routine_gate(state: State, at: datetime) -> Hold | None:
+    """What holds every progression of the routine now, step-ups and new exercises alike."""
+    if state.paused is not None:
+        return holding("paused")
     if state.no_progress_next_session is not None:
-        return Hold(
-            "R2", "Eased back after pain that lasted 24 hours; nothing progresses this session."
-        )
-    if track.frozen_clean_needed > 0:
-        return Hold(
-            "R1",
-            f"Waiting for {track.frozen_clean_needed} more pain-free session(s) after sharp pain.",
-        )
+        return holding("r2_eased")
     if state.deload_from is not None:
-        return Hold("B3", "A lighter week: nothing progresses until it is over.")
+        return holding("b3_lighter_week")
     if rising(state, at):
-        return Hold("B1", "Your pain rose this week compared with last week: hold the dose.")
+        return holding("b1_rising")
     ratio = acwr(state.loads, at)[2]
     if ratio is not None and ratio > t.B4_TARGET_RATIO:
-        return Hold(
-            "B4", f"This week's training load is {ratio:.2f} times your usual: hold the dose."
-        )
+        return holding("b4_load", ratio=f"{ratio:.2f}")
+    return None
+
+
+def p5_pace_of_progress(state: State, track: Track, at: datetime) -> Hold | None:
+    """P5 and the gates of the pain rules: why this exercise may not step up now (None: it may)."""
+    if state.no_progress_next_session is None and track.frozen_clean_needed > 0:
+        return holding("r1_frozen", n=track.frozen_clean_needed)
+    hold = routine_gate(state, at)
+    if hold is not None:
+        return hold
+    # D22: 7 local calendar days, not 168 hours
     if local_days_between(state, track.rx.last_change.at, at) < t.P5_MIN_DAYS_BETWEEN_STEPS:
-        return Hold("P5", f"At most one step every {t.P5_MIN_DAYS_BETWEEN_STEPS} days.")
+        return holding("p5_pace")
     if len(track.clean_sessions) < t.P5_SESSIONS_AT_DOSE:
-        return Hold(
-            "P5",
-            f"{t.P5_SESSIONS_AT_DOSE} completed sessions at this dose without pain come first.",
-        )
+        return holding("p5_sessions")
     return None
 
 
 def progress_after_session(state: State, session: Session) -> None:
     """Count the session for each exercise it contained, then step up those that earned it."""
     at = session.event.occurred_at
+    ready: list[Track] = []
+    day_after = d16_day_after_a_hard_session(state, session)
     for key in sorted(session.entries):
         track = state.tracks.get(key)
         if track is None or key[0] in NOT_PROGRESSED:
             continue
-        if p5_counts_as_clean(session, track):
+        clean = p5_counts_as_clean(session, track)
+        if clean and day_after and key[0] in HARD_BLOCKS:  # D16: neither counts nor breaks a run
+            track.hold = holding("d16_day_after")
+            continue
+        if clean:
             track.clean_sessions.append(session.event.event_id)
             track.frozen_clean_needed = max(0, track.frozen_clean_needed - 1)
         else:  # "2 completed sessions at the current dose" means two in a row
@@ -97,16 +118,108 @@ def progress_after_session(state: State, session: Session) -> None:
         if hold is not None:
             track.hold = hold
             continue
-        _step(state, track, session, at)
+        ready.append(track)
+    d11_step_the_longest_waiting(state, session, ready, at)
     state.no_progress_next_session = None  # R2: the following session has now happened
 
 
-def _step(state: State, track: Track, session: Session, at: datetime) -> None:
-    step = step_up(track.ex, track.rx.dose, track.rx.variation_level)
-    if step is None:
-        track.hold = Hold(track.rx.last_change.rule, "At the top of this exercise's ladder.")
-        return
+def waiting_order(track: Track) -> tuple[datetime, int, int]:
+    return (track.rx.last_change.at, BLOCKS.index(track.key[0]), _CATALOGUE[track.rx.exercise])
+
+
+def d11_step_the_longest_waiting(
+    state: State, session: Session, ready: list[Track], at: datetime
+) -> None:
+    """D11: at most 3 step-ups a session, those waiting longest first, within the time budget."""
+    stepped = 0
+    for track in sorted(ready, key=waiting_order):
+        if stepped >= t.D11_MAX_STEPS_PER_SESSION:
+            track.hold = holding("d11_next_in_line")
+            continue
+        if _step(state, track, session, at):
+            stepped += 1
+
+
+def planned(state: State, without: Key | None = None) -> list[tuple[str, Dose]]:
+    """Every dose a training day holds, at the dose it stands at, and what is parked to return
+    (core held by R3, loaded twisting and running held by S2).
+
+    A step that can still be undone (R4, R5, B1) counts at the longer of its two doses: a new
+    form that started shorter (a hold back at 30 s) must not leave its time to another exercise.
+    """
+    doses = []
+    for key, tr in state.tracks.items():
+        if key == without:
+            continue
+        dose = state.standing(tr)[0]
+        if tr.step is not None:
+            dose = max(dose, tr.step.before.dose, key=lambda d: exercise_seconds(key[0], d))
+        doses.append((key[0], dose))
+    waiting = (*state.parked.items(), *state.s2_parked.items())  # R3 and S2 bring them back
+    return doses + [(key[0], tr.rx.dose) for key, tr in waiting]
+
+
+def session_admits(state: State, track: Track, dose: Dose) -> Hold | None:
+    """D11 and D20: does the session budget, and the week's cardio, take this dose? (None: yes.)
+
+    Every step-up asks, whichever rule takes it (P1-P4 here; D9's half-pace step too).
+    """
+    before = [(track.key[0], track.rx.dose)]
+    after = [(track.key[0], dose)]
+    rest = planned(state, without=track.key)
+    budget = budget_min(state.baseline)
+    if estimate_min(rest + after) > budget and estimate_min(after) > estimate_min(before):
+        return holding("d11_budget", budget=budget)
+    if weekly_cardio_min(rest + after) > t.D20_WEEKLY_CARDIO_CAP_MIN and weekly_cardio_min(
+        after
+    ) > weekly_cardio_min(before):
+        return holding("d20_weekly_cardio")
+    return None
+
+
+_WALK = ("cardio", "walking")
+
+
+def d20_run_into_the_walk(state: State, track: Track, dose: Dose, why: Why) -> Hold | None:
+    """D20: at the week's cardio cap, a run still grows, into walking time: the week stays as it
+    is and the walk gives the minutes (as D2 made the run out of the walk)."""
+    walk = state.tracks.get(_WALK)
+    gained = dose_minutes(dose) - dose_minutes(track.rx.dose)
+    if walk is None or walk.key in state.deload_base or gained <= 0:
+        return holding("d20_weekly_cardio")
+    walks = walk.rx.dose.sessions_per_week or 1
+    weekly = Fraction(str(gained)) * (track.rx.dose.sessions_per_week or 0) / walks
+    unit = Fraction(str(t.P4_MINUTE_STEP))
+    given = float(-(-weekly // unit) * unit)  # rounded up: the week never grows
+    shorter = (walk.rx.dose.duration_min or 0.0) - given
+    if shorter < t.P4_BOUT_MIN:
+        return holding("d20_weekly_cardio")
+    state.change(
+        walk,
+        why=replace(
+            why,
+            reason=f"Your run grows into your walking time: {shorter:g} minutes of walking, and "
+            f"the week stays within {t.D20_WEEKLY_CARDIO_CAP_MIN} minutes of cardio.",
+        ),
+        dose=replace(walk.rx.dose, duration_min=shorter),
+        level=walk.rx.variation_level,
+        direction="set",
+    )
+    return session_admits(state, track, dose)
+
+
+def _step(state: State, track: Track, session: Session, at: datetime) -> bool:
+    step = next_step(track.ex, track.rx.dose, track.rx.variation_level)
+    if isinstance(step, Top):
+        track.hold = Hold(step.rule, step.reason)
+        return False
     causes = tuple(track.clean_sessions[-t.P5_SESSIONS_AT_DOSE :])
+    hold = session_admits(state, track, step.dose)
+    if hold is not None and hold.rule == "D20" and track.ex.running:
+        hold = d20_run_into_the_walk(state, track, step.dose, Why("D20", "", causes, at))
+    if hold is not None:
+        track.hold = hold
+        return False
     sessions = tuple(s for s in state.session_order if state.sessions[s].event.event_id in causes)
     before = track.rx
     state.change(
@@ -119,3 +232,4 @@ def _step(state: State, track: Track, session: Session, at: datetime) -> None:
     track.step = StepUp(before, sessions, at)
     track.hold = None
     state.steps_in_epoch += 1
+    return True

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 
 from planner.domain import rules_table as t
 from planner.domain.routine import JSON, Advice
+from planner.domain.session_time import dose_minutes, takes_turns
 from planner.domain.state import State
 
 FULL, LIGHT, REST = "full", "light", "rest"
@@ -43,9 +44,17 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
     days: list[JSON] = []
     full = light = 0
     previous = FULL if last_full is not None and (start - last_full).days == 1 else REST
+    # F2 over any 7 days: the days already trained count, since a plan starts again after each
+    # session (a plan counting only its own week let a patient who followed it train daily)
+    training = {state.sessions[sid].day for sid in state.session_order}
     for offset in range(7):
         day = start + timedelta(days=offset)
-        if (last_full is None or (day - last_full).days >= 2) and full < t.F1_MIN_SESSIONS_PER_WEEK:
+        recent = sum(1 for d in training if 0 < (day - d).days < 7)
+        if recent >= 7 - t.F2_REST_DAYS_MIN:
+            kind = REST
+        elif (
+            last_full is None or (day - last_full).days >= 2
+        ) and full < t.F1_MIN_SESSIONS_PER_WEEK:
             kind = FULL
             full += 1
             last_full = day
@@ -55,7 +64,10 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
         else:
             kind = REST
         previous = kind
+        if kind != REST:
+            training.add(day)
         days.append({"date": day.isoformat(), "day": kind, "exercises": _due(state, kind)})
+    _share_cardio(state, days)
     nxt = next((d for d in days if d["day"] != REST), None)
     return {
         "days": days,
@@ -67,6 +79,32 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
         "rest_days": 7 - full - light,
         "note": "On rest days a light walk or foam rolling is fine; it does not count as a training day.",
     }
+
+
+def _share_cardio(state: State, days: list[JSON]) -> None:
+    """Cardio done fewer times a week than there are training days (swimming beside walking,
+    D19; intervals beside runs) takes turns: one of them a day, each as often as prescribed."""
+    training = [d for d in days if d["day"] != REST]
+    shared = {
+        f"{key[0]}:{key[1]}": tr.rx.dose.sessions_per_week or 0
+        for key, tr in sorted(state.tracks.items())
+        if takes_turns(key[0], tr.rx.dose)
+    }
+    left = dict(shared)
+    minutes = {
+        f"{key[0]}:{key[1]}": dose_minutes(tr.rx.dose)
+        for key, tr in state.tracks.items()
+        if f"{key[0]}:{key[1]}" in shared
+    }
+    # Full days first, so that the longest of them holds the longest cardio (D11's estimate).
+    for day in sorted(training, key=lambda d: d["day"] != FULL):
+        here = [name for name in day["exercises"] if name in shared and left[name] > 0]
+        pick = max(
+            here, key=lambda name: (left[name], minutes[name], -here.index(name)), default=None
+        )
+        day["exercises"] = [n for n in day["exercises"] if n not in shared or n == pick]
+        if pick is not None:
+            left[pick] -= 1
 
 
 def _due(state: State, kind: str) -> list[str]:

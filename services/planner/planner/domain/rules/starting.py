@@ -1,6 +1,7 @@
 """S1-S3: where a routine starts, and what every routine holds."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from math import floor
 from typing import Any
@@ -18,6 +19,7 @@ from planner.domain.exercises import (
     WARMUP_EXERCISE,
 )
 from planner.domain.routine import Dose, HeldOut
+from planner.domain.session_time import budget_min, estimate_min
 from planner.domain.state import State, Why
 
 
@@ -62,15 +64,7 @@ def s1_baseline(
         )
     for slug in STARTING_CORE:
         plans.append((slug, "core", _core_start(slug, baseline), _core_level(slug, baseline)))
-    for slug in STARTING_CARDIO:
-        plans.append(
-            (
-                slug,
-                "cardio",
-                Dose(duration_min=_walk_start(baseline), sessions_per_week=t.P4_SESSIONS_PER_WEEK),
-                0,
-            )
-        )
+    plans.extend(_d19_cardio(baseline, contraindicated))
     for slug, block, dose, level in plans:
         if slug in contraindicated:
             state.held_out[(block, slug)] = _held(slug, block, causes)
@@ -81,9 +75,86 @@ def s1_baseline(
             kind=_kind(block),
             dose=dose,
             level=level,
-            why=Why("S1", why, causes, at),
+            why=Why("D19", _SWIM, causes, at) if slug == "swimming" else Why("S1", why, causes, at),
         )
     s3_warmup_cooldown(state, causes, at)
+    d11_fit_the_budget(state, causes, at)
+
+
+_SWIM = "You have a pool: easy swimming takes two of your weekly walks, for the same minutes."
+
+
+def _d19_cardio(
+    baseline: Mapping[str, Any] | None, contraindicated: set[str]
+) -> list[tuple[str, str, Dose, int]]:
+    """P4 low-impact cardio; D19: with a pool, swimming takes some of the walks (same minutes)."""
+    minutes = _walk_start(baseline)
+    pool = "pool" in {str(a) for a in (baseline or {}).get("access") or ()}
+    swims = t.D19_SWIM_SESSIONS_PER_WEEK if pool and "swimming" not in contraindicated else 0
+    plans = [
+        (
+            slug,
+            "cardio",
+            Dose(duration_min=minutes, sessions_per_week=t.P4_SESSIONS_PER_WEEK - swims),
+            0,
+        )
+        for slug in STARTING_CARDIO
+    ]
+    if swims:
+        plans.append(("swimming", "cardio", Dose(duration_min=minutes, sessions_per_week=swims), 0))
+    return plans
+
+
+# D11: what a starting routine leaves out, first, when it would not fit the session budget: one
+# exercise at a time from the block that has most, the last of its list first.
+_FIT_BLOCKS = ("stretching", "strength", "core")
+
+
+def d11_fit_the_budget(state: State, causes: tuple[str, ...], at: datetime) -> None:
+    """D11: the first routine fits the session budget the baseline sets."""
+    budget = budget_min(state.baseline)
+    catalogue = list(EXERCISES)
+    while estimate_min((k[0], tr.rx.dose) for k, tr in state.tracks.items()) > budget:
+        blocks = [b for b in _FIT_BLOCKS if any(k[0] == b for k in state.tracks)]
+        if not blocks:
+            _fit_cardio(state, budget, Why("D11", _SHORTER.format(budget=budget), causes, at))
+            return
+        block = max(
+            blocks, key=lambda b: (sum(k[0] == b for k in state.tracks), -_FIT_BLOCKS.index(b))
+        )
+        key = max((k for k in state.tracks if k[0] == block), key=lambda k: catalogue.index(k[1]))
+        state.hold_out(
+            key,
+            why=Why(
+                "D11",
+                f"Left out for now to keep your session within {budget} minutes.",
+                causes,
+                at,
+            ),
+        )
+
+
+_SHORTER = "Shorter for now, to keep your session within {budget} minutes."
+
+
+def _fit_cardio(state: State, budget: int, why: Why) -> None:
+    """With nothing else left to leave out, cardio starts shorter (never below a 5-minute bout)."""
+    for key in sorted(k for k in state.tracks if k[0] == "cardio"):
+        track = state.tracks[key]
+        over = estimate_min((k[0], tr.rx.dose) for k, tr in state.tracks.items()) - budget
+        minutes = track.rx.dose.duration_min
+        if over <= 0 or minutes is None:
+            return
+        step = t.P4_MINUTE_STEP
+        shorter = max(t.P4_BOUT_MIN, floor((minutes - over) / step) * step)
+        if shorter < minutes:
+            state.change(
+                track,
+                why=why,
+                dose=replace(track.rx.dose, duration_min=float(shorter)),
+                level=track.rx.variation_level,
+                direction="set",
+            )
 
 
 def _held(slug: str, block: str, causes: tuple[str, ...]) -> HeldOut:

@@ -4,16 +4,25 @@ rising, allows progression at half pace: one step per 14 local days.
 
 Amber that does not settle, or that no next-morning report follows, holds the dose (R5). The
 step is taken when the settling report arrives, since only then is the evidence complete.
+
+The step is a step-up like any other: the routine's progression gate holds it, and D11's
+limits apply (the session budget, and at most 3 step-ups for the session that earned it).
 """
 
 from datetime import datetime
 
 from planner.domain import rules_table as t
-from planner.domain.ladder import ex_name, step_up
+from planner.domain.holds import holding
+from planner.domain.ladder import Top, ex_name, next_step
 from planner.domain.pain import rising
 from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
-from planner.domain.rules.progression import meets_dose
+from planner.domain.rules.progression import (
+    meets_dose,
+    routine_gate,
+    session_admits,
+    waiting_order,
+)
 from planner.domain.state import Key, Session, State, StepUp, Track, Why, local_days_between
 
 
@@ -40,13 +49,13 @@ def d9_tolerable_amber(
 ) -> None:
     if not session.amber or not session.settled or rising(state, at):
         return
-    if state.paused is not None or state.deload_from is not None:
+    if routine_gate(state, at) is not None:
         return
-    if state.no_progress_next_session is not None:
-        return
-    for key in sorted(session.amber):
-        track = state.tracks.get(key)
-        if track is None or key[0] in NOT_PROGRESSED or track.frozen_clean_needed > 0:
+    stepped = _steps_earned_by(state, session)
+    tracks = [state.tracks[k] for k in session.amber if k in state.tracks]
+    for track in sorted(tracks, key=waiting_order):  # D11: those waiting longest first
+        key = track.key
+        if key[0] in NOT_PROGRESSED or track.frozen_clean_needed > 0:
             continue
         since = local_days_between(state, track.rx.last_change.at, at)
         if since < t.D9_MIN_DAYS_BETWEEN_STEPS:
@@ -66,8 +75,16 @@ def d9_tolerable_amber(
             _tolerable(s, key, track) for s in behind
         ):
             continue
-        step = step_up(track.ex, track.rx.dose, track.rx.variation_level)
-        if step is None:
+        step = next_step(track.ex, track.rx.dose, track.rx.variation_level)
+        if isinstance(step, Top):
+            track.hold = Hold(step.rule, step.reason)
+            continue
+        if stepped >= t.D11_MAX_STEPS_PER_SESSION:
+            track.hold = holding("d11_next_in_line")
+            continue
+        hold = session_admits(state, track, step.dose)
+        if hold is not None:
+            track.hold = hold
             continue
         before = track.rx
         state.change(
@@ -86,3 +103,13 @@ def d9_tolerable_amber(
         track.step = StepUp(before, tuple(s.session_id for s in behind), at)
         track.hold = None
         state.steps_in_epoch += 1
+        stepped += 1
+
+
+def _steps_earned_by(state: State, session: Session) -> int:
+    """D11: the step-ups standing that `session` earned (P1-P4 at it, D9 after it)."""
+    return sum(
+        1
+        for tr in state.tracks.values()
+        if tr.step is not None and tr.step.sessions and tr.step.sessions[-1] == session.session_id
+    )
