@@ -233,7 +233,9 @@ def delete_topology(topology: Topology) -> None:
 def purge_planner_queue(topology: Topology) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     try:
-        connection.channel().queue_purge(topology.planner_queue)
+        channel = connection.channel()
+        for queue in topology.partition_queues:
+            channel.queue_purge(queue)
     finally:
         connection.close()
 

@@ -96,7 +96,8 @@ def own_database(postgres_url: str, prefix: str) -> Iterator[str]:
 
 @pytest.fixture
 def topology(amqp_url: str) -> Iterator[Topology]:
-    """A namespace of exchanges and queues of this test's own, deleted afterwards."""
-    names = Topology(namespace=f"test-{uuid.uuid4().hex[:12]}")
+    """A namespace of exchanges and queues of this test's own, deleted afterwards. One
+    partition: every event of the test lands in one queue, as the tests of one consumer need."""
+    names = Topology(namespace=f"test-{uuid.uuid4().hex[:12]}", partitions=1)
     yield names
     delete_topology(amqp_url, names)

@@ -113,7 +113,12 @@ class _Recorder:
         self.bindings: list[dict[str, Any]] = []
 
     def exchange_declare(
-        self, exchange: str, exchange_type: str = "direct", durable: bool = False, **_: Any
+        self,
+        exchange: str,
+        exchange_type: str = "direct",
+        durable: bool = False,
+        arguments: Mapping[str, Any] | None = None,
+        **_: Any,
     ) -> None:
         self.exchanges.append(
             {
@@ -123,6 +128,18 @@ class _Recorder:
                 "durable": durable,
                 "auto_delete": False,
                 "internal": False,
+                "arguments": dict(arguments or {}),
+            }
+        )
+
+    def exchange_bind(self, destination: str, source: str, routing_key: str = "", **_: Any) -> None:
+        self.bindings.append(
+            {
+                "source": source,
+                "vhost": self.vhost,
+                "destination": destination,
+                "destination_type": "exchange",
+                "routing_key": routing_key,
                 "arguments": {},
             }
         )

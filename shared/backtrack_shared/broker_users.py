@@ -8,9 +8,11 @@ exactly what each declares, writes and reads in a namespace (Topology), nothing 
 
 - traininglog declares and publishes to the events exchange, with event types as keys.
 - the planner declares the events exchange too (to bind to it whichever starts first), its
-  queue, its dead-letter exchange and queue, its requeue exchange and the routines exchange;
-  it publishes routine updates (`routine.updated.<tenant>`), dead letters and requeues, reads its
-  two queues, and binds its queue to every event type (`#`) and nothing else.
+  partition exchange and partition queues, its dead-letter exchange and queue, its requeue
+  exchange and the routines exchange; it publishes routine updates (`routine.updated.<tenant>`),
+  dead letters and requeues, reads its queues, and binds its partition exchange to every event
+  type (`#`) and nothing else. It may still read, unbind and delete the single queue of before
+  partitions (`<namespace>.planner.events`), to move what it holds into the partitions.
 - a tenant's subscriber declares queues under its own prefix and may bind them to the routines
   exchange with its own routing key alone: another tenant's routines are refused by the broker.
 
@@ -29,9 +31,15 @@ from backtrack_shared.topology import ROUTINE_UPDATED, Topology, routine_routing
 NOTHING = "^$"  # matches no resource name (the default exchange is checked as amq.default)
 
 
-def exactly(names: Iterable[str]) -> str:
-    """A regular expression matching these names and no other."""
-    return "^(" + "|".join(re.escape(name) for name in sorted(set(names))) + ")$"
+def exactly(names: Iterable[str], *patterns: str) -> str:
+    """A regular expression matching these names (and these patterns) and no other."""
+    alternatives = [re.escape(name) for name in sorted(set(names))] + list(patterns)
+    return "^(" + "|".join(alternatives) + ")$"
+
+
+def partition_queues(topology: Topology) -> str:
+    """Every partition queue, whatever their count: PLANNER_PARTITIONS may grow later."""
+    return re.escape(topology.partition_queue(0)).removesuffix("0") + "[0-9]+"
 
 
 @dataclass(frozen=True)
@@ -99,38 +107,45 @@ def traininglog_user(
 
 def planner_user(name: str, topology: Topology, *, vhost: str = "/") -> BrokerUser:
     t = topology
+    partitions = partition_queues(t)
     return BrokerUser(
         name,
         Permissions(
             configure=exactly(
                 [
                     t.events_exchange,
-                    t.planner_queue,
+                    t.partition_exchange,
+                    t.legacy_planner_queue,
                     t.dead_letter_exchange,
                     t.dead_letter_queue,
                     t.requeue_exchange,
                     t.routines_exchange,
-                ]
+                ],
+                partitions,
             ),
-            # Publishing to an exchange; binding to a queue (its own two).
+            # Publishing to an exchange; binding to a queue or exchange (its own).
             write=exactly(
                 [
                     t.routines_exchange,
                     t.dead_letter_exchange,
                     t.requeue_exchange,
-                    t.planner_queue,
+                    t.partition_exchange,
+                    t.legacy_planner_queue,
                     t.dead_letter_queue,
-                ]
+                ],
+                partitions,
             ),
             # Reading its queues; binding from an exchange.
             read=exactly(
                 [
-                    t.planner_queue,
+                    t.legacy_planner_queue,
                     t.dead_letter_queue,
                     t.events_exchange,
+                    t.partition_exchange,
                     t.dead_letter_exchange,
                     t.requeue_exchange,
-                ]
+                ],
+                partitions,
             ),
         ),
         (

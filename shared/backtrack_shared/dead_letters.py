@@ -16,7 +16,7 @@ from backtrack_shared.rabbit import (
     broker_user,
     connection_parameters,
 )
-from backtrack_shared.topology import Topology
+from backtrack_shared.topology import PARTITION_KEY_HEADER, Topology, partition_key
 from backtrack_shared.user_key import UserKey
 
 
@@ -122,6 +122,10 @@ class PikaDeadLetters:
                     for key, value in (properties.headers or {}).items()
                     if not key.startswith(("x-backtrack-", "x-death", "x-delivery-count"))
                 }
+                tenant, user_id = _owner_of(properties, body)
+                if PARTITION_KEY_HEADER not in headers and tenant and user_id:
+                    # Dead-lettered before partition keys: its user's partition, as the others.
+                    headers[PARTITION_KEY_HEADER] = partition_key(tenant, user_id)
                 properties.headers = headers
                 properties.user_id = broker_user(self._params)
                 channel.basic_publish(

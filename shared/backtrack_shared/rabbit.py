@@ -66,13 +66,14 @@ def broker_reachable(amqp_url: str) -> bool:
 
 
 class QueueDepthProbe:
-    """How many messages wait in a queue (ready, not yet delivered), from a passive declare on
-    a connection of its own: pika is not thread-safe, so never the consumer's. Call it from one
-    thread only. None while the broker or the queue cannot be reached."""
+    """How many messages wait in some queues (ready, not yet delivered; all partitions of the
+    planner's input, say), from passive declares on a connection of its own: pika is not
+    thread-safe, so never the consumer's. Call it from one thread only. None while the broker or
+    a queue cannot be reached."""
 
-    def __init__(self, amqp_url: str, queue: str, *, connection_name: str) -> None:
+    def __init__(self, amqp_url: str, queues: Sequence[str], *, connection_name: str) -> None:
         self._params = connection_parameters(amqp_url, connection_name=connection_name)
-        self._queue = queue
+        self._queues = list(queues)
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
 
@@ -82,11 +83,14 @@ class QueueDepthProbe:
                 self.close()
                 self._connection = pika.BlockingConnection(self._params)
                 self._channel = self._connection.channel()
-            declared = self._channel.queue_declare(self._queue, passive=True)
+            channel = self._channel
+            return sum(
+                int(channel.queue_declare(queue, passive=True).method.message_count)
+                for queue in self._queues
+            )
         except CONNECTION_ERRORS:  # a missing queue closes the channel: AMQPError too
             self.close()
             return None
-        return int(declared.method.message_count)
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -132,6 +132,7 @@ def system(
         "TRAININGLOG_KEYS_DATABASE_URL": f"sqlite:///{secrets / 'traininglog-keys.db'}",
         "AMQP_URL": amqp_url,
         "BROKER_NAMESPACE": topology.namespace,
+        "PLANNER_PARTITIONS": str(topology.partitions),
         "TRAININGLOG_PORT": str(traininglog_port),
         "PLANNER_PORT": str(planner_port),
         "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{traininglog_port}",

@@ -62,6 +62,7 @@ def on_disk(amqp_url: str, tmp_path: Path) -> Iterator[OnDisk]:
             "BACKTRACK_DATA_DIR": str(data),
             "AMQP_URL": amqp_url,
             "BROKER_NAMESPACE": topology.namespace,
+            "PLANNER_PARTITIONS": str(topology.partitions),
             "TRAININGLOG_PORT": str(log_port),
             "PLANNER_PORT": str(plan_port),
             "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{log_port}",

@@ -71,6 +71,7 @@ def fenced(
         "TRAININGLOG_AMQP_URL": urls["traininglog"],
         "PLANNER_AMQP_URL": urls["planner"],
         "BROKER_NAMESPACE": topology.namespace,
+        "PLANNER_PARTITIONS": str(topology.partitions),
         "TRAININGLOG_PORT": str(traininglog_port),
         "PLANNER_PORT": str(planner_port),
         "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{traininglog_port}",

@@ -91,7 +91,9 @@ def test_a_planner_that_missed_messages_catches_up_from_the_feed(system):
     assert metric(system.traininglog.url, "traininglog_outbox_backlog") == 0
     connection = pika.BlockingConnection(pika.URLParameters(system.amqp_url))
     try:
-        connection.channel().queue_purge(system.topology.planner_queue)  # ... and they are lost
+        channel = connection.channel()
+        for queue in system.topology.partition_queues:
+            channel.queue_purge(queue)  # ... and they are lost
     finally:
         connection.close()
     system.start_planner()

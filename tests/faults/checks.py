@@ -196,7 +196,7 @@ def wait_settled(
         if (
             applied >= expected
             and count_rows(system, event_outbox) == 0
-            and queue_depth(system, system.topology.planner_queue) == 0
+            and all(queue_depth(system, q) == 0 for q in system.topology.partition_queues)
         ):
             settled.seconds = time.monotonic() - started
             return settled

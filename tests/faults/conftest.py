@@ -103,6 +103,7 @@ def fault_system(fault_database: str, amqp_url: str, tmp_path: Path) -> Iterator
         "TRAININGLOG_KEYS_DATABASE_URL": f"sqlite:///{tmp_path / 'secrets' / 'keys.db'}",
         "AMQP_URL": amqp_url,
         "BROKER_NAMESPACE": topology.namespace,
+        "PLANNER_PARTITIONS": str(topology.partitions),
         "TRAININGLOG_PORT": str(ports["traininglog"]),
         "PLANNER_PORT": str(ports["planner"]),
         "PLANNER_TRAININGLOG_URL": f"http://127.0.0.1:{ports['traininglog']}",

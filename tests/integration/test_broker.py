@@ -72,7 +72,7 @@ def test_the_relay_publishes_every_stored_event_in_order_with_confirms(
         publisher.close()
     mine = [
         (properties, json.loads(body))
-        for properties, body in drain(amqp_url, topology.planner_queue)
+        for properties, body in drain(amqp_url, topology.partition_queue(0))
         if properties.headers["user_id"] == user
     ]
     assert [p.message_id for p, _ in mine] == [r.event_id for r in receipts]
@@ -102,7 +102,7 @@ def test_a_batch_is_confirmed_as_a_whole_and_arrives_in_order(amqp_url: str, top
         assert publisher.publish(topology.events_exchange, messages[600:]) == 400
     finally:
         publisher.close()
-    arrived = drain(amqp_url, topology.planner_queue)
+    arrived = drain(amqp_url, topology.partition_queue(0))
     assert [properties.message_id for properties, _ in arrived] == [m.message_id for m in messages]
 
 
@@ -117,12 +117,13 @@ def test_after_the_broker_closes_the_channel_the_next_batch_goes_out_on_a_new_on
         assert publisher.publish(topology.events_exchange, [message]) == 1
     finally:
         publisher.close()
-    assert [p.message_id for p, _ in drain(amqp_url, topology.planner_queue)] == ["after"]
+    assert [p.message_id for p, _ in drain(amqp_url, topology.partition_queue(0))] == ["after"]
 
 
 def run_planner_cli(monkeypatch, capsys, amqp_url: str, topology: Topology, *argv: str) -> str:
     monkeypatch.setenv("AMQP_URL", amqp_url)
     monkeypatch.setenv("BROKER_NAMESPACE", topology.namespace)
+    monkeypatch.setenv("PLANNER_PARTITIONS", str(topology.partitions))
     planner_cli.main(list(argv))
     return capsys.readouterr().out  # type: ignore[no-any-return]
 
@@ -144,7 +145,7 @@ def test_failing_messages_are_dead_lettered_and_the_rest_keep_flowing(
     consumer = PikaConsumer(
         amqp_url,
         topology,
-        topology.planner_queue,
+        topology.partition_queue(0),
         handle,
         prefetch=10,
         connection_name="test-consumer",
@@ -210,7 +211,7 @@ def test_a_transient_failure_is_retried_past_the_delivery_limit_without_dead_let
     consumer = PikaConsumer(
         amqp_url,
         topology,
-        topology.planner_queue,
+        topology.partition_queue(0),
         handle,
         prefetch=10,
         connection_name="test-consumer",
@@ -276,7 +277,7 @@ def batch_consumer(
     return PikaConsumer(
         amqp_url,
         topology,
-        topology.planner_queue,
+        topology.partition_queue(0),
         handle,
         handle_batch=handle_batch,
         batch_size=batch_size,
@@ -300,7 +301,7 @@ def test_waiting_messages_are_handled_in_one_batch_and_all_acked(amqp_url: str, 
         time.sleep(0.2)  # room for a message handled twice to show
     assert [message_id for batch in batches for message_id in batch] == message_ids
     assert len(batches) <= 2  # what waited was delivered within the wait, prefetch permitting
-    assert drain(amqp_url, topology.planner_queue) == []  # all acked: none came back on close
+    assert drain(amqp_url, topology.partition_queue(0)) == []  # all acked: none came back on close
 
 
 def test_what_was_delivered_meanwhile_makes_the_next_batch_beyond_one_socket_read(
@@ -361,7 +362,7 @@ def test_a_poison_message_in_a_batch_is_dead_lettered_and_the_others_applied(
     letters = {letter.message_id: letter for letter in dead_letters.list()}
     assert set(letters) == {"junk-1", "junk-2"}
     assert all(letter.error == "not JSON" and letter.attempts == 1 for letter in letters.values())
-    assert drain(amqp_url, topology.planner_queue) == []
+    assert drain(amqp_url, topology.partition_queue(0)) == []
 
 
 def test_a_failing_message_in_a_batch_is_dead_lettered_alone_after_the_delivery_limit(
@@ -402,7 +403,7 @@ def test_a_failing_message_in_a_batch_is_dead_lettered_alone_after_the_delivery_
     (letter,) = dead_letters.list()
     assert letter.message_id == "bad" and letter.attempts == topology.delivery_limit
     assert letter.error == "RuntimeError('cannot apply')"
-    assert drain(amqp_url, topology.planner_queue) == []
+    assert drain(amqp_url, topology.partition_queue(0)) == []
 
 
 def test_a_batch_failing_transiently_is_held_and_retried_without_losing_anything(
@@ -440,7 +441,7 @@ def test_a_batch_failing_transiently_is_held_and_retried_without_losing_anything
     assert calls == [message_ids] * (topology.delivery_limit * 2 + 1)  # the same batch each time
     assert applied == [(message_id, 0) for message_id in message_ids]  # never returned
     assert PikaDeadLetters(amqp_url, topology).list() == []
-    assert drain(amqp_url, topology.planner_queue) == []
+    assert drain(amqp_url, topology.partition_queue(0)) == []
 
 
 def test_a_paused_consumer_leaves_a_failing_batch_to_the_queue_and_applies_it_on_resume(
@@ -482,4 +483,4 @@ def test_a_paused_consumer_leaves_a_failing_batch_to_the_queue_and_applies_it_on
         wait_until(lambda: len(applied) == len(message_ids))
     assert applied == message_ids
     assert PikaDeadLetters(amqp_url, topology).list() == []
-    assert drain(amqp_url, topology.planner_queue) == []
+    assert drain(amqp_url, topology.partition_queue(0)) == []

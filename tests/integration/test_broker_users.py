@@ -209,7 +209,7 @@ def test_rabbitmq_refuses_a_user_id_that_is_not_the_publishers_own(
         requeues=user_of(services["planner"]),
         requeue_exchange=topology.requeue_exchange,
     )
-    delivered = consume_all(services["planner"], topology.planner_queue)
+    delivered = consume_all(services["planner"], topology.partition_queue(0))
     assert [(m.message_id, publishers.trusted(m)) for m in delivered] == [("forged", False)]
 
 
@@ -267,7 +267,7 @@ def test_traininglogs_events_reach_the_planner_with_its_user_id_and_dead_letters
     consumer = PikaConsumer(
         services["planner"],
         topology,
-        topology.planner_queue,
+        topology.partition_queue(0),
         refuse,
         connection_name="test-planner",
     )
@@ -289,7 +289,7 @@ def test_traininglogs_events_reach_the_planner_with_its_user_id_and_dead_letters
         _, properties, _ = reader.channel().basic_get(topology.dead_letter_queue)
         assert properties.headers[PUBLISHED_BY_HEADER] == traininglog  # who sent it first
     assert letters.requeue() == 1
-    (back,) = consume_all(services["planner"], topology.planner_queue)
+    (back,) = consume_all(services["planner"], topology.partition_queue(0))
     assert (back.message_id, back.user_id, back.exchange) == (
         "e1",
         planner,

@@ -110,8 +110,8 @@ def test_a_tenants_subscriber_reads_its_own_routine_updates_alone(
     for permission in (user.permissions.configure, user.permissions.write):
         assert matches(permission, own)
         assert matches(permission, theirs) == (other == tenant)
-        assert not matches(permission, topology.planner_queue)
-    assert not matches(user.permissions.read, topology.planner_queue)
+        assert not matches(permission, topology.partition_queue(0))
+    assert not matches(user.permissions.read, topology.partition_queue(3))
     assert not matches(user.permissions.read, topology.events_exchange)
 
 

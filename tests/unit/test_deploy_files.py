@@ -102,7 +102,8 @@ def container_ports(svc: dict[str, Any]) -> list[tuple[int, int]]:
         spec = str(entry).split("/", 1)[0]
         parts = spec.rsplit(":", 2)
         target = int(parts[-1])
-        published = int(parts[-2]) if len(parts) >= 2 else target
+        # A range ("8002-8003:8002") publishes each replica on a port of its own: the first.
+        published = int(parts[-2].split("-")[0]) if len(parts) >= 2 else target
         result.append((published, target))
     return result
 
@@ -206,9 +207,17 @@ class RecordingChannel:
         self.exchanges: dict[str, tuple[str, bool]] = {}
         self.queues: dict[str, tuple[bool, dict[str, Any]]] = {}
         self.bindings: set[tuple[str, str, str]] = set()
+        self.exchange_bindings: set[tuple[str, str, str]] = set()
+        self.exchange_arguments: dict[str, dict[str, Any]] = {}
 
-    def exchange_declare(self, exchange, exchange_type="direct", durable=False, **_):
+    def exchange_declare(
+        self, exchange, exchange_type="direct", durable=False, arguments=None, **_
+    ):
         self.exchanges[exchange] = (str(exchange_type), durable)
+        self.exchange_arguments[exchange] = dict(arguments or {})
+
+    def exchange_bind(self, destination, source, routing_key="", **_):
+        self.exchange_bindings.add((source, destination, routing_key))
 
     def queue_declare(self, queue, durable=False, arguments=None, **_):
         self.queues[queue] = (durable, dict(arguments or {}))
@@ -255,6 +264,8 @@ def test_compose_has_the_four_services_and_one_shots_for_keys_and_broker_users(c
         "planner",
         "keys",
         "broker-users",
+        "proxy",  # one address for the traininglog replicas
+        "redis",  # their shared write limit
     }
 
 
@@ -329,7 +340,9 @@ def test_app_healthcheck_probes_readyz_on_its_port(compose, name):
 def test_published_port_is_the_port_the_service_listens_on(compose, name):
     settings = settings_of(compose, name)
     assert settings.host == "0.0.0.0", f"{name} must listen on all interfaces in a container"
-    assert container_ports(service(compose, name)) == [(settings.port, settings.port)]
+    # traininglog's replicas are published through the proxy alone.
+    published = service(compose, "proxy" if name == "traininglog" else name)
+    assert container_ports(published) == [(settings.port, settings.port)]
 
 
 @pytest.mark.parametrize("name", sorted(APP_SETTINGS))
@@ -381,10 +394,21 @@ def test_services_use_separate_databases(compose):
     assert len({url.path for url in urls}) == len(urls)
 
 
-def test_planner_reaches_traininglog_by_service_name(compose):
+def test_planner_reaches_traininglog_through_the_proxy(compose):
     url = urlsplit(settings_of(compose, "planner").traininglog_url)
-    assert url.hostname == "traininglog"
+    assert url.hostname == "proxy"
     assert url.port == settings_of(compose, "traininglog").port
+    proxy = service(compose, "proxy")
+    assert "8001:8001" in proxy["ports"]
+    config = (ROOT / "deploy" / "haproxy" / "compose.cfg").read_text()
+    assert f"traininglog:{url.port}" in config
+
+
+def test_two_of_each_service_and_one_write_limit_in_redis(compose):
+    for name in APP_SETTINGS:
+        assert service(compose, name)["deploy"]["replicas"] == 2
+    assert settings_of(compose, "traininglog").rate_limit_storage_url.startswith("redis://redis:")
+    assert "redis" in compose["services"]
 
 
 def test_both_services_use_one_broker_namespace(compose):
@@ -460,14 +484,17 @@ def test_definitions_declare_the_topology_names(definitions):
         topology.routines_exchange,
         topology.dead_letter_exchange,
         topology.requeue_exchange,
+        topology.partition_exchange,
     }
-    assert queues == {topology.planner_queue, topology.dead_letter_queue}
+    assert queues == {*topology.partition_queues, topology.dead_letter_queue}
+    assert len(topology.partition_queues) == 8
 
 
 def test_planner_queue_arguments_match_the_topology(definitions):
     topology = Topology()
     queues = {q["name"]: q for q in definitions["queues"]}
-    assert queues[topology.planner_queue]["arguments"] == topology.planner_queue_arguments()
+    for queue in topology.partition_queues:
+        assert queues[queue]["arguments"] == topology.planner_queue_arguments()
 
 
 def test_definitions_match_what_the_services_declare(compose, definitions):
@@ -484,7 +511,7 @@ def test_definitions_match_what_the_services_declare(compose, definitions):
     for exchange in definitions["exchanges"]:
         assert exchange.get("auto_delete", False) is False
         assert exchange.get("internal", False) is False
-        assert exchange.get("arguments", {}) == {}
+        assert exchange.get("arguments", {}) == declared.exchange_arguments[exchange["name"]]
 
     queues = {
         q["name"]: (q["durable"], q.get("arguments", {}))
@@ -501,7 +528,13 @@ def test_definitions_match_what_the_services_declare(compose, definitions):
         if b["destination_type"] == "queue" and b["vhost"] in vhosts
     }
     assert bindings == declared.bindings
-    assert len(definitions["bindings"]) == len(declared.bindings)
+    exchange_bindings = {
+        (b["source"], b["destination"], b["routing_key"])
+        for b in definitions["bindings"]
+        if b["destination_type"] == "exchange" and b["vhost"] in vhosts
+    }
+    assert exchange_bindings == declared.exchange_bindings
+    assert len(definitions["bindings"]) == len(declared.bindings) + len(declared.exchange_bindings)
 
 
 def test_delivery_limit_agrees_across_services(compose, definitions):
@@ -509,8 +542,8 @@ def test_delivery_limit_agrees_across_services(compose, definitions):
     or whichever declares second is refused with PRECONDITION_FAILED."""
     topology = Topology()
     queues = {q["name"]: q for q in definitions["queues"]}
-    limit = queues[topology.planner_queue]["arguments"]["x-delivery-limit"]
-    assert limit == topology.delivery_limit
+    for queue in topology.partition_queues:
+        assert queues[queue]["arguments"]["x-delivery-limit"] == topology.delivery_limit
 
 
 def test_definitions_have_no_guest_and_each_service_user_exactly_its_permissions(

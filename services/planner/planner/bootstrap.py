@@ -21,13 +21,16 @@ from backtrack_shared.rabbit import (
     TransientFailure,
     broker_reachable,
     broker_url_user,
+    connection_parameters,
 )
 from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.serve import PeriodicWorker, Worker
 from backtrack_shared.topology import Topology
 from backtrack_shared.user_key import UserKey
 from planner.adapters.feed_client import HttpTrainingLogFeed
+from planner.adapters.partition_claims import SqlAlchemyPartitionClaims
 from planner.adapters.projection_store import (
+    RebuildRunning,
     SqlAlchemyPlannerReader,
     SqlAlchemyRoutineOutbox,
     SqlAlchemyUnitOfWork,
@@ -36,6 +39,8 @@ from planner.adapters.tables import USER_DATA_TABLES
 from planner.config import Settings
 from planner.entrypoints.consumer import Publishers, batch_handler, message_handler
 from planner.entrypoints.http import create_app
+from planner.entrypoints.legacy_queue import drain_legacy_queue
+from planner.entrypoints.partitions import PartitionedConsumer
 from planner.metrics import OUTBOX_BACKLOG, USERS_WITH_UNAPPLIED_EVENTS
 from planner.service_layer.apply import ApplyResult
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
@@ -56,7 +61,7 @@ class Planner:
     settings: Settings
     engine: Engine
     app: Flask
-    consumer: PikaConsumer
+    consumer: PartitionedConsumer
     relay: OutboxRelay
     catch_up: PeriodicWorker
     lag: PeriodicWorker
@@ -94,7 +99,7 @@ def migrate(engine: Engine) -> None:
 
 def bootstrap(settings: Settings) -> Planner:
     engine = create_database_engine(settings.database_url)
-    topology = Topology(settings.broker_namespace)
+    topology = Topology(settings.broker_namespace, partitions=settings.partitions)
     outbox = SqlAlchemyRoutineOutbox(engine)
     relay = OutboxRelay(
         outbox,
@@ -126,7 +131,9 @@ def bootstrap(settings: Settings) -> Planner:
 
     # Its own connection and its own HTTP session: neither is shared across threads.
     lag = Lag(
-        QueueDepthProbe(settings.amqp_url, topology.planner_queue, connection_name="planner-lag"),
+        QueueDepthProbe(
+            settings.amqp_url, topology.partition_queues, connection_name="planner-lag"
+        ),
         HttpTrainingLogFeed(
             settings.traininglog_url, settings.traininglog_api_key, timeout_s=5
         ).head,
@@ -139,8 +146,8 @@ def bootstrap(settings: Settings) -> Planner:
         try:
             with writer.turn(wait_s=1.0):  # one turn for the whole batch
                 results = apply_delivered(unit_of_work, feed, envelopes, folds)
-        except ProjectionsBusy as busy:  # a rebuild: the consumer pauses and the messages wait
-            raise TransientFailure(str(busy)) from busy
+        except (ProjectionsBusy, RebuildRunning) as busy:  # a rebuild, here or in another
+            raise TransientFailure(str(busy)) from busy  # instance: the messages wait
         relay.wake()
         return results
 
@@ -159,14 +166,17 @@ def bootstrap(settings: Settings) -> Planner:
         try:
             with writer.turn(wait_s=5.0):
                 read = lagging_catch_up()
-        except ProjectionsBusy:
+        except (ProjectionsBusy, RebuildRunning):
             return 0  # a rebuild runs, and ends caught up
         relay.wake()
         return read
 
     def rebuild_one(user: UserKey) -> tuple[int, int | None]:
         with writer.turn(wait_s=10.0):
-            read = rebuild_user(unit_of_work, feed, user, folds)
+            try:
+                read = rebuild_user(unit_of_work, feed, user, folds)
+            except RebuildRunning as running:  # in another instance: answered as here
+                raise ProjectionsBusy(str(running)) from running
         current = reader.current(user)
         return read, current[1].version if current else None
 
@@ -175,16 +185,34 @@ def bootstrap(settings: Settings) -> Planner:
         requeues=broker_url_user(settings.amqp_url),
         requeue_exchange=topology.requeue_exchange,
     )
-    consumer = PikaConsumer(
-        settings.amqp_url,
+
+    def partition_consumer(queue: str) -> PikaConsumer:
+        return PikaConsumer(
+            settings.amqp_url,
+            topology,
+            queue,
+            message_handler(apply, publishers),
+            handle_batch=batch_handler(apply_all, publishers),
+            batch_size=settings.batch_size,
+            batch_wait_s=settings.batch_wait_s,
+            prefetch=settings.prefetch,
+            connection_name=f"planner-consumer-{queue.rsplit('.', 1)[-1]}",
+        )
+
+    legacy_params = connection_parameters(settings.amqp_url, connection_name="planner-migration")
+    legacy_queue_gone = False
+
+    def drain_legacy_queue_once() -> None:
+        nonlocal legacy_queue_gone
+        if not legacy_queue_gone:
+            legacy_queue_gone = drain_legacy_queue(legacy_params, topology, publishers)
+
+    consumer = PartitionedConsumer(
         topology,
-        topology.planner_queue,
-        message_handler(apply, publishers),
-        handle_batch=batch_handler(apply_all, publishers),
-        batch_size=settings.batch_size,
-        batch_wait_s=settings.batch_wait_s,
-        prefetch=settings.prefetch,
-        connection_name="planner-consumer",
+        SqlAlchemyPartitionClaims(engine, settings.instance, lease_s=settings.partition_lease_s),
+        partition_consumer,
+        lease_s=settings.partition_lease_s,
+        before_each_turn=drain_legacy_queue_once,
     )
     app = create_app(
         reader=reader,

@@ -61,7 +61,9 @@ def run_rebuild(service: Planner, user: UserKey | None) -> None:
 
 
 def run_dead_letters(settings: Settings, args: argparse.Namespace) -> None:
-    letters = PikaDeadLetters(settings.amqp_url, Topology(settings.broker_namespace))
+    letters = PikaDeadLetters(
+        settings.amqp_url, Topology(settings.broker_namespace, partitions=settings.partitions)
+    )
     if args.action == "list":
         for letter in letters.list():
             print(json.dumps(letter.summary()))

@@ -1,6 +1,8 @@
 """planner's settings, from the environment, with the defaults documented in the README."""
 
 import os
+import socket
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,12 @@ class Settings:
     traininglog_api_key: str = field(default="", repr=False)
     # The broker user traininglog publishes events as: the planner applies no other's.
     traininglog_broker_user: str = "guest"
+    # Partition queues the input is hashed over, and how long an instance's claim on one
+    # lasts unless renewed (a killed instance's partitions move once it lapses).
+    partitions: int = 8
+    partition_lease_s: float = 10.0
+    # This process's name among the planner instances (PLANNER_INSTANCE; host and pid if unset).
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -72,4 +80,8 @@ class Settings:
             traininglog_broker_user=env.text(
                 "TRAININGLOG_BROKER_USER", broker_url_user(traininglog_url)
             ),
+            partitions=env.integer("PARTITIONS", cls.partitions, minimum=1),
+            partition_lease_s=env.number("PARTITION_LEASE_S", cls.partition_lease_s),
+            instance=env.text("INSTANCE", "")
+            or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         )

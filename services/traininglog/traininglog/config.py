@@ -27,6 +27,8 @@ class Settings:
     clients_file: Path = field(default_factory=lambda: Path("data/clients.json"))
     rate_limit_events_per_s: float = 200.0
     rate_limit_burst: int = 2000
+    # Where every traininglog process keeps the limits (redis://...); '' keeps them per process.
+    rate_limit_storage_url: str = ""
 
     def __post_init__(self) -> None:
         if self.keys_database_url == self.database_url:
@@ -68,4 +70,5 @@ class Settings:
                 "RATE_LIMIT_EVENTS_PER_S", cls.rate_limit_events_per_s
             ),
             rate_limit_burst=env.integer("RATE_LIMIT_BURST", cls.rate_limit_burst, minimum=1),
+            rate_limit_storage_url=env.text("RATE_LIMIT_STORAGE_URL", "", shared=True),
         )

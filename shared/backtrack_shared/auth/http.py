@@ -17,7 +17,7 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields, validate
 
 from backtrack_shared.auth.keys import CLIENT_ID_PATTERN, Principal, Registry, authenticate
-from backtrack_shared.auth.rate_limit import RateLimiter, retry_after_header
+from backtrack_shared.auth.rate_limit import Limiter, retry_after_header
 from backtrack_shared.user_key import UserKey
 
 SCHEME = "apiKey"
@@ -109,7 +109,7 @@ def addressed_user(user_id: str, owner: str | None) -> UserKey:
     return UserKey(owner or principal().client_id, user_id)
 
 
-def rate_limited(limiter: RateLimiter, cost: int) -> None:
+def rate_limited(limiter: Limiter, cost: int) -> None:
     """Spend `cost` events of the calling client's limit, or answer 429 with Retry-After."""
     wait_s = limiter.take(principal().client_id, cost)
     if wait_s > 0:

@@ -2,7 +2,8 @@
 
 A client may spend `burst` events at once (a wearable syncing a day of data), then `rate_per_s`
 a second on average. An event costs one token; a batch costs one per item. Each process keeps
-its own buckets: with several replicas behind a balancer, a client's limit is per replica.
+its own buckets: with several replicas behind a balancer, a client's limit is per replica, unless
+they share one in Redis (shared_rate_limit.SharedRateLimiter).
 """
 
 import math
@@ -10,6 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    def take(self, client_id: str, cost: int = 1) -> float:
+        """0 when the client may spend `cost` events now (spent), else the seconds to wait."""
+        ...
 
 
 @dataclass

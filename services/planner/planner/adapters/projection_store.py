@@ -17,6 +17,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -32,6 +33,7 @@ from backtrack_shared.contracts.registry import (
 from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
+from backtrack_shared.topology import partition_key
 from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.tables import (
     planner_checkpoints,
@@ -110,9 +112,58 @@ class UserState:
         return UserKey(self.tenant, self.user_id)
 
 
+# A full rebuild forgets every projection first: while it runs no other instance may apply.
+_REBUILD_LOCK = text("SELECT pg_advisory_lock(hashtextextended('planner-rebuild-all', 0))")
+_REBUILD_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended('planner-rebuild-all', 0))")
+_NOT_REBUILDING = text(
+    "SELECT pg_try_advisory_xact_lock_shared(hashtextextended('planner-rebuild-all', 0))"
+)
+
+
+class RebuildRunning(Exception):
+    """A planner instance rebuilds every projection: apply again once it is done."""
+
+
 class SqlAlchemyProjectionStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+
+    @property
+    def shared_by_instances(self) -> bool:
+        """Whether several planner processes may write here at once (PostgreSQL)."""
+        return is_postgresql(self._connection)
+
+    def hold_for_rebuild(self) -> None:
+        """Keep every other writer out, across transactions, until release_rebuild() (or the
+        connection's end): waits for the applications under way to commit, after which every
+        lock_users() but the rebuild's own raises RebuildRunning. PostgreSQL only."""
+        if is_postgresql(self._connection):
+            self._connection.execute(_REBUILD_LOCK)
+
+    def release_rebuild(self) -> None:
+        if is_postgresql(self._connection):
+            self._connection.execute(_REBUILD_UNLOCK)
+
+    def lock_users(self, users: Iterable[UserKey], *, rebuilding: bool = False) -> None:
+        """Hold these users until the transaction ends: planner instances (one partition's
+        consumer, another's catch-up or gap filling, a rebuild) then apply a user one at a time,
+        each reading what the previous committed. PostgreSQL's transaction-scoped advisory
+        locks, taken in one order so two transactions never wait on each other; SQLite has one
+        writer at a time already. Call it first in the transaction: under READ COMMITTED, every
+        later read sees the previous holder's commit."""
+        if not is_postgresql(self._connection):
+            return
+        if not rebuilding and not self._connection.execute(_NOT_REBUILDING).scalar_one():
+            raise RebuildRunning("another planner instance rebuilds every projection")
+        keys = sorted({f"planner-user:{partition_key(*user)}" for user in users})
+        if keys:
+            self._connection.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS locks"
+                ),
+                {"keys": keys},
+            )
 
     def known_event_ids(self, event_keys: Sequence[EventKey]) -> set[EventKey]:
         """Which of these (tenant, event_id) are applied already."""

@@ -5,6 +5,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -149,4 +150,21 @@ Index(
     planner_unapplied_events.c.tenant,
     planner_unapplied_events.c.user_id,
     planner_unapplied_events.c.position,
+)
+
+# Planner instances alive (each renews `seen_at`), and which one consumes each partition queue.
+# Not user data: never scrubbed, never rebuilt. Times are the instances' epoch seconds.
+planner_instances = Table(
+    "planner_instances",
+    metadata,
+    Column("instance", String(128), primary_key=True),
+    Column("seen_at", Float, nullable=False),
+)
+
+planner_partition_claims = Table(
+    "planner_partition_claims",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("instance", String(128), nullable=True),  # None: released, free to take
+    Column("renewed_at", Float, nullable=False),
 )

@@ -83,6 +83,12 @@ def _moved(
     return UserState(state.user_id, applied_position, version, tenant=state.tenant)
 
 
+def _stamp(state: UserState) -> tuple[int, int]:
+    """What the database says of a user's applications: a kept fold with another stamp missed
+    events another planner instance applied meanwhile (its partition moved, or a catch-up)."""
+    return (state.applied_position, state.routine_version)
+
+
 def apply_event(
     unit_of_work: Callable[[], SqlAlchemyUnitOfWork],
     envelope: dict[str, Any],
@@ -131,6 +137,7 @@ def _apply_in_one_transaction(
     results: list[ApplyResult] = []
     with unit_of_work() as uow:
         store = uow.store
+        store.lock_users(user_of(event) for event in events)
         erased = store.erased((user_of(event), event.position) for event in events)
         for event in events:
             if event.type == USER_ERASED and user_of(event) not in erased:
@@ -175,6 +182,7 @@ def _apply_in_one_transaction(
                     event,
                     lambda u=user, e=earlier: [*store.history(u), *e],
                     kept=checked_out.pop(user, None),
+                    stamp=_stamp(states[user]),
                 )
                 version = decide_version(
                     current.get(user), fold, event, applied_position, unapplied.get(user, ())
@@ -223,7 +231,7 @@ def _apply_in_one_transaction(
             store.set_checkpoint(*checkpoint)
         uow.commit()
     for user, fold in checked_out.items():
-        folds.check_in(user, fold)
+        folds.check_in(user, fold, _stamp(states[user]))
     for user in erased & users:
         folds.forget(user)
     ROUTINE_VERSIONS.inc(len(versions))

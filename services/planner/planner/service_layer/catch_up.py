@@ -148,6 +148,25 @@ def rebuild(
     one the rules cannot fold is set aside as live processing sets it aside: either way its
     user's routine pauses naming it, and no user aborts everyone's rebuild."""
     with unit_of_work() as uow:
+        fenced = uow.store.shared_by_instances
+    if not fenced:  # SQLite: one writer at a time, the planner's instances are one process
+        return _rebuild(unit_of_work, feed, on_page, on_user, on_skipped)
+    with unit_of_work() as holder:
+        holder.store.hold_for_rebuild()  # no other planner instance applies meanwhile
+        try:
+            return _rebuild(unit_of_work, feed, on_page, on_user, on_skipped)
+        finally:
+            holder.store.release_rebuild()
+
+
+def _rebuild(
+    unit_of_work: UnitOfWorkFactory,
+    feed: Feed,
+    on_page: Callable[[int, int], None],
+    on_user: Callable[[int], None],
+    on_skipped: Callable[[str, str], None],
+) -> int:
+    with unit_of_work() as uow:
         if uow.store.checkpoint(REBUILD) is None:
             uow.store.forget()
             uow.store.set_checkpoint(REBUILD, 0)
@@ -168,7 +187,7 @@ def rebuild(
             break
         for user in users:
             with unit_of_work() as uow:
-                folded = _fold_user(uow.store, user)
+                folded = _fold_user(uow.store, user, rebuilding=True)
                 uow.commit()
             on_user(folded)
     with unit_of_work() as uow:
@@ -186,6 +205,7 @@ def _store_page(
     """A rebuild's first phase for one page: store the events not stored yet; an erasure
     marker erases its user, whose events are never stored again. An event that cannot be read
     is not stored but set aside (its user's routine will pause naming it) and reported."""
+    store.lock_users((key_of(envelope) for envelope in page), rebuilding=True)
     erased = store.erased((key_of(envelope), envelope["position"]) for envelope in page)
     for envelope in page:
         if envelope["type"] == USER_ERASED and key_of(envelope) not in erased:
@@ -215,10 +235,11 @@ def _unreadable(envelope: Envelope) -> str | None:
     return None
 
 
-def _fold_user(store: SqlAlchemyProjectionStore, user: UserKey) -> int:
+def _fold_user(store: SqlAlchemyProjectionStore, user: UserKey, *, rebuilding: bool = False) -> int:
     """Make a user's routine versions from their stored events (setting aside those the rules
     cannot fold, as live processing does, beside any set aside already); return how many were
     folded."""
+    store.lock_users([user], rebuilding=rebuilding)
     events = store.history_in_applied_order(user)
     already = store.unapplied([user]).get(user, [])
     replayed = replay(events, set_aside=already)
@@ -244,6 +265,7 @@ def rebuild_user(
     stream = list(feed.user_events(user))
     try:
         with unit_of_work() as uow:
+            uow.store.lock_users([user])
             uow.store.forget(user)
             if uow.store.erased((user, envelope["position"]) for envelope in stream):
                 stream = []

@@ -7,6 +7,7 @@ from sqlalchemy import Engine, delete, func, select
 from backtrack_shared.db import WRITE
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
+from backtrack_shared.topology import PARTITION_KEY_HEADER, partition_key
 from traininglog.adapters.event_store import readable_events, stored_envelope_json
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.tables import event_outbox, events
@@ -39,6 +40,8 @@ class SqlAlchemyEventOutbox:
                         "tenant": row["tenant"],
                         "stream_version": row["stream_version"],
                         "position": row["position"],
+                        # Hashed by the planner's partition exchange: one queue per user.
+                        PARTITION_KEY_HEADER: partition_key(row["tenant"], row["user_id"]),
                     },
                 ),
             )

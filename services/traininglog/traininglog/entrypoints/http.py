@@ -20,7 +20,8 @@ from backtrack_shared.auth.http import (
     rate_limited,
     requires,
 )
-from backtrack_shared.auth.rate_limit import RateLimiter
+from backtrack_shared.auth.rate_limit import Limiter, RateLimiter
+from backtrack_shared.auth.shared_rate_limit import SharedRateLimiter
 from backtrack_shared.contracts import NewEventSchema
 from backtrack_shared.contracts.registry import LATEST_VERSIONS, payload_versions
 from backtrack_shared.web import (
@@ -76,7 +77,7 @@ def events_blueprint(
     record: Record,
     reader: Any,
     on_recorded: Callable[[], None],
-    limiter: RateLimiter,
+    limiter: Limiter,
 ) -> Blueprint:
     blp = Blueprint("events", __name__, url_prefix="/v1", description="Record and read events")
 
@@ -327,7 +328,16 @@ def create_app(
     def _stopping(err: Stopped) -> tuple[Response, int]:
         return retry_later(str(err))
 
-    limiter = RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst)
+    limiter: Limiter = (
+        SharedRateLimiter(
+            settings.rate_limit_storage_url,
+            settings.rate_limit_events_per_s,
+            settings.rate_limit_burst,
+            namespace=settings.broker_namespace,
+        )
+        if settings.rate_limit_storage_url
+        else RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst)
+    )
     api.register_blueprint(ops_blueprint(readiness_checks))
     api.register_blueprint(
         events_blueprint(settings, unit_of_work, record, reader, on_recorded, limiter)
