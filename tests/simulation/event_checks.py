@@ -1,10 +1,11 @@
 """The invariants of DOMAIN.md about what one event must (or must not) change: each step-up as
 it is made, each ease-back, what pain and clearances do, and the event's own contract."""
 
+from dataclasses import replace
 from fractions import Fraction
 
 from backtrack_shared.contracts.registry import LATEST_VERSIONS, payload_schema
-from planner.domain.routine import Change
+from planner.domain.routine import Change, Prescription
 from tests.simulation import doses
 from tests.simulation.moment import (
     HIGH_IMPACT,
@@ -256,6 +257,16 @@ def the_contract_accepts_what_the_app_sends(m: Moment) -> list[str]:
 BREAK_DAYS = 14  # D14
 
 
+def _standing(rx: Prescription) -> Prescription:
+    """The dose an exercise stands at: in B3's lighter week the dose the week ends at (the week
+    lies over the dose; D14's steps down per week missed are counted from the dose, and one
+    ending a break in the lighter week can land exactly on the lighter form)."""
+    c = rx.last_change
+    if c.rule == "B3" and c.direction == "deload" and c.before is not None:
+        return replace(rx, dose=c.before)
+    return rx
+
+
 def d14_back_from_a_break_resumes_lower(m: Moment) -> list[str]:
     """D14: after 14 or more days without a session (a red-flag pause included), every exercise
     resumes one step down per full week missed (at most 3): the first session back is not
@@ -269,9 +280,12 @@ def d14_back_from_a_break_resumes_lower(m: Moment) -> list[str]:
     out = []
     for key, done in m.session.done.items():
         old = before.done.get(key)
-        if old is None or key[0] not in doses.PROGRESSED_BLOCKS or at_bottom(old.rx):
+        if old is None or key[0] not in doses.PROGRESSED_BLOCKS:
             continue
-        same = done.rx.dose == old.rx.dose and done.rx.variation_level == old.rx.variation_level
+        standing = _standing(old.rx)
+        if at_bottom(standing):
+            continue
+        same = done.rx.dose == standing.dose and done.rx.variation_level == standing.variation_level
         if same:
             out.append(f"{key[1]} back after {gap} days at its old dose {old.rx.dose.to_dict()}")
     return out

@@ -521,3 +521,27 @@ def test_four_weeks_of_sessions_without_a_step_up_ask_for_a_review() -> None:
     assert not r.d10_a_plateau_is_reviewed(replace(m, routine=reviewed))
     memory.last_up[("strength", "squat")] = T0 + timedelta(days=10)
     assert not r.d10_a_plateau_is_reviewed(m)
+
+
+def test_after_a_break_begun_in_the_lighter_week_the_old_dose_is_the_one_the_week_ends_at() -> None:
+    """D14 counts its steps down from the dose an exercise stands at; B3's lighter week lies over
+    it. Walking at 16.5 min, last session in the lighter week at 11.5, 22 days off: three steps
+    down from 16.5 land on 11.5 (irregular patients), which is D14 kept; back at 16.5 is not."""
+    routine, _ = _start()
+    record = Record(T0, 1)
+    key = ("cardio", "walking")
+    walking = routine.prescription("walking", "cardio")
+    assert walking is not None
+    full, light = (replace(walking.dose, duration_min=m) for m in (16.5, 11.5))
+    deload = Change("B3", "lighter week", ("e",), T0, "cardio", "walking", "deload", full, light)
+    last = replace(walking, dose=light, last_change=deload)
+    _session(record, T0, key=key, rx=last)
+    back = _session(record, T0 + timedelta(days=22), key=key, rx=replace(walking, dose=light))
+    m = _moment(routine, record=record, session=back, at=back.at)
+    assert not e.d14_back_from_a_break_resumes_lower(m)
+    back.done[key].rx = replace(walking, dose=full)
+    assert e.d14_back_from_a_break_resumes_lower(m)
+    # outside a lighter week the dose shown is the dose: back at it is still flagged
+    record.sessions[0].done[key].rx = replace(walking, dose=light)
+    back.done[key].rx = replace(walking, dose=light)
+    assert e.d14_back_from_a_break_resumes_lower(m)

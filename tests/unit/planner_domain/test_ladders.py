@@ -164,3 +164,22 @@ def test_d20_the_top_of_a_ladder_is_marked_maintenance_with_a_reason():
     marked = build_routine(state, h.at(1)).prescription("cat_cow")
     assert marked.maintenance is not None and marked.maintenance.rule == "D20"
     assert marked.to_dict()["maintenance"]["reason"]
+
+
+def test_d13_an_ease_back_at_one_set_of_8_goes_back_a_form():
+    """D4/D13: one set at the fewest reps in a harder form is not the bottom of the ladder: the
+    step down is the previous form at the same reps and sets (one dimension, as planks do). The
+    simulator found a strength flare leaving lunge at 1 x 8 in its second form, uneased."""
+    moved = 0
+    for slug, ex in EXERCISES.items():
+        if ex.measure == "hold" or ex.block not in ("strength", "core"):
+            continue
+        floor = t.P2_REPS_MIN if ex.block == "strength" else t.P3_REPS_MIN
+        for level in range(1, len(ex.ladder)):
+            assert ease_back(ex, Dose(sets=1, reps=floor), level) == (
+                Dose(sets=1, reps=floor),
+                level - 1,
+            ), (slug, level)
+            moved += 1
+        assert ease_back(ex, Dose(sets=1, reps=floor), 0) is None, slug
+    assert moved  # some exercise has a harder form

@@ -237,3 +237,23 @@ def test_r2_24h_report_at_the_instant_of_the_next_session_still_holds_that_sessi
     r = derive_routine(h.events, h.at(11))
     assert r.prescription("squat", "strength").last_change.rule == "R2"
     assert not [c for c in r.changes if c.direction == "up" and c.at == nxt.occurred_at]
+
+
+def test_r2_after_a_session_in_the_lighter_week_eases_the_dose_the_week_ends_at_once():
+    """Simulator (pain_24h, one_dimension_per_change): R2 after a session done in its lighter
+    form eased that lighter form and then made it lighter again, calf raise 2 x 11 -> 1 x 9 (sets
+    and reps together, and the lighter week taken twice). It eases the dose the week ends at."""
+    h = History()
+    _first_step_on_the_deload_day(h)
+    h.workout(37, [entry("walking", "cardio", rpe=4)], session_id="s37", duration_min=40)
+    week = derive_routine(h.events, h.at(37.5))
+    assert week.deload["active"] is True
+    assert week.prescription("walking", "cardio").dose.duration_min == 11.5  # 70 % of 16.5
+    h.pain(38, 4, "24h_after", hour=1, session_id="s37")
+    eased = rx(h, "cardio", "walking", 38.2)
+    assert eased.last_change.rule == "R2"
+    assert eased.dose.duration_min == 10.0  # 70 % of 14.5, one step below the 16.5 standing
+    h.workout(45, [entry("walking", "cardio", rpe=4)], session_id="s45", duration_min=40)
+    after = derive_routine(h.events, h.at(46))
+    assert after.deload["active"] is False
+    assert after.prescription("walking", "cardio").dose.duration_min == 14.5

@@ -179,6 +179,8 @@ class RepsLadder:
             return replace(dose, reps=max(self.reps_min, reps - t.D4_REP_STEP)), level
         if (dose.sets or 1) > 1:
             return replace(dose, sets=(dose.sets or 1) - 1), level
+        if level > 0:  # one set at the fewest reps of a harder form: back a form, one dimension
+            return dose, level - 1
         return None
 
 

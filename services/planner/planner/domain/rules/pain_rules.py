@@ -27,8 +27,13 @@ def _ease_to_below(
     last = track.rx.last_change
     if last.at > session.event.occurred_at and last.direction in ("down", "revert"):
         return
-    lower = d12_ease_one_dimension(state, track, base.dose, base.variation_level)
-    dose, level = lower if lower is not None else (base.dose, base.variation_level)
+    hurt = (base.dose, base.variation_level)
+    if track.key in state.deload_base and hurt == (track.rx.dose, track.rx.variation_level):
+        # B3: the session was done in the lighter week's form; the step down is taken from the
+        # dose the week ends at (set_standing shows it lighter), not from the lighter form
+        hurt = state.standing(track)
+    lower = d12_ease_one_dimension(state, track, *hurt)
+    dose, level = lower if lower is not None else hurt
     if (dose, level) == state.standing(track):
         track.clean_sessions = []
         return
