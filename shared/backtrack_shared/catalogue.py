@@ -1,28 +1,31 @@
 """The closed vocabularies the contracts validate against (DESIGN.md, DOMAIN.md)."""
 
-EXERCISES: tuple[str, ...] = (
-    "sitting_spinal_rotation",
-    "seated_hamstring_stretch",
-    "seated_quadriceps_stretch",
-    "standing_side_bend",
-    "cat_cow",
-    "cobra",
-    "bicycle_crunch",
-    "plank",
-    "superman",
-    "squat",
-    "calf_raise",
-    "lunge",
-    "chest_press",
-    "side_lying_hip_abduction",
-    "ball_squeeze",
-    "walking",
-    "steady_run",
-    "intervals",
-    "swimming",
-    "hill_sprints",
-    "plyometrics",
-)
+# What each exercise is (the planner's blocks agree: tests/unit/test_contracts.py checks it).
+EXERCISE_KIND: dict[str, str] = {
+    "sitting_spinal_rotation": "stretch",
+    "seated_hamstring_stretch": "stretch",
+    "seated_quadriceps_stretch": "stretch",
+    "standing_side_bend": "stretch",
+    "cat_cow": "stretch",
+    "cobra": "stretch",
+    "bicycle_crunch": "core",
+    "plank": "core",
+    "superman": "core",
+    "squat": "strength",
+    "calf_raise": "strength",
+    "lunge": "strength",
+    "chest_press": "strength",
+    "side_lying_hip_abduction": "strength",
+    "ball_squeeze": "strength",
+    "walking": "cardio",
+    "steady_run": "cardio",
+    "intervals": "cardio",
+    "swimming": "cardio",
+    "hill_sprints": "cardio",
+    "plyometrics": "strength",
+}
+
+EXERCISES: tuple[str, ...] = tuple(EXERCISE_KIND)
 
 EXERCISE_KINDS: tuple[str, ...] = ("stretch", "strength", "core", "cardio", "warmup", "cooldown")
 
@@ -75,34 +78,6 @@ CLEARANCE_SCOPES: tuple[str, ...] = (
 # baseline.assessed.access: what a person can train with (D19: a pool offers swimming).
 ACCESS: tuple[str, ...] = ("pool", "gym", "home", "outdoors")
 
-# What each exercise is (the planner's blocks agree: tests/unit/test_contracts.py checks it).
-EXERCISE_KIND: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "sitting_spinal_rotation",
-            "seated_hamstring_stretch",
-            "seated_quadriceps_stretch",
-            "standing_side_bend",
-            "cat_cow",
-            "cobra",
-        ),
-        "stretch",
-    ),
-    **dict.fromkeys(("bicycle_crunch", "plank", "superman"), "core"),
-    **dict.fromkeys(
-        (
-            "squat",
-            "calf_raise",
-            "lunge",
-            "chest_press",
-            "side_lying_hip_abduction",
-            "ball_squeeze",
-            "plyometrics",
-        ),
-        "strength",
-    ),
-    **dict.fromkeys(("walking", "steady_run", "intervals", "swimming", "hill_sprints"), "cardio"),
-}
 # Gentle work may open or close a session as well: a walk warms up, a stretch cools down.
 WARMUP_COOLDOWN_KINDS: tuple[str, ...] = ("warmup", "cooldown")
 GENTLE_EXERCISES: frozenset[str] = frozenset(
