@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from backtrack_shared.auth import (
     ADMIN,
     AUDIT_READ,
+    CLINICAL_WRITE,
     EVENTS_WRITE,
     ROUTINE_READ,
     Client,
@@ -70,8 +71,9 @@ def credentials() -> Credentials:
     folder = Path(tempfile.mkdtemp(prefix="bench-keys-"))
     atexit.register(shutil.rmtree, folder, True)
     created_at = "2026-01-01T00:00:00+00:00"
+    # The scenarios hold clinicians' clearances, and only a clinical client may send them.
     client_key, client_record = issue_key(
-        TENANT, [EVENTS_WRITE, ROUTINE_READ, AUDIT_READ], created_at
+        TENANT, [EVENTS_WRITE, CLINICAL_WRITE, ROUTINE_READ, AUDIT_READ], created_at
     )
     planner_key, planner_record = issue_key("planner", [ADMIN], created_at)
     registry = Registry(
