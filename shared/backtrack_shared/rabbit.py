@@ -544,7 +544,7 @@ class PikaConsumer:
         asked to stop or pause before all were settled."""
         if self._handle_batch is None or len(batch) == 1:
             return self._handle_one_by_one(channel, batch)
-        messages = [_incoming(*delivery) for delivery in batch]
+        messages = [incoming_message(*delivery) for delivery in batch]
         handle_batch = self._handle_batch
         try:
             refusals = self._until_not_transient(
@@ -585,7 +585,7 @@ class PikaConsumer:
         body: bytes,
     ) -> bool:
         """Handle one delivery and settle it; False if asked to stop or pause meanwhile."""
-        message = _incoming(method, properties, body)
+        message = incoming_message(method, properties, body)
         attempt = _attempt(properties)
         try:
             self._until_not_transient(
@@ -680,7 +680,10 @@ class PikaConsumer:
                 connection.add_callback_threadsafe(channel.stop_consuming)
 
 
-def _incoming(method: Basic.Deliver, properties: BasicProperties, body: bytes) -> IncomingMessage:
+def incoming_message(
+    method: Basic.Deliver, properties: BasicProperties, body: bytes
+) -> IncomingMessage:
+    """What a delivery holds, as consumers read it."""
     return IncomingMessage(
         body=body,
         routing_key=method.routing_key,

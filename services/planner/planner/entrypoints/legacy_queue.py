@@ -15,7 +15,7 @@ import pika
 import pika.exceptions
 import structlog
 
-from backtrack_shared.rabbit import CONNECTION_ERRORS, IncomingMessage, broker_user
+from backtrack_shared.rabbit import CONNECTION_ERRORS, broker_user, incoming_message
 from backtrack_shared.topology import PARTITION_KEY_HEADER, Topology, partition_key
 from planner.entrypoints.consumer import Publishers, drop_untrusted
 
@@ -65,15 +65,7 @@ def drain_legacy_queue(
         for method, properties, body in channel.consume(queue, inactivity_timeout=IDLE_S):
             if method is None:
                 break
-            message = IncomingMessage(
-                body=body,
-                routing_key=method.routing_key,
-                message_id=properties.message_id,
-                headers=dict(properties.headers or {}),
-                redelivered=bool(method.redelivered),
-                user_id=properties.user_id,
-                exchange=method.exchange,
-            )
+            message = incoming_message(method, properties, body)
             if not publishers.trusted(message):
                 drop_untrusted([message])
                 channel.basic_ack(method.delivery_tag)
