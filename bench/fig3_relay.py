@@ -16,10 +16,10 @@ import time
 import pika
 from sqlalchemy import Engine, text
 
+from backtrack_shared.broker.publisher import PikaConfirmedPublisher
+from backtrack_shared.broker.relay import OutboxRelay
+from backtrack_shared.broker.topology import Topology
 from backtrack_shared.gc_tuning import settle_after_startup
-from backtrack_shared.rabbit import PikaConfirmedPublisher
-from backtrack_shared.relay import OutboxRelay
-from backtrack_shared.topology import Topology
 from bench import infra
 from bench.config import Config
 from bench.harness import Row, Stat, Timer

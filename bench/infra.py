@@ -34,8 +34,8 @@ from backtrack_shared.auth import (
     clients_file,
     issue_key,
 )
+from backtrack_shared.broker.topology import Topology
 from backtrack_shared.db import create_database_engine
-from backtrack_shared.topology import Topology
 from bench.workload import TENANT, Workload
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
-from backtrack_shared.broker_setup import BrokerSetupError, Rabbitmqctl
-from backtrack_shared.broker_users import BrokerUser
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.setup import BrokerSetupError, Rabbitmqctl
+from backtrack_shared.broker.topology import Topology
+from backtrack_shared.broker.users import BrokerUser
 
 
 def url_for(amqp_url: str, user: str, password: str) -> str:

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.topology import Topology
 
 LOOPBACK_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 LOOPBACK_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from backtrack_shared.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
 from traininglog.adapters.sealing import Unreadable, unseal
 
 

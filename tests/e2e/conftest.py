@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.topology import Topology
 from tests.conftest import delete_topology, own_database
 from tests.keys import KEYS
 

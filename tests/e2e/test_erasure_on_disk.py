@@ -17,8 +17,8 @@ import pika
 import pytest
 import requests
 
-from backtrack_shared.dead_letters import PikaDeadLetters
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.topology import Topology
 from tests.conftest import delete_topology
 from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
 from tests.factories import baseline, new_user_id, pain, workout

@@ -16,9 +16,9 @@ import pika
 import pytest
 import requests
 
-from backtrack_shared.broker_setup import Rabbitmqctl
-from backtrack_shared.broker_users import BrokerUser, Permissions, TopicPermission, exactly
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.setup import Rabbitmqctl
+from backtrack_shared.broker.topology import Topology
+from backtrack_shared.broker.users import BrokerUser, Permissions, TopicPermission, exactly
 from tests.broker_users import (
     broker_users,
     delete_soon,
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.e2e
 
 def backtrack_broker(environ: dict[str, str], *argv: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "backtrack_shared.broker_cli", *argv],
+        [sys.executable, "-m", "backtrack_shared.broker.cli", *argv],
         env=environ,
         capture_output=True,
         text=True,

@@ -22,7 +22,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select, text
 
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.topology import Topology
 from planner.adapters.tables import planner_events
 from tests.conftest import delete_topology, own_database
 from tests.e2e.conftest import Service, free_port, start, stop, wait_ready

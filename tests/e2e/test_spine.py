@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pika
 import pytest
 
-from backtrack_shared.topology import routine_routing_key
+from backtrack_shared.broker.topology import routine_routing_key
 from tests.e2e.conftest import System
 from tests.factories import baseline, new_user_id, workout
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.topology import Topology
 from tests.conftest import delete_topology, own_database
 from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
 from tests.keys import KEYS

@@ -12,17 +12,17 @@ import pika
 import pytest
 from sqlalchemy import Engine
 
-from backtrack_shared.dead_letters import PikaDeadLetters
-from backtrack_shared.rabbit import (
+from backtrack_shared.broker.consumer import PikaConsumer
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.messages import (
     IncomingMessage,
     OutgoingMessage,
-    PikaConfirmedPublisher,
-    PikaConsumer,
     PoisonMessage,
     TransientFailure,
 )
-from backtrack_shared.relay import OutboxRelay
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.publisher import PikaConfirmedPublisher
+from backtrack_shared.broker.relay import OutboxRelay
+from backtrack_shared.broker.topology import Topology
 from planner import cli as planner_cli
 from tests.factories import baseline, new_user_id, pain
 from tests.integration.conftest import keys_for

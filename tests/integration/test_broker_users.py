@@ -12,7 +12,17 @@ import pika
 import pika.exceptions
 import pytest
 
-from backtrack_shared.broker_users import (
+from backtrack_shared.broker.consumer import PikaConsumer
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.messages import (
+    PUBLISHED_BY_HEADER,
+    IncomingMessage,
+    OutgoingMessage,
+    PoisonMessage,
+)
+from backtrack_shared.broker.publisher import PikaConfirmedPublisher
+from backtrack_shared.broker.topology import Topology
+from backtrack_shared.broker.users import (
     BrokerUser,
     Permissions,
     TopicPermission,
@@ -21,16 +31,6 @@ from backtrack_shared.broker_users import (
     tenant_subscriber,
     traininglog_user,
 )
-from backtrack_shared.dead_letters import PikaDeadLetters
-from backtrack_shared.rabbit import (
-    PUBLISHED_BY_HEADER,
-    IncomingMessage,
-    OutgoingMessage,
-    PikaConfirmedPublisher,
-    PikaConsumer,
-    PoisonMessage,
-)
-from backtrack_shared.topology import Topology
 from planner.entrypoints.consumer import Publishers
 from planner.service_layer.apply import routine_updated_message
 from planner.service_layer.versions import RoutineVersion

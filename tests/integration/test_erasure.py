@@ -20,11 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, select, text
 
 from backtrack_shared.auth.cli import development_keys
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.topology import Topology
 from backtrack_shared.contracts import NewEventSchema
 from backtrack_shared.contracts.registry import USER_ERASED
 from backtrack_shared.db import ScrubIncomplete, create_database_engine, scrub
-from backtrack_shared.dead_letters import PikaDeadLetters
-from backtrack_shared.topology import Topology
 from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.adapters.tables import USER_DATA_TABLES, planner_erasures

@@ -13,9 +13,11 @@ import pika
 import pytest
 from sqlalchemy import Engine, delete
 
-from backtrack_shared.dead_letters import PikaDeadLetters
-from backtrack_shared.rabbit import IncomingMessage, PikaConsumer, connection_parameters
-from backtrack_shared.topology import PARTITION_KEY_HEADER, Topology, partition_key
+from backtrack_shared.broker.connection import connection_parameters
+from backtrack_shared.broker.consumer import PikaConsumer
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.messages import IncomingMessage
+from backtrack_shared.broker.topology import PARTITION_KEY_HEADER, Topology, partition_key
 from planner.adapters.partition_claims import SqlAlchemyPartitionClaims
 from planner.adapters.tables import planner_instances, planner_partition_claims
 from planner.entrypoints.consumer import Publishers

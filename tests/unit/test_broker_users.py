@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backtrack_shared.auth.keys import CLIENT_ID_PATTERN
-from backtrack_shared.broker_cli import create_service_users
-from backtrack_shared.broker_setup import (
+from backtrack_shared.broker.cli import create_service_users
+from backtrack_shared.broker.setup import (
     BrokerSetupError,
     Rabbitmqctl,
     _Recorder,
@@ -17,14 +17,14 @@ from backtrack_shared.broker_setup import (
     password_matches,
     with_passwords,
 )
-from backtrack_shared.broker_users import (
+from backtrack_shared.broker.topology import Topology, routine_routing_key
+from backtrack_shared.broker.users import (
     BrokerUser,
     planner_user,
     tenant_subscriber,
     traininglog_user,
 )
 from backtrack_shared.contracts.registry import EVENT_TYPES
-from backtrack_shared.topology import Topology, routine_routing_key
 
 namespaces = st.from_regex(r"\A[a-z][a-z0-9.-]{0,20}\Z")
 tenants = st.from_regex(CLIENT_ID_PATTERN.pattern.replace("^", r"\A").replace("$", r"\Z"))

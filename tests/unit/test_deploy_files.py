@@ -16,11 +16,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from backtrack_shared.broker_cli import main as broker_main
-from backtrack_shared.broker_setup import definitions as expected_definitions
-from backtrack_shared.broker_setup import password_matches
-from backtrack_shared.broker_users import planner_user, traininglog_user
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.cli import main as broker_main
+from backtrack_shared.broker.setup import definitions as expected_definitions
+from backtrack_shared.broker.setup import password_matches
+from backtrack_shared.broker.topology import Topology
+from backtrack_shared.broker.users import planner_user, traininglog_user
 from planner.config import Settings as PlannerSettings
 from traininglog.config import Settings as TraininglogSettings
 

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 import pika.exceptions
 import pytest
 
-from backtrack_shared.rabbit import OutgoingMessage
-from backtrack_shared.relay import OutboxRelay, PendingMessage
+from backtrack_shared.broker.messages import OutgoingMessage
+from backtrack_shared.broker.relay import OutboxRelay, PendingMessage
 
 
 class FakeOutbox:

@@ -6,8 +6,8 @@ import json
 import pytest
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from backtrack_shared.broker.messages import IncomingMessage, PoisonMessage, TransientFailure
 from backtrack_shared.db import is_transient_database_error
-from backtrack_shared.rabbit import IncomingMessage, PoisonMessage, TransientFailure
 from planner.entrypoints.consumer import Publishers, batch_handler, message_handler
 from tests.factories import baseline, new_user_id
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backtrack_shared.rabbit import IncomingMessage
+from backtrack_shared.broker.messages import IncomingMessage
 from planner.entrypoints.consumer import Publishers, batch_handler, message_handler
 from planner.metrics import EVENTS_UNTRUSTED
 from tests.factories import baseline, new_user_id

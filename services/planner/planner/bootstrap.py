@@ -12,20 +12,20 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from backtrack_shared.auth.clients_file import WatchedClientsFile
-from backtrack_shared.db import create_database_engine, database_reachable, scrub, upgrade_to_head
-from backtrack_shared.dead_letters import PikaDeadLetters
-from backtrack_shared.rabbit import (
-    PikaConfirmedPublisher,
-    PikaConsumer,
+from backtrack_shared.broker.connection import (
     QueueDepthProbe,
-    TransientFailure,
     broker_reachable,
     broker_url_user,
     connection_parameters,
 )
-from backtrack_shared.relay import OutboxRelay
+from backtrack_shared.broker.consumer import PikaConsumer
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.messages import TransientFailure
+from backtrack_shared.broker.publisher import PikaConfirmedPublisher
+from backtrack_shared.broker.relay import OutboxRelay
+from backtrack_shared.broker.topology import Topology
+from backtrack_shared.db import create_database_engine, database_reachable, scrub, upgrade_to_head
 from backtrack_shared.serve import PeriodicWorker, Worker
-from backtrack_shared.topology import Topology
 from backtrack_shared.user_key import UserKey
 from planner.adapters.feed_client import HttpTrainingLogFeed
 from planner.adapters.partition_claims import SqlAlchemyPartitionClaims

@@ -9,11 +9,11 @@ import sys
 
 from tqdm import tqdm
 
-from backtrack_shared.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.dead_letters import PikaDeadLetters
+from backtrack_shared.broker.topology import Topology
 from backtrack_shared.gc_tuning import settle_after_startup
 from backtrack_shared.logs import configure_logging
 from backtrack_shared.serve import serve
-from backtrack_shared.topology import Topology
 from backtrack_shared.user_key import UserKey
 from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings

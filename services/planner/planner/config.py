@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backtrack_shared.rabbit import broker_url_user
+from backtrack_shared.broker.connection import broker_url_user
 from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment
 
 

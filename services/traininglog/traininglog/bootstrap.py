@@ -9,11 +9,12 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from backtrack_shared.auth.clients_file import WatchedClientsFile
+from backtrack_shared.broker.connection import broker_reachable
+from backtrack_shared.broker.publisher import PikaConfirmedPublisher
+from backtrack_shared.broker.relay import OutboxRelay
+from backtrack_shared.broker.topology import Topology
 from backtrack_shared.db import create_database_engine, database_reachable, scrub, upgrade_to_head
-from backtrack_shared.rabbit import PikaConfirmedPublisher, broker_reachable
-from backtrack_shared.relay import OutboxRelay
 from backtrack_shared.serve import Worker
-from backtrack_shared.topology import Topology
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox

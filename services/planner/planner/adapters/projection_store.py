@@ -24,6 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from backtrack_shared.broker.messages import OutgoingMessage
+from backtrack_shared.broker.relay import PendingMessage
+from backtrack_shared.broker.topology import partition_key
 from backtrack_shared.contracts import upcast
 from backtrack_shared.contracts.registry import (
     ACCESS_EVENT_TYPES,
@@ -31,9 +34,6 @@ from backtrack_shared.contracts.registry import (
     SYSTEM_EVENT_TYPES,
 )
 from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql
-from backtrack_shared.rabbit import OutgoingMessage
-from backtrack_shared.relay import PendingMessage
-from backtrack_shared.topology import partition_key
 from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.tables import (
     planner_checkpoints,

@@ -16,9 +16,10 @@ from typing import Any
 import structlog
 from marshmallow import ValidationError
 
+from backtrack_shared.broker.consumer import BatchHandler
+from backtrack_shared.broker.messages import IncomingMessage, PoisonMessage, TransientFailure
 from backtrack_shared.contracts import StoredEnvelopeSchema
 from backtrack_shared.db import is_transient_database_error
-from backtrack_shared.rabbit import BatchHandler, IncomingMessage, PoisonMessage, TransientFailure
 from planner.metrics import APPLY_SECONDS, EVENTS_DEAD_LETTERED, EVENTS_UNTRUSTED
 from planner.service_layer.apply import ApplyResult
 

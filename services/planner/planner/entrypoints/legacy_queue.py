@@ -15,8 +15,9 @@ import pika
 import pika.exceptions
 import structlog
 
-from backtrack_shared.rabbit import CONNECTION_ERRORS, broker_user, incoming_message
-from backtrack_shared.topology import PARTITION_KEY_HEADER, Topology, partition_key
+from backtrack_shared.broker.connection import CONNECTION_ERRORS, broker_user
+from backtrack_shared.broker.messages import incoming_message
+from backtrack_shared.broker.topology import PARTITION_KEY_HEADER, Topology, partition_key
 from planner.entrypoints.consumer import Publishers, drop_untrusted
 
 log = structlog.get_logger(__name__)

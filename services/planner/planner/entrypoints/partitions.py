@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from backtrack_shared.rabbit import CONNECTION_ERRORS, PikaConsumer
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.connection import CONNECTION_ERRORS
+from backtrack_shared.broker.consumer import PikaConsumer
+from backtrack_shared.broker.topology import Topology
 from planner.adapters.partition_claims import SqlAlchemyPartitionClaims
 from planner.service_layer.partition_share import moves
 

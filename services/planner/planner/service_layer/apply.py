@@ -10,9 +10,9 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from backtrack_shared.broker.messages import OutgoingMessage
+from backtrack_shared.broker.topology import ROUTINE_UPDATED, routine_routing_key
 from backtrack_shared.contracts.registry import ACCESS_EVENT_TYPES, USER_ERASED
-from backtrack_shared.rabbit import OutgoingMessage
-from backtrack_shared.topology import ROUTINE_UPDATED, routine_routing_key
 from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.projection_store import (
     SqlAlchemyUnitOfWork,

@@ -4,10 +4,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, delete, func, select
 
+from backtrack_shared.broker.messages import OutgoingMessage
+from backtrack_shared.broker.relay import PendingMessage
+from backtrack_shared.broker.topology import PARTITION_KEY_HEADER, partition_key
 from backtrack_shared.db import WRITE
-from backtrack_shared.rabbit import OutgoingMessage
-from backtrack_shared.relay import PendingMessage
-from backtrack_shared.topology import PARTITION_KEY_HEADER, partition_key
 from traininglog.adapters.event_store import readable_events, stored_envelope_json
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.tables import event_outbox, events

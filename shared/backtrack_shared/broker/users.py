@@ -16,7 +16,7 @@ exactly what each declares, writes and reads in a namespace (Topology), nothing 
 - a tenant's subscriber declares queues under its own prefix and may bind them to the routines
   exchange with its own routing key alone: another tenant's routines are refused by the broker.
 
-Pure: no broker here (backtrack_shared.broker_setup applies these).
+Pure: no broker here (backtrack_shared.broker.setup applies these).
 """
 
 import re
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrack_shared.auth.keys import CLIENT_ID_PATTERN
+from backtrack_shared.broker.topology import ROUTINE_UPDATED, Topology, routine_routing_key
 from backtrack_shared.contracts.registry import EVENT_TYPES
-from backtrack_shared.topology import ROUTINE_UPDATED, Topology, routine_routing_key
 
 NOTHING = "^$"  # matches no resource name (the default exchange is checked as amq.default)
 

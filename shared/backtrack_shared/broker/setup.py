@@ -13,8 +13,8 @@ from typing import Any
 
 import pika
 
-from backtrack_shared.broker_users import BrokerUser
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.topology import Topology
+from backtrack_shared.broker.users import BrokerUser
 
 
 class BrokerSetupError(RuntimeError):

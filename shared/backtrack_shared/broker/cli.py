@@ -22,7 +22,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from backtrack_shared.broker_setup import (
+from backtrack_shared.broker.setup import (
     BrokerSetupError,
     Rabbitmqctl,
     UrlCredentials,
@@ -30,9 +30,9 @@ from backtrack_shared.broker_setup import (
     definitions,
     with_passwords,
 )
-from backtrack_shared.broker_users import planner_user, tenant_subscriber, traininglog_user
+from backtrack_shared.broker.topology import Topology, routine_routing_key
+from backtrack_shared.broker.users import planner_user, tenant_subscriber, traininglog_user
 from backtrack_shared.settings import DEFAULT_AMQP_URL, Environment
-from backtrack_shared.topology import Topology, routine_routing_key
 
 GUEST = "guest"
 

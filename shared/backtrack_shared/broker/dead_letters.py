@@ -8,15 +8,9 @@ from typing import Any
 
 import pika
 
-from backtrack_shared.rabbit import (
-    ATTEMPTS_HEADER,
-    CONNECTION_ERRORS,
-    ERROR_HEADER,
-    ROUTING_KEY_HEADER,
-    broker_user,
-    connection_parameters,
-)
-from backtrack_shared.topology import PARTITION_KEY_HEADER, Topology, partition_key
+from backtrack_shared.broker.connection import CONNECTION_ERRORS, broker_user, connection_parameters
+from backtrack_shared.broker.messages import ATTEMPTS_HEADER, ERROR_HEADER, ROUTING_KEY_HEADER
+from backtrack_shared.broker.topology import PARTITION_KEY_HEADER, Topology, partition_key
 from backtrack_shared.user_key import UserKey
 
 

@@ -11,7 +11,7 @@ key `routine.updated.<tenant>`, so that a tenant's broker user can be limited to
 
 Each service declares what it owns (traininglog the events exchange; the planner everything it
 reads and writes, and the events exchange too, to bind to it whichever starts first), so that
-each broker user's permissions cover exactly that (backtrack_shared.broker_users).
+each broker user's permissions cover exactly that (backtrack_shared.broker.users).
 """
 
 from dataclasses import dataclass

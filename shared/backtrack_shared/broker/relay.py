@@ -12,7 +12,9 @@ from typing import Protocol
 
 import structlog
 
-from backtrack_shared.rabbit import CONNECTION_ERRORS, OutgoingMessage, PikaConfirmedPublisher
+from backtrack_shared.broker.connection import CONNECTION_ERRORS
+from backtrack_shared.broker.messages import OutgoingMessage
+from backtrack_shared.broker.publisher import PikaConfirmedPublisher
 
 log = structlog.get_logger(__name__)
 
