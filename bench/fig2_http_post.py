@@ -21,6 +21,7 @@ from bench import infra
 from bench.config import Config
 from bench.harness import Row, repeat_many
 from bench.workload import workload
+from tests.support.processes import free_port
 
 CONCURRENCY = 8
 HERE = Path(__file__).parent
@@ -70,7 +71,7 @@ def run(config: Config) -> list[Row]:
         infra.postgres_database("http") as database_url,
         infra.throwaway_topology("http") as topology,
     ):
-        service_port, bare_port = infra.free_port(), infra.free_port()
+        service_port, bare_port = free_port(), free_port()
         environ = infra.service_environ(database_url, topology, traininglog=service_port)
         environ["TRAININGLOG_HTTP_THREADS"] = str(CONCURRENCY)
         argv = ["-m", "traininglog", "serve"]

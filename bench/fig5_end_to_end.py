@@ -30,6 +30,7 @@ from bench import infra
 from bench.config import Config
 from bench.harness import Row, Stat
 from bench.workload import workload
+from tests.support.processes import free_port
 
 PROBE_EVERY = 10
 POLL_S = 0.005
@@ -160,7 +161,7 @@ def run_at(config: Config, rate: float) -> list[Row]:
             infra.postgres_database("e2e") as database_url,
             infra.throwaway_topology(f"e2e{run_index}") as topology,
         ):
-            ports = {"traininglog": infra.free_port(), "planner": infra.free_port()}
+            ports = {"traininglog": free_port(), "planner": free_port()}
             environ = infra.service_environ(database_url, topology, **ports)
             start = {"environ": environ, "log_dir": config.log_dir}
             traininglog_argv = ["-m", "traininglog", "serve"]

@@ -6,11 +6,7 @@ import contextlib
 import functools
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import pika
 import psycopg
-import requests
 from sqlalchemy import Engine, delete, insert, text
 from sqlalchemy.engine import make_url
 
@@ -37,6 +32,9 @@ from backtrack_shared.auth import (
 from backtrack_shared.broker.topology import Topology
 from backtrack_shared.db import create_database_engine
 from bench.workload import TENANT, Workload
+from tests.support import processes
+from tests.support.processes import Service
+from tests.support.resources import delete_topology
 
 if TYPE_CHECKING:
     from traininglog.adapters.key_store import SqlAlchemyKeyStore
@@ -221,15 +219,7 @@ def throwaway_topology(label: str) -> Iterator[Topology]:
     try:
         yield topology
     finally:
-        delete_topology(topology)
-
-
-def delete_topology(topology: Topology) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    try:
-        topology.delete(connection.channel())
-    finally:
-        connection.close()
+        delete_topology(AMQP_URL, topology)
 
 
 def purge_planner_queue(topology: Topology) -> None:
@@ -242,58 +232,6 @@ def purge_planner_queue(topology: Topology) -> None:
         connection.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Process:
-    name: str
-    url: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-
-def start_process(
-    name: str, argv: Sequence[str], *, port: int, environ: dict[str, str], log_dir: Path
-) -> Process:
-    log_path = log_dir / f"{name}.log"
-    popen = subprocess.Popen(
-        [sys.executable, *argv],
-        env={**os.environ, **environ},
-        cwd=ROOT,
-        stdout=log_path.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    return Process(name, f"http://127.0.0.1:{port}", popen, log_path)
-
-
-def wait_ready(process: Process, path: str = "/readyz", timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"{process.name} exited:\n{process.logs()}")
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(f"{process.url}{path}", timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{process.name} not ready in {timeout_s}s:\n{process.logs()}")
-
-
-def stop_process(process: Process) -> None:
-    process.popen.terminate()
-    try:
-        process.popen.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.popen.kill()
-        process.popen.wait()
-
-
 @contextlib.contextmanager
 def running(
     name: str,
@@ -303,13 +241,12 @@ def running(
     environ: dict[str, str],
     log_dir: Path,
     ready_path: str = "/readyz",
-) -> Iterator[Process]:
-    process = start_process(name, argv, port=port, environ=environ, log_dir=log_dir)
-    try:
-        wait_ready(process, ready_path)
-        yield process
-    finally:
-        stop_process(process)
+) -> Iterator[Service]:
+    """`python ARGV...` with `environ` over this process's environment, ready, stopped after."""
+    with processes.running(
+        name, {**os.environ, **environ}, port, log_dir, argv=argv, ready_path=ready_path
+    ) as service:
+        yield service
 
 
 def service_environ(database_url: str, topology: Topology, **ports: int) -> dict[str, str]:

@@ -5,18 +5,15 @@ started by testcontainers; else RabbitMQ and PostgreSQL on loopback (as on the p
 when they answer. With none of these the tests that need them fail, saying why.
 """
 
-import contextlib
 import os
 import socket
 import uuid
 from collections.abc import Iterator
 
-import pika
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from backtrack_shared.broker.topology import Topology
+from tests.support.resources import delete_topology
 
 LOOPBACK_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 LOOPBACK_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -69,29 +66,6 @@ def postgres_url() -> Iterator[str]:
         yield LOOPBACK_DATABASE_URL
     else:
         pytest.fail("No PostgreSQL: set DATABASE_URL, run a Docker engine, or start it on 5432.")
-
-
-def delete_topology(amqp_url: str, topology: Topology) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        topology.delete(connection.channel())
-    finally:
-        connection.close()
-
-
-@contextlib.contextmanager
-def own_database(postgres_url: str, prefix: str) -> Iterator[str]:
-    """A PostgreSQL database of the caller's own beside `postgres_url`'s, dropped afterwards."""
-    url = make_url(postgres_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

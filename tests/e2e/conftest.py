@@ -1,10 +1,6 @@
 """Both services as real processes, on a PostgreSQL database and a broker namespace of their own."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,25 +12,9 @@ import requests
 from sqlalchemy.engine import make_url
 
 from backtrack_shared.broker.topology import Topology
-from tests.conftest import delete_topology, own_database
 from tests.keys import KEYS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Service:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:]
+from tests.support.processes import Service, free_port, start, stop, wait_ready
+from tests.support.resources import delete_topology, own_database
 
 
 @dataclass
@@ -76,45 +56,11 @@ def drop_planner_tables(database_url: str) -> None:
             connection.execute(f'DROP TABLE "{table}" CASCADE')
 
 
-def wait_ready(service: Service, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise RuntimeError(f"{service.name} exited:\n{service.logs()}")
-        try:
-            if requests.get(f"{service.url}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{service.name} not ready in {timeout_s}s:\n{service.logs()}")
-
-
 @pytest.fixture(scope="module")
 def e2e_database(postgres_url: str) -> Iterator[str]:
     """A database of this module's own, dropped afterwards: no other test's rows in the feed."""
     with own_database(postgres_url, "e2e") as url:
         yield url
-
-
-def start(name: str, environ: dict[str, str], port: int, log_dir: Path) -> Service:
-    log_path = log_dir / f"{name}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", name, "serve"],
-        env=environ,
-        stdout=log_path.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    return Service(name, f"http://127.0.0.1:{port}", process, log_path)
-
-
-def stop(service: Service) -> None:
-    service.process.terminate()
-    try:
-        service.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        service.process.kill()
-        service.process.wait()
 
 
 @pytest.fixture(scope="module")

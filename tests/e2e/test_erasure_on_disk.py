@@ -19,10 +19,10 @@ import requests
 
 from backtrack_shared.broker.dead_letters import PikaDeadLetters
 from backtrack_shared.broker.topology import Topology
-from tests.conftest import delete_topology
-from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.keys import KEYS
+from tests.support.processes import Service, free_port, start, stop, wait_ready
+from tests.support.resources import delete_topology
 from tests.traces import (
     dead_letters_holding,
     files_holding,

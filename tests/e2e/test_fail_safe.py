@@ -14,8 +14,9 @@ import requests
 from backtrack_shared.contracts import EnvelopeSchema
 from backtrack_shared.db import create_database_engine
 from tests.e2e.client import metric, routine, wait_applied
-from tests.e2e.conftest import System, start, stop, wait_ready
+from tests.e2e.conftest import System
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.support.processes import start, stop, wait_ready
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.domain.append import Writer

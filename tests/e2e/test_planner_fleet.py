@@ -24,10 +24,10 @@ from sqlalchemy import create_engine, func, select, text
 
 from backtrack_shared.broker.topology import Topology
 from planner.adapters.tables import planner_events
-from tests.conftest import delete_topology, own_database
-from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
 from tests.factories import BASE_TIME, envelope
 from tests.keys import KEYS
+from tests.support.processes import Service, free_port, start, stop, wait_ready
+from tests.support.resources import delete_topology, own_database
 
 pytestmark = pytest.mark.e2e
 

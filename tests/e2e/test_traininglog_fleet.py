@@ -12,11 +12,11 @@ import pytest
 import requests
 
 from backtrack_shared.broker.topology import Topology
-from tests.conftest import delete_topology, own_database
 from tests.e2e.client import metric
-from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
 from tests.factories import new_user_id, pain
 from tests.keys import KEYS
+from tests.support.processes import Service, free_port, start, stop, wait_ready
+from tests.support.resources import delete_topology, own_database
 
 pytestmark = pytest.mark.e2e
 

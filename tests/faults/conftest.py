@@ -12,19 +12,17 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
 from backtrack_shared.broker.topology import Topology
-from tests.conftest import delete_topology, own_database
-from tests.e2e.conftest import Service, free_port, start, stop, wait_ready
 from tests.keys import KEYS
+from tests.support.processes import Service, free_port, start, stop, wait_healthy, wait_ready
+from tests.support.resources import delete_topology, own_database
 
 
 @dataclass
@@ -70,18 +68,6 @@ class FaultSystem:
 
     def logs(self) -> str:
         return "\n".join(f"--- {name}\n{s.logs()}" for name, s in self.services.items())
-
-
-def wait_healthy(service: Service, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise RuntimeError(f"{service.name} exited:\n{service.logs()}")
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(f"{service.url}/healthz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{service.name} not healthy in {timeout_s}s:\n{service.logs()}")
 
 
 @pytest.fixture

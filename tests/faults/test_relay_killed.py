@@ -14,7 +14,6 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.conftest import free_port
 from tests.faults.checks import (
     PlannerLedger,
     assert_nothing_lost_nothing_twice,
@@ -24,6 +23,7 @@ from tests.faults.checks import (
 )
 from tests.faults.conftest import FaultSystem
 from tests.faults.workload import workload
+from tests.support.processes import free_port
 from traininglog.adapters.tables import event_outbox
 
 pytestmark = pytest.mark.faults

@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 
 from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.conftest import keys_for
 from tests.integration.test_openapi_fuzz import planner_app
 from tests.keys import KEYS
+from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings
 from traininglog.entrypoints.http import create_app

@@ -25,8 +25,8 @@ from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.broker.topology import Topology
 from planner import cli as planner_cli
 from tests.factories import baseline, new_user_id, pain
-from tests.integration.conftest import keys_for
 from tests.integration.test_event_store import record
+from tests.support.stores import keys_for
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 
 pytestmark = pytest.mark.integration

@@ -30,9 +30,9 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUni
 from planner.adapters.tables import USER_DATA_TABLES, planner_erasures
 from planner.service_layer.apply import Applied, apply_event
 from planner.service_layer.erasure_scrub import ErasureScrub
-from tests.conftest import own_database
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.conftest import keys_for
+from tests.support.resources import own_database
+from tests.support.stores import keys_for
 from tests.traces import files_holding, loose_modes
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.key_store import SqlAlchemyKeyStore

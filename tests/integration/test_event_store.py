@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from backtrack_shared.contracts import NewEventSchema
 from backtrack_shared.user_key import UserKey
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.conftest import keys_for
+from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 from traininglog.adapters.tables import event_outbox, events

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from backtrack_shared.contracts import NewEventSchema
 from tests.factories import baseline, new_user_id, pain
-from tests.integration.conftest import keys_for
+from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork
 from traininglog.adapters.tables import events
 from traininglog.domain.append import Outcome, Writer

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.test_security import (
+from tests.support.apps import (
     apply_all,
     as_client,
     feed_after,

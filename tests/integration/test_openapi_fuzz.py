@@ -34,8 +34,8 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUni
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import apply_event
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.conftest import keys_for
 from tests.keys import KEYS
+from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings
 from traininglog.entrypoints.http import create_app as create_traininglog_app

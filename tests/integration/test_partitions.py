@@ -23,7 +23,7 @@ from planner.adapters.tables import planner_instances, planner_partition_claims
 from planner.entrypoints.consumer import Publishers
 from planner.entrypoints.legacy_queue import drain_legacy_queue
 from planner.entrypoints.partitions import PartitionedConsumer
-from tests.conftest import delete_topology
+from tests.support.resources import delete_topology
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.conftest import keys_for
 from tests.keys import KEYS
+from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings
 from traininglog.entrypoints.http import create_app
