@@ -8,8 +8,8 @@ open-loop at a fixed rate (event i is due at i/rate whatever the answers to earl
 its latency counts from then). Every 10th event is a probe: once its POST answered, it is asked
 for through the planner (GET /v1/users/{id}/routine) until its position is applied.
 
-Every minute it prints one row: per process the RSS (and the sum over the PostgreSQL backends
-serving the soak's databases, and this driver's own), the events queued in the planner's
+Every minute it prints one row: per process the RSS (and the private memory of the PostgreSQL
+backends serving the soak's databases, and this driver's own RSS), the events queued in the planner's
 partition queues and its dead letters (passive declares), traininglog's outbox backlog (the
 relay's), the feed lag (traininglog's feed head minus the highest position the planners
 applied) and the events stored but not applied, and over that minute's answers the p99 of
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,11 +63,12 @@ FLOORS = {"MiB": 5.0, "ms": 100.0, "events": 50.0, "probes": 10.0}
 # --- what is measured each minute ------------------------------------------------------------
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory (`field` of /proc/PID/status), in MiB; NaN once it is gone."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -108,7 +110,9 @@ class Gauges:
         rows = self.database.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)", (databases,)
         ).fetchall()
-        sizes = [rss_mib(pid) for (pid,) in rows]
+        # Private memory alone (RssAnon): a backend's RSS also counts every page of the shared
+        # buffers it has touched, which grows towards shared_buffers and is one memory for all.
+        sizes = [rss_mib(pid, "RssAnon") for (pid,) in rows]
         return sum(size for size in sizes if size == size)  # NaN: gone meanwhile
 
     def one(self, sql: str) -> int:
@@ -119,7 +123,7 @@ class Gauges:
         figures: dict[str, float] = {}
         for name, pid in self.system.pids().items():
             figures[f"rss {name} MiB"] = rss_mib(pid)
-        figures["rss postgres MiB"] = self.postgres_backends_mib()
+        figures["rss postgres private MiB"] = self.postgres_backends_mib()
         figures["rss soak MiB"] = rss_mib(os.getpid())
         topology = self.system.topology
         figures["queued events"] = sum(self.queue_depth(q) for q in topology.partition_queues)
@@ -228,7 +232,7 @@ class Load:
                         self.window.visible_latencies.append(seen - probe.due)
             stop.wait(PROBE_ROUND_S)
 
-    def offer(self, documents: list[dict], rate: float) -> None:
+    def offer(self, documents: Iterable[dict], rate: float) -> None:
         start = time.monotonic()
         with ThreadPoolExecutor(POST_WORKERS) as pool:
             for index, document in enumerate(documents):
@@ -285,7 +289,8 @@ def judged_columns(rows: list[dict]) -> list[Verdict]:
 def soak(args: argparse.Namespace, log_dir: Path) -> tuple[list[dict], dict[str, object]]:
     count = int(args.rate * args.minutes * 60)
     print(f"preparing {count} events ...", file=sys.stderr, flush=True)
-    documents = list(workload(count, prefix=f"soak{os.getpid()}-").documents())
+    # Made as they are sent: 90,000 documents held at once would be this driver's RSS.
+    documents = workload(count, prefix=f"soak{os.getpid()}-").documents()
     rows: list[dict] = []
     with fleet(args.traininglogs, args.planners, log_dir) as system:
         load = Load(system.url, [p.url for p in system.planners])
