@@ -9,16 +9,15 @@ its latency counts from then). Every 10th event is a probe: once its POST answer
 for through the planner (GET /v1/users/{id}/routine) until its position is applied.
 
 Every minute it prints one row: per process the RSS (and the private memory of the PostgreSQL
-backends serving the soak's databases, and this driver's own RSS), the events queued in the planner's
-partition queues and its dead letters (passive declares), traininglog's outbox backlog (the
-relay's), the feed lag (traininglog's feed head minus the highest position the planners
-applied) and the events stored but not applied, and over that minute's answers the p99 of
-due -> POST answered and of due -> routine visible, with the probes still unseen. At the end it
-waits for the planners to apply everything, judges every series (bench/growth.py: a fit over
-the last two thirds of the minutes) and prints the whole table and which series grew. The table
-is also written to bench/results/soak-latest.md. Exit status 1 when a series grew, a POST failed
-or an event stayed unapplied.
-"""
+backends serving the soak's databases, and this driver's own RSS), the events queued in the
+planner's partition queues and its dead letters (passive declares), traininglog's outbox backlog
+(the relay's), the feed lag (traininglog's feed head minus the highest position the planners
+applied) and the events stored but not applied, and over that minute's answers the p99 of due ->
+POST answered and of due -> routine visible, with the probes still unseen. At the end it waits
+for the planners to apply everything, judges every series (bench/growth.py: a fit over the last
+two thirds of the minutes) and prints the whole table and which series grew. The table is also
+written to bench/results/soak-latest.md. Exit status 1 when a series grew, a POST failed or an
+event stayed unapplied. """
 
 import argparse
 import collections
