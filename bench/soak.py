@@ -1,8 +1,8 @@
 """`python -m bench.soak [--minutes 30] [--rate 50] [--traininglogs 2] [--planners 2]`
 
 The soak (`make soak`): the whole system as processes on this machine — traininglog processes
-(each with its outbox relay) behind haproxy (deploy/haproxy/traininglog.cfg; one process needs
-none), planner processes sharing the partitions, on a PostgreSQL database of its own, a throwaway
+(each with its outbox relay) behind haproxy (deploy/haproxy/traininglog.cfg; one process stands
+behind both its server lines), planner processes sharing the partitions, on a PostgreSQL database of its own, a throwaway
 broker namespace on the real RabbitMQ, the write limit in Redis — offered realistic events
 open-loop at a fixed rate (event i is due at i/rate whatever the answers to earlier ones, and
 its latency counts from then). Every 10th event is a probe: once its POST answered, it is asked
@@ -17,7 +17,8 @@ POST answered and of due -> routine visible, with the probes still unseen. At th
 for the planners to apply everything, judges every series (bench/growth.py: a fit over the last
 two thirds of the minutes) and prints the whole table and which series grew. The table is also
 written to bench/results/soak-latest.md. Exit status 1 when a series grew, a POST failed or an
-event stayed unapplied. """
+event stayed unapplied.
+"""
 
 import argparse
 import collections
