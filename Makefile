@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick broker-users broker-plugins test-fleet run-fleet haproxy simulate
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick soak broker-users broker-plugins test-fleet run-fleet haproxy simulate
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -89,11 +89,18 @@ $(BENCH_INSTALLED): $(INSTALLED) bench/requirements.txt
 	$(BIN)/pip install --quiet -c constraints.txt -r bench/requirements.txt
 	touch $@
 
-bench: install $(BENCH_INSTALLED)
+bench: install $(BENCH_INSTALLED) broker-plugins haproxy
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-quick: install $(BENCH_INSTALLED)
+bench-quick: install $(BENCH_INSTALLED) broker-plugins haproxy
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+# The soak (bench/soak.py): 50 events/s for 30 minutes to two traininglogs behind haproxy and two
+# planners on RabbitMQ, PostgreSQL and Redis here; a row a minute (RSS, queues, lag, p99), then
+# which series grew. SOAK_ARGS="--minutes 2" for a try.
+SOAK_ARGS ?=
+soak: install $(BENCH_INSTALLED) broker-plugins haproxy
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ class Config:
     sizes: tuple[int, ...]  # figures 6, 7, 8: events stored (the smallest is the reference)
     rebuild_sizes: tuple[int, ...]  # figure 6: the rule-bound rebuild (see README: ~30 events/s)
     appended_after_prefill: int  # figure 7: events ingested on top of the stored ones
+    drain_events: int  # figure 9: the backlog 1 and 2 planner processes drain
     log_dir: Path
 
     @classmethod
@@ -44,6 +45,7 @@ class Config:
                 sizes=sizes or (1000, 5000),
                 rebuild_sizes=rebuild_sizes or (150, 400),
                 appended_after_prefill=1000,
+                drain_events=1000,
                 log_dir=log_dir,
             )
         return cls(
@@ -59,6 +61,7 @@ class Config:
             sizes=sizes or (10_000, 100_000),
             rebuild_sizes=rebuild_sizes or (1000, 10_000),
             appended_after_prefill=5000,
+            drain_events=20_000,
             log_dir=log_dir,
         )
 

@@ -1,0 +1,105 @@
+"""Figure 9: draining a backlog with 2 planner processes against 1: do partitions share the work.
+
+A backlog of realistic events (20,000; quick: 1,000) is stored first: rows prefilled into
+traininglog's store with their outbox rows, then `traininglog serve` relays them all into the
+planner's partition queues (a throwaway namespace) while no planner runs. Then the planner
+processes (`planner serve`, their tables migrated beforehand) are started together, and the
+clock runs from their start until every stored event is applied (the planners' `planner_events`
+holds as many rows as traininglog's `events`, whose last position is the feed's head), polled
+every 0.2 s from the database.
+Measured: 2 planner processes sharing the partitions, events per second.
+Baseline: 1 planner process on the same backlog (a fresh database and namespace).
+The ratio is the scaling of the drain; on a 2-core machine that also runs PostgreSQL, RabbitMQ
+and the load, less than 2 is expected. Process start (imports, connecting) is inside the time.
+"""
+
+import time
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from bench import infra
+from bench.config import Config
+from bench.harness import Row, Stat
+from bench.workload import workload
+
+POLL_S = 0.2
+TIMEOUT_S = 1800
+
+
+def _count(connection: psycopg.Connection, table: str) -> int:
+    row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _wait(connection: psycopg.Connection, until: str, done: int, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while _count(connection, until) != done:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not done in {TIMEOUT_S} s")
+        time.sleep(POLL_S)
+
+
+def drain(config: Config, planners: int, run_index: int) -> float:
+    """Seconds from starting `planners` processes until they applied the whole backlog."""
+    load = workload(config.drain_events, prefix=f"drain{run_index}p{planners}-")
+    with (
+        infra.postgres_database("drain") as database_url,
+        infra.throwaway_topology(f"drain{planners}") as topology,
+    ):
+        with infra.traininglog_engine(database_url) as engine:
+            infra.insert_rows(engine, load, outbox=True)
+        with infra.planner_engine(database_url):
+            pass  # migrated once, so that two planners starting together find their tables
+        dsn = make_url(database_url).set(drivername="postgresql")
+        port = infra.free_port()
+        environ = infra.service_environ(database_url, topology, traininglog=port)
+        with (
+            psycopg.connect(dsn.render_as_string(hide_password=False)) as connection,
+            infra.running(
+                "traininglog",
+                ["-m", "traininglog", "serve"],
+                port=port,
+                environ=environ,
+                log_dir=config.log_dir,
+            ),
+        ):
+            connection.autocommit = True
+            _wait(connection, "event_outbox", 0, "the relay")  # the backlog is in the queues
+            started = time.monotonic()
+            processes = []
+            try:
+                for n in range(planners):
+                    planner_port = infra.free_port()
+                    processes.append(
+                        infra.start_process(
+                            f"planner-drain{n + 1}",
+                            ["-m", "planner", "serve"],
+                            port=planner_port,
+                            environ={**environ, "PLANNER_PORT": str(planner_port)},
+                            log_dir=config.log_dir,
+                        )
+                    )
+                _wait(connection, "planner_events", len(load), f"{planners} planner(s)")
+                return time.monotonic() - started
+            finally:
+                for process in processes:
+                    infra.stop_process(process)
+
+
+def run(config: Config) -> list[Row]:
+    one, two = Stat(), Stat()
+    for run_index in range(config.repeats):
+        one.add(config.drain_events / drain(config, 1, run_index))
+        two.add(config.drain_events / drain(config, 2, run_index))
+    what = f"drain a backlog of {config.drain_events:,} events queued in the partition queues, postgresql"
+    return [
+        Row(
+            "9",
+            f"{what}: 2 planner processes",
+            two,
+            "1 planner process",
+            one,
+            "events/s",
+        )
+    ]
