@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from backtrack_shared.topology import Topology
+from backtrack_shared.broker.topology import Topology
 from bench import infra
 
 PROXY_CONFIG = infra.ROOT / "deploy" / "haproxy" / "traininglog.cfg"
