@@ -162,7 +162,12 @@ def page_blueprint(
             as_of=as_of,
         )
         drawn = [
-            {"id": chart_id, "series": series, "svg": charts.svg(series, chart_id)}
+            {
+                "id": chart_id,
+                "series": series,
+                "wide": charts.svg(series, chart_id),
+                "narrow": charts.svg(series, chart_id, narrow=True),
+            }
             for chart_id, series in zip(CHART_IDS, shown.charts, strict=True)
         ]
         html = render_template(

@@ -25,6 +25,8 @@ _STYLE_ARGS: dict[str, object] = dict(
     tooltip_font_size=12,
     opacity="0.85",
     opacity_hover="0.95",
+    guide_stroke_color="#e3e3e3",
+    major_guide_stroke_color="#c8c8c8",
 )
 _STYLE = Style(**_STYLE_ARGS)
 # The ratio, then B4's caution line (dark amber) and its too-steep line (red).
@@ -33,19 +35,25 @@ _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
-def _options(series: Series) -> dict[str, object]:
+def _options(series: Series, narrow: bool) -> dict[str, object]:
+    """A wide chart for a screen, a narrow one for a phone: the narrow one is drawn at the
+    width a phone shows it, so its text stays at the size it was set in."""
+    many = len(series.labels) > (6 if narrow else 14)
     return {
         "style": _RATIO_STYLE if series.guides else _STYLE,
         "js": [],
         "disable_xml_declaration": True,
-        "width": 720,
-        "height": 340,
+        "width": 360 if narrow else 720,
+        "height": 300 if narrow else 340,
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 3,
-        "x_label_rotation": 0 if len(series.labels) <= 6 else 40,
-        "show_minor_x_labels": True,
+        "legend_at_bottom_columns": min(3, len(series.series) + len(series.guides)),
+        "x_label_rotation": 0,
+        "x_labels_major_every": (len(series.labels) + 3) // 4 if many else None,
+        "show_minor_x_labels": not many,
         "truncate_legend": -1,
-        "margin": 12,
+        "truncate_label": -1,
+        "margin": 8,
+        "margin_right": 24,
         "print_values": False,
         "include_x_axis": True,
         "allow_interruptions": True,
@@ -53,20 +61,25 @@ def _options(series: Series) -> dict[str, object]:
     }
 
 
-def _chart(series: Series) -> pygal.graph.graph.Graph:
+def _chart(series: Series, narrow: bool) -> pygal.graph.graph.Graph:
     """Pain and the ratio are lines (gaps where a week has no value); counts are bars."""
     title = series.title
     if title.startswith("Sessions"):
-        chart = pygal.Bar(**_options(series))
+        chart = pygal.Bar(**_options(series, narrow))
         names = dict(series.series)
         chart.add("Sessions", list(names["Sessions"]))
+        # Whole sessions on the left; minutes on the right at the same lines, in round steps.
+        ticks = int(max(names["Sessions"], default=0)) + 1
+        chart.y_labels = list(range(0, ticks + 1))
+        step = max(15, -(-max(names["Minutes"], default=0) // ticks // 15) * 15)
+        chart.secondary_range = (0, step * ticks)
         chart.add("Minutes", list(names["Minutes"]), secondary=True)
     elif title.startswith("Training load"):
-        chart = pygal.Bar(**_options(series))
+        chart = pygal.Bar(**_options(series, narrow))
         for name, values in series.series:
             chart.add(name, list(values))
     else:
-        chart = pygal.Line(**_options(series))
+        chart = pygal.Line(**_options(series, narrow))
         if title.startswith("Weekly pain"):
             chart.range = (0, 10)
         for name, values in series.series:
@@ -86,10 +99,10 @@ def _chart(series: Series) -> pygal.graph.graph.Graph:
     return chart
 
 
-def svg(series: Series, element_id: str) -> str:
+def svg(series: Series, element_id: str, *, narrow: bool = False) -> str:
     """The chart as an inline <svg>, labelled for assistive technology by the figure's caption
     and summary (ids `<element_id>-title`, `<element_id>-summary`)."""
-    drawn = str(_chart(series).render(is_unicode=True))
+    drawn = str(_chart(series, narrow).render(is_unicode=True))
     drawn = _COMMENT.sub("", _SCRIPT.sub("", drawn))
     return drawn.replace(
         "<svg ",

@@ -146,7 +146,7 @@ class Page:
     advice: tuple[JSON, ...]
     blocks: tuple[BlockSection, ...]
     held_out: tuple[JSON, ...]
-    timeline: tuple[VersionEntry, ...]
+    timeline: tuple[tuple[VersionEntry, ...], ...]  # newest first, quiet runs together
     charts: tuple[Series, ...] = field(default=())
 
 
@@ -232,6 +232,19 @@ def timeline(
         )
         for v in sorted(versions, key=lambda v: v["version"], reverse=True)
     )
+
+
+def grouped(entries: Sequence[VersionEntry]) -> tuple[tuple[VersionEntry, ...], ...]:
+    """The timeline as a person reads it: a version that changed a dose or the status on its
+    own, and each run of versions that changed only advice or the weekly plan as one."""
+    groups: list[list[VersionEntry]] = []
+    for entry in entries:
+        quiet = not entry.changes
+        if quiet and groups and not groups[-1][0].changes:
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    return tuple(tuple(g) for g in groups)
 
 
 def _week_labels(weeks: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -357,8 +370,8 @@ def page(
         advice=tuple(a for a in advice if not (paused and a["rule"] == "R6")),
         blocks=routine_sections(routine, known),
         held_out=tuple(routine.get("held_out", ())),
-        timeline=timeline(
-            [v for v in versions if datetime.fromisoformat(v["as_of"]) <= as_of], known
+        timeline=grouped(
+            timeline([v for v in versions if datetime.fromisoformat(v["as_of"]) <= as_of], known)
         ),
         charts=charts(progress, events, as_of),
     )
