@@ -1,5 +1,6 @@
 """What the progress page shows, from the routine, its versions and the events (pure)."""
 
+import itertools
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_a_steady_story_shows_every_block_every_version_and_four_charts():
 
 
 def test_a_red_flag_story_shows_the_pause_and_no_exercise():
-    events, as_of = story("red_flag.json")
+    events, _ = story("red_flag.json")
     flag = next(e for e in events if e.payload.get("red_flags"))
     during = [e for e in events if e.occurred_at <= flag.occurred_at]
     page = page_model.page(
@@ -127,7 +128,7 @@ def test_the_timeline_keeps_every_version_in_order_and_folds_only_quiet_runs(cha
     assert [e for g in groups for e in g] == entries
     for group in groups:
         assert len(group) == 1 or not any(e.changes for e in group)
-    for before, after in zip(groups, groups[1:], strict=False):
+    for before, after in itertools.pairwise(groups):
         assert before[0].changes or after[0].changes  # two quiet runs are never side by side
 
 
