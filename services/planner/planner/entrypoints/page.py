@@ -113,7 +113,7 @@ def page_blueprint(
         token = links.issue(PageLink(user, caller.client_id, caller.sees_every_user, expires_at))
         query = {"link": token, **({"owner": owner} if owner else {})}
         url = url_for("page.get_page", user_id=user_id, _external=True) + "?" + urlencode(query)
-        return {"user_id": user_id, "url": url, "expires_at": expires_at}, 201
+        return {"user_id": user_id, "url": url, "expires_at": expires_at.isoformat()}, 201
 
     @blp.route(f"/users/{_USER_ID}/page")
     @blp.arguments(PageQuerySchema, location="query")
