@@ -135,7 +135,9 @@ def test_a_changed_expired_or_foreign_link_opens_nothing(plan: Flask, acme_user:
         "signed elsewhere": (
             f"{page}?link="
             + PageLinks("y" * 40).issue(
-                PageLink(UserKey("acme", acme_user), "acme", False, datetime.now(UTC) + timedelta(1))
+                PageLink(
+                    UserKey("acme", acme_user), "acme", False, datetime.now(UTC) + timedelta(1)
+                )
             ),
             401,
         ),
@@ -203,6 +205,8 @@ def test_the_fhir_bundle_is_for_audit_readers_and_erasure_empties_it(
     emptied = as_client(plan, "acme").get(fhir)
     assert emptied.status_code == 200 and emptied.get_json()["entry"] == []
     Bundle.parse_obj(emptied.get_json())
-    assert as_client(plan, "ops").get(fhir, query_string={"owner": "acme"}).get_json()["entry"] == []
+    assert (
+        as_client(plan, "ops").get(fhir, query_string={"owner": "acme"}).get_json()["entry"] == []
+    )
     assert as_client(plan, "globex").get(fhir, query_string={"owner": "acme"}).status_code == 404
     assert plan.test_client().get(url).status_code == 404  # the page link opens nothing now

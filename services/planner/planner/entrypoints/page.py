@@ -38,6 +38,10 @@ PAGE_HEADERS = {
 }
 
 
+_HTML = {"schema": {"type": "string"}}
+_ERROR = {"schema": {"$ref": "#/components/schemas/Error"}}
+
+
 class PageLinkRequestSchema(Schema):
     expires_in_s = fields.Integer(
         load_default=int(DEFAULT_TTL.total_seconds()),
@@ -119,14 +123,22 @@ def page_blueprint(
     @blp.arguments(PageQuerySchema, location="query")
     @blp.doc(
         description="The user's progress page (HTML), opened with a signed page link instead "
-        "of a key. A browser asking for HTML gets refusals as a page too.",
-        responses={"200": {"description": "The page.", "content": {"text/html": {}}}},
+        "of a key. A browser (`Accept: text/html`) gets each refusal as a page too.",
+        responses={
+            "200": {"description": "The page.", "content": {"text/html": _HTML}},
+            **{
+                str(status): {
+                    "description": why,
+                    "content": {"application/json": _ERROR, "text/html": _HTML},
+                }
+                for status, why in (
+                    (401, f"{NO_LINK} Or the link is not valid, or it expired."),
+                    (403, OTHER_USER),
+                    (404, f"{NO_SUCH_USER} Or the link's issuer may no longer see the user."),
+                )
+            },
+        },
     )
-    @blp.alt_response(
-        401, schema=ERROR_SCHEMA, description=f"{NO_LINK} Or the link is not valid, or expired."
-    )
-    @blp.alt_response(403, schema=ERROR_SCHEMA, description=OTHER_USER)
-    @blp.alt_response(404, schema=ERROR_SCHEMA, description=NO_SUCH_USER)
     def get_page(query: dict[str, Any], user_id: str) -> Response:
         if not query.get("link"):
             return _refuse(401, NO_LINK)
