@@ -3,7 +3,6 @@ FHIR export, with both services as processes and the real broker: twelve weeks p
 traininglog, a page link issued with a key, the page opened with the link alone."""
 
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -71,10 +70,17 @@ def not_blank(path: Path) -> None:
         assert inked > pixels.width * pixels.height // 100, f"{path}: {inked} pixels of ink"
 
 
-def keep(path: Path) -> None:
+def keep(page: Page, name: str, part: str | None = None) -> None:
+    """With BACKTRACK_PAGE_SCREENSHOTS set (docs/ for the README), keep the first screen of the
+    page (or one part of it) there."""
     if KEEP_SCREENSHOTS:
         Path(KEEP_SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(KEEP_SCREENSHOTS) / path.name)
+        path = Path(KEEP_SCREENSHOTS) / name
+        if part is None:
+            page.screenshot(path=str(path))
+        else:
+            page.locator(part).screenshot(path=str(path))
+        not_blank(path)
 
 
 def test_twelve_weeks_show_their_routine_timeline_and_charts_in_a_browser(
@@ -132,7 +138,8 @@ def test_twelve_weeks_show_their_routine_timeline_and_charts_in_a_browser(
     wide = tmp_path / "progress-page.png"
     page.screenshot(path=str(wide), full_page=True)
     not_blank(wide)
-    keep(wide)
+    keep(page, "progress-page.png")
+    keep(page, "progress-page-charts.png", part="#charts")
     phone_page, _ = opened(browser, url, width=390)
     # On a phone the page fits its width, and each chart is the one drawn at a phone's width.
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -142,7 +149,8 @@ def test_twelve_weeks_show_their_routine_timeline_and_charts_in_a_browser(
     phone = tmp_path / "progress-page-390px.png"
     phone_page.screenshot(path=str(phone), full_page=True)
     not_blank(phone)
-    keep(phone)
+    keep(phone_page, "progress-page-390px.png")
+    keep(phone_page, "progress-page-390px-charts.png", part="#chart-pain")
 
 
 def test_a_paused_user_sees_the_pause_first_in_red(
@@ -168,7 +176,7 @@ def test_a_paused_user_sees_the_pause_first_in_red(
     shot = tmp_path / "progress-page-paused.png"
     page.screenshot(path=str(shot), full_page=False)
     not_blank(shot)
-    keep(shot)
+    keep(page, "progress-page-paused.png")
 
 
 def test_a_link_opens_its_own_users_page_only_and_not_once_changed(

@@ -46,7 +46,11 @@ def _options(series: Series, narrow: bool) -> dict[str, object]:
         "width": 360 if narrow else 720,
         "height": 300 if narrow else 340,
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": min(3, len(series.series) + len(series.guides)),
+        "legend_at_bottom_columns": (
+            1
+            if narrow and len(series.series) + len(series.guides) > 2
+            else min(3, len(series.series) + len(series.guides))
+        ),
         "x_label_rotation": 0,
         "x_labels_major_every": (len(series.labels) + 3) // 4 if many else None,
         "show_minor_x_labels": not many,
