@@ -276,10 +276,14 @@ def provenance(
     known: Mapping[str, LoggedEvent],
 ) -> JSON:
     changes = version.get("changes", ())
-    rules: dict[str, str] = {}
-    for change in changes:
-        if change.get("rule"):
-            rules.setdefault(change["rule"], change.get("reason") or change["rule"])
+    # Every (rule, reason) once: one rule may give several reasons (S3's warm-up and cool-down).
+    rules = list(
+        dict.fromkeys(
+            (change["rule"], change.get("reason") or change["rule"])
+            for change in changes
+            if change.get("rule")
+        )
+    )
     causes = list(
         dict.fromkeys(
             [
@@ -322,7 +326,7 @@ def provenance(
     if rules:
         resource["reason"] = [
             {"coding": [{"system": RULE_SYSTEM, "code": rule}], "text": reason}
-            for rule, reason in rules.items()
+            for rule, reason in rules
         ]
     if entities:
         resource["entity"] = entities
