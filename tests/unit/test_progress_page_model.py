@@ -1,5 +1,6 @@
 """What the progress page shows, from the routine, its versions and the events (pure)."""
 
+import functools
 import itertools
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent / "planner_domain"))
 from scenario_runner import load, play
 
 
+@functools.cache  # a story is played once for the module: it is the slow part
 def story(name: str) -> tuple[list[LoggedEvent], datetime]:
     events = play(load(name)).events
     return events, max(e.occurred_at for e in events)
