@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick soak broker-users broker-plugins test-fleet run-fleet haproxy simulate
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick soak broker-users broker-plugins test-fleet run-fleet haproxy chromium simulate
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ run: install broker-plugins
 haproxy:
 	@command -v haproxy >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; }
 
+# Debian's headless Chromium, for the progress page's browser test (tests/e2e/test_progress_page.py,
+# driven by Playwright through /usr/bin/chromium: Playwright downloads no browser of its own).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 # The system as a fleet on this machine: two traininglog processes behind haproxy on :8001
 # (deploy/haproxy/traininglog.cfg) and two planners (:8002, :8003) sharing the partitions, on
 # the PostgreSQL database of DATABASE_URL, with the write limit in Redis. Ctrl-C stops all.
@@ -50,7 +55,7 @@ run-fleet: install broker-plugins haproxy
 broker-users: install
 	$(BIN)/backtrack-broker users
 
-test: install broker-plugins haproxy
+test: install broker-plugins haproxy chromium
 	$(BIN)/pytest
 
 test-unit: install
@@ -59,7 +64,7 @@ test-unit: install
 test-integration: install broker-plugins
 	$(BIN)/pytest tests/integration
 
-test-e2e: install broker-plugins haproxy
+test-e2e: install broker-plugins haproxy chromium
 	$(BIN)/pytest tests/e2e
 
 # Three planner processes (one killed, one added) against one, on 10,000 events: the routines

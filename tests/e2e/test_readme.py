@@ -45,8 +45,8 @@ def run(command: str, system: System) -> dict:
 
 def test_the_readme_examples_work_as_written(system: System):
     commands = curl_commands()
-    assert len(commands) == 8
-    post_one, post_batch, stream, feed, routine, history, bad, erase = commands
+    assert len(commands) == 10
+    post_one, post_batch, stream, feed, routine, history, bad, erase, page_link, fhir = commands
 
     stored = run(post_one, system)
     assert stored["user_id"] == "ana" and stored["stream_version"] == 1
@@ -68,6 +68,11 @@ def test_the_readme_examples_work_as_written(system: System):
 
     assert run(bad, system)["errors"] == {"json": {"occurred_at": ["Not a valid aware datetime."]}}
 
+    link = run(page_link, system)
+    assert link["user_id"] == "ana" and "/v1/users/ana/page?link=" in link["url"]
+    bundle = run(fhir, system)
+    assert bundle["resourceType"] == "Bundle" and bundle["entry"]
+
     erased = run(erase, system)
     assert erased["user_id"] == "ana" and erased["stream_version"] == 4
     assert run(erase, system) == erased  # asked again: the same marker
@@ -77,4 +82,5 @@ def test_the_readme_examples_work_as_written(system: System):
     assert answer["code"] == 404  # the planner dropped her routine
     assert run(stream, system)["code"] == 404
     assert run(history, system)["code"] == 404
+    assert run(fhir, system)["entry"] == []  # her owner's Bundle is empty now
     assert run(post_one.replace("4a01", "4a09"), system)["code"] == 410  # nothing more for her

@@ -28,6 +28,7 @@ from backtrack_shared.db import create_database_engine, database_reachable, scru
 from backtrack_shared.serve import PeriodicWorker, Worker
 from backtrack_shared.user_key import UserKey
 from planner.adapters.feed_client import HttpTrainingLogFeed
+from planner.adapters.page_links import PageLinks, page_link_secret
 from planner.adapters.partition_claims import SqlAlchemyPartitionClaims
 from planner.adapters.projection_store import (
     RebuildRunning,
@@ -229,6 +230,9 @@ def bootstrap(settings: Settings) -> Planner:
         rebuild_job=RebuildJob(unit_of_work, feed, consumer, writer, folds),
         rebuild_user=rebuild_one,
         registry=WatchedClientsFile(settings.clients_file).registry,
+        page_links=PageLinks(
+            page_link_secret(settings.page_link_secret, settings.page_link_secret_file)
+        ),
     )
     catch_up_worker = PeriodicWorker("feed-catch-up", catch_up_now, settings.catch_up_interval_s)
     lag_worker = PeriodicWorker("lag", lag.measure, INTERVAL_S)

@@ -44,6 +44,10 @@ class Settings:
     # lasts unless renewed (a killed instance's partitions move once it lapses).
     partitions: int = 8
     partition_lease_s: float = 10.0
+    # What page links are signed with (PLANNER_PAGE_LINK_SECRET), else the file that holds it
+    # (made on first start): every planner serving the pages must have the same.
+    page_link_secret: str = field(default="", repr=False)
+    page_link_secret_file: Path = field(default_factory=lambda: Path("data/page-link-secret"))
     # This process's name among the planner instances (PLANNER_INSTANCE; host and pid if unset).
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
@@ -81,6 +85,10 @@ class Settings:
                 "TRAININGLOG_BROKER_USER", broker_url_user(traininglog_url)
             ),
             partitions=env.integer("PARTITIONS", cls.partitions, minimum=1),
+            page_link_secret=env.text("PAGE_LINK_SECRET", ""),
+            page_link_secret_file=Path(
+                env.text("PAGE_LINK_SECRET_FILE", str(env.data_path("page-link-secret")))
+            ),
             partition_lease_s=env.number("PARTITION_LEASE_S", cls.partition_lease_s),
             instance=env.text("INSTANCE", "")
             or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",

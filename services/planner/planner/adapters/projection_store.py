@@ -583,6 +583,11 @@ class SqlAlchemyPlannerReader:
         with self._engine.connect() as connection:
             return SqlAlchemyProjectionStore(connection).history(user)
 
+    def erased(self, user: UserKey) -> bool:
+        """Whether the user was erased (the planner then holds nothing of theirs)."""
+        with self._engine.connect() as connection:
+            return user in SqlAlchemyProjectionStore(connection).erased([(user, 0)])
+
     def events_in_applied_order(self, user: UserKey) -> list[LoggedEvent]:
         with self._engine.connect() as connection:
             return SqlAlchemyProjectionStore(connection).history_in_applied_order(user)

@@ -1,5 +1,6 @@
 """The planner's HTTP API: the routine now (or as of an instant), and its history with reasons."""
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +19,11 @@ from backtrack_shared.auth.http import (
 )
 from backtrack_shared.user_key import UserKey
 from backtrack_shared.web import ERROR_SCHEMA, Blueprint, create_api, ops_blueprint
+from planner.adapters.page_links import PageLinks
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
+from planner.entrypoints.page import page_blueprint
 from planner.service_layer.catch_up import RebuildFailed
 from planner.service_layer.failsafe import fail_safe
 from planner.service_layer.rebuild_job import RebuildJob
@@ -203,6 +206,7 @@ def create_app(
     registry: Callable[[], Registry],
     readiness_details: Callable[[], dict[str, Any]] | None = None,
     readiness_degradations: Callable[[], dict[str, str]] | None = None,
+    page_links: PageLinks | None = None,
 ) -> Flask:
     app = Flask("planner")
     api = create_api(
@@ -218,4 +222,8 @@ def create_app(
     )
     api.register_blueprint(routine_blueprint(reader))
     api.register_blueprint(admin_blueprint(rebuild_job, rebuild_user))
+    # Without a secret of its own (tests), links last as long as this process.
+    api.register_blueprint(
+        page_blueprint(reader, page_links or PageLinks(secrets.token_urlsafe(48)))
+    )
     return app
