@@ -139,3 +139,12 @@ def fit_activity(
     activity.total_timer_time = minutes * 60.0
     builder.add(activity)
     return bytes(builder.build().to_bytes())
+
+
+if (
+    __name__ == "__main__"
+):  # an example walk for the README: python -m tests.wearable_exports walk.fit
+    import sys
+
+    with open(sys.argv[1], "wb") as out:
+        out.write(fit_activity(Sport.WALKING, minutes=30))
