@@ -126,6 +126,7 @@ def imports_blueprint(
     @blp.arguments(HealthConnectExportSchema)
     @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ImportAnswerSchema, description="One result per record and deletion.")
+    @blp.alt_response(400, schema=ERROR_SCHEMA, description="The body is not valid JSON.")
     @blp.alt_response(413, schema=ERROR_SCHEMA, description="More items than MAX_BATCH_EVENTS.")
     @blp.alt_response(429, **RATE_LIMITED_RESPONSE)
     def post_health_connect(export: dict[str, Any], owner: str | None = None) -> dict[str, Any]:
