@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import System
 from tests.keys import KEYS
+from tests.wearable_exports import Sport, fit_activity
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,7 @@ def curl_commands() -> list[str]:
     return commands
 
 
-def run(command: str, system: System) -> dict:
+def run(command: str, system: System, cwd: Path | None = None) -> dict:
     """Run a README command as written, on the test system's ports, with KEY set as the README
     sets it (an operator's key, as `make run`'s development key is)."""
     ports = {"localhost:8001": system.traininglog.url, "localhost:8002": system.planner.url}
@@ -39,14 +40,16 @@ def run(command: str, system: System) -> dict:
         text=True,
         check=True,
         env={"PATH": os.environ["PATH"], "KEY": KEYS.key["ops"]},
+        cwd=cwd,
     )
     return json.loads(output.stdout)  # type: ignore[no-any-return]
 
 
-def test_the_readme_examples_work_as_written(system: System):
+def test_the_readme_examples_work_as_written(system: System, tmp_path: Path):
     commands = curl_commands()
-    assert len(commands) == 10
-    post_one, post_batch, stream, feed, routine, history, bad, erase, page_link, fhir = commands
+    assert len(commands) == 13
+    post_one, post_batch, stream, feed, routine, history, bad, *imports, erase, page_link, fhir = commands
+    health_connect, fit, retraction = imports
 
     stored = run(post_one, system)
     assert stored["user_id"] == "ana" and stored["stream_version"] == 1
@@ -67,6 +70,18 @@ def test_the_readme_examples_work_as_written(system: System):
     assert run(history, system)["versions"]
 
     assert run(bad, system)["errors"] == {"json": {"occurred_at": ["Not a valid aware datetime."]}}
+
+    imported = run(health_connect, system)
+    assert [r["status"] for r in imported["results"]] == ["stored", "stored", "rejected"]
+    assert imported["counts"] == {"stored": 2, "duplicate": 0, "superseded": 0, "rejected": 1}
+    assert [r["status"] for r in run(health_connect, system)["results"]] == [
+        "duplicate",
+        "duplicate",
+        "rejected",
+    ]
+    (tmp_path / "walk.fit").write_bytes(fit_activity(Sport.WALKING, minutes=30))
+    assert [r["status"] for r in run(fit, system, cwd=tmp_path)["results"]] == ["stored"]
+    assert run(retraction, system)["user_id"] == "ben"
 
     link = run(page_link, system)
     assert link["user_id"] == "ana" and "/v1/users/ana/page?link=" in link["url"]

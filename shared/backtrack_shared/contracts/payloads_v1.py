@@ -1,6 +1,6 @@
 """Schema version 1 of every event payload. Fields may be added in a new version, never renamed."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from backtrack_shared import catalogue
 from backtrack_shared.contracts import limits as lim
@@ -118,3 +118,30 @@ class AccessChangedV1(Schema):
 
     client_id = fields.String(required=True, validate=validate.Regexp(r"[a-z0-9][a-z0-9-]{0,62}\Z"))
     requested_by = fields.String(required=True, validate=_SHORT_TEXT)
+
+
+class RecordRetractedV1(Schema):
+    """A client takes back a record it sent: one event, by its `event_id`, or every version of
+    a re-synced record stored before the retraction, by its `source.record_id` (of the source
+    `source_name`, by default the retraction's own). The log keeps both; the planner folds as
+    if the record had never been, but a red flag it carried still pauses the routine."""
+
+    event_id = fields.UUID()
+    record_id = fields.String(validate=validate.Length(min=1, max=256))
+    source_name = fields.String(validate=_SHORT_TEXT)
+    reason = fields.String(validate=validate.Length(max=500))
+
+    @validates_schema
+    def _names_one_record(self, data: dict, **_: object) -> None:
+        if ("event_id" in data) == ("record_id" in data):
+            raise ValidationError("Name the record by event_id or by record_id: one of the two.")
+        if "source_name" in data and "record_id" not in data:
+            raise ValidationError(
+                "source_name names the source of a record_id.", field_name="source_name"
+            )
+
+    @post_load
+    def _event_id_as_text(self, data: dict, **_: object) -> dict:
+        if "event_id" in data:
+            data["event_id"] = str(data["event_id"])
+        return data

@@ -18,10 +18,14 @@ _SCHEMAS: Mapping[tuple[str, int], type[Schema]] = {
     ("goal.set", 1): payloads_v1.GoalSetV1,
     ("recovery.logged", 1): payloads_v1.RecoveryLoggedV1,
     ("clearance.recorded", 1): payloads_v1.ClearanceRecordedV1,
+    ("record.retracted", 1): payloads_v1.RecordRetractedV1,
     ("user.erased", 1): payloads_v1.UserErasedV1,
     ("access.granted", 1): payloads_v1.AccessChangedV1,
     ("access.revoked", 1): payloads_v1.AccessChangedV1,
 }
+
+# A client's take-back of a record it sent (by event id, or by source.record_id).
+RECORD_RETRACTED = "record.retracted"
 
 # Written by the services themselves, never posted by a client, never folded by the rules.
 USER_ERASED = "user.erased"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from planner.domain.exercises import KIND_BLOCK
-from planner.domain.history import LoggedEvent
+from planner.domain.history import RETAINED_RED_FLAGS, LoggedEvent
 from planner.domain.load import session_load
 from planner.domain.output import build_routine
 from planner.domain.pain import (
@@ -191,6 +191,14 @@ def on_clearance(state: State, event: LoggedEvent) -> None:
         s2_gate_what_returns(state, causes, event.occurred_at)
 
 
+def on_retained_red_flags(state: State, event: LoggedEvent) -> None:
+    """A retracted report's red flags: a retraction never lifts a pause (R6), so they pause the
+    routine as the report did, until a clinician has reviewed them."""
+    flags = [str(f) for f in event.payload["red_flags"]]
+    causes = (event.event_id, str(event.payload["retracted_by"]))
+    r6_referral(state, flags, causes, event.occurred_at)
+
+
 def on_goal(state: State, event: LoggedEvent) -> None:
     state.goals[str(event.payload.get("goal_id"))] = (event.payload, event)
 
@@ -201,4 +209,5 @@ HANDLERS: dict[str, Callable[[State, LoggedEvent], None]] = {
     "pain.reported": on_pain,
     "clearance.recorded": on_clearance,
     "goal.set": on_goal,
+    RETAINED_RED_FLAGS: on_retained_red_flags,
 }

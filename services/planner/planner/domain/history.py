@@ -1,7 +1,7 @@
 """A user's logged events as the progression rules see them: plain values, no I/O."""
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,3 +23,90 @@ def history_order(event: LoggedEvent) -> tuple[datetime, int, str]:
     """The one order of a user's history: occurred_at, ties by stream_version (then event id,
     so that the order never depends on how events arrived)."""
     return (event.occurred_at, event.stream_version, event.event_id)
+
+
+# A client's take-back of a record it sent (contracts: `record.retracted`).
+RECORD_RETRACTED = "record.retracted"
+# What the history keeps of a retracted pain report that named red flags: the flags alone, at
+# the report's instant. Made here, never logged: a retraction never lifts a pause (R6), only a
+# clinician's review does.
+RETAINED_RED_FLAGS = "red_flags.retained"
+
+
+def record_key(event: LoggedEvent) -> tuple[str, str] | None:
+    """(source name, source.record_id) of a re-synced record; None for an event without one."""
+    record_id = event.source.get("record_id")
+    if record_id is None:
+        return None
+    return (str(event.source.get("name", "")), str(record_id))
+
+
+@dataclass(frozen=True)
+class Retractions:
+    """The retractions in a user's history: which events they take back."""
+
+    event_ids: dict[str, LoggedEvent]  # event id taken back -> the retraction
+    records: dict[tuple[str, str], list[LoggedEvent]]  # record key -> retractions naming it
+
+    @classmethod
+    def of(cls, events: Iterable[LoggedEvent]) -> "Retractions":
+        event_ids: dict[str, LoggedEvent] = {}
+        records: dict[tuple[str, str], list[LoggedEvent]] = {}
+        for event in events:
+            if event.type != RECORD_RETRACTED:
+                continue
+            target = event.payload
+            if target.get("event_id"):
+                event_ids.setdefault(str(target["event_id"]), event)
+            elif target.get("record_id"):
+                source = str(target.get("source_name") or event.source.get("name", ""))
+                records.setdefault((source, str(target["record_id"])), []).append(event)
+        return cls(event_ids, records)
+
+    def taking_back(self, event: LoggedEvent) -> LoggedEvent | None:
+        """The retraction that takes `event` back, or None. By event id, the event whatever
+        came before or after; by record id, every version of the record stored before the
+        retraction (a version stored after it brings the record back). A retraction itself is
+        never taken back."""
+        if event.type == RECORD_RETRACTED:
+            return None
+        by_id = self.event_ids.get(event.event_id)
+        if by_id is not None:
+            return by_id
+        key = record_key(event)
+        for retraction in self.records.get(key, ()) if key is not None else ():
+            if retraction.stream_version > event.stream_version:
+                return retraction
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.event_ids or self.records)
+
+
+def as_if_never_sent(events: Iterable[LoggedEvent]) -> list[LoggedEvent]:
+    """The events with every retracted record (and the retractions) left out, as if the
+    records had never been sent; a retracted pain report's red flags stay, at its instant."""
+    events = list(events)
+    retractions = Retractions.of(events)
+    kept: list[LoggedEvent] = []
+    for event in events:
+        if event.type == RECORD_RETRACTED:
+            continue
+        retraction = retractions.taking_back(event)
+        if retraction is None:
+            kept.append(event)
+        elif event.type == "pain.reported" and event.payload.get("red_flags"):
+            kept.append(_red_flags_of(event, retraction))
+    return kept
+
+
+def _red_flags_of(report: LoggedEvent, retraction: LoggedEvent) -> LoggedEvent:
+    return replace(
+        report,
+        type=RETAINED_RED_FLAGS,
+        source={"kind": report.source.get("kind", ""), "name": report.source.get("name", "")},
+        payload={
+            "red_flags": list(report.payload["red_flags"]),
+            "retracted_by": retraction.event_id,
+        },
+    )

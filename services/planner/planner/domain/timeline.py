@@ -4,14 +4,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from planner.domain.history import LoggedEvent, history_order
+from planner.domain.history import LoggedEvent, as_if_never_sent, history_order, record_key
 
-
-def record_key(event: LoggedEvent) -> tuple[str, str] | None:
-    record_id = event.source.get("record_id")
-    if record_id is None:
-        return None
-    return (str(event.source.get("name", "")), str(record_id))
+__all__ = ["declared_zone", "local_date", "ordered", "record_key"]
 
 
 def _record_version(event: LoggedEvent) -> int:
@@ -20,7 +15,8 @@ def _record_version(event: LoggedEvent) -> int:
 
 
 def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent]:
-    """Events that had happened by `as_of`, newer record versions replacing older, sorted.
+    """Events that had happened by `as_of`, retracted records left out (history.py), newer
+    record versions replacing older, sorted.
 
     A re-synced record replaces its older versions wherever they sit in time: the newest
     version known by `as_of` wins (ties broken by stream_version, then event id, so the
@@ -30,6 +26,7 @@ def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent
     for event in history:
         if event.occurred_at <= as_of:
             seen.setdefault(event.event_id, event)  # an event delivered twice counts once
+    seen = {event.event_id: event for event in as_if_never_sent(seen.values())}
     latest: dict[tuple[str, str], LoggedEvent] = {}
     for event in seen.values():
         key = record_key(event)

@@ -37,6 +37,7 @@ from traininglog.config import Settings
 from traininglog.domain import clinical
 from traininglog.domain.append import Outcome, Writer
 from traininglog.entrypoints import schemas
+from traininglog.entrypoints.imports import imports_blueprint
 from traininglog.metrics import EVENTS_REJECTED
 from traininglog.service_layer.group_commit import Stopped
 from traininglog.service_layer.ingest import Receipt, record_events
@@ -341,6 +342,17 @@ def create_app(
     api.register_blueprint(ops_blueprint(readiness_checks))
     api.register_blueprint(
         events_blueprint(settings, unit_of_work, record, reader, on_recorded, limiter)
+    )
+    api.register_blueprint(
+        imports_blueprint(
+            record,
+            reader,
+            writer,
+            on_recorded,
+            limiter,
+            BATCH_REFUSALS,
+            settings.max_batch_events,
+        )
     )
     for event_type, version, schema in payload_versions():
         name = "".join(part.title() for part in event_type.replace(".", "_").split("_"))
