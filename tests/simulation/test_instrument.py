@@ -571,3 +571,23 @@ def test_a_plateau_counts_from_the_resume_not_from_the_last_event_seen_while_pau
     assert r.d10_a_plateau_is_reviewed(m)
     reviewed = replace(routine, advice=(Advice("D10", "info", "review"),))
     assert not r.d10_a_plateau_is_reviewed(replace(m, routine=reviewed))
+
+
+def test_f1_counts_a_session_by_when_its_workout_was_logged() -> None:
+    """F1 at an instant exactly 7 days after a session started: its workout was logged 30 s
+    later, inside the last 7 days, so the planner rightly counts 3 and gives no F1 advice."""
+    from planner.domain.routine import Advice
+    from tests.simulation import instant_checks as i
+
+    routine, _ = _start()
+    record = Record(T0, 1)
+    for day in (7, 10, 12):
+        s = _session(record, T0 + timedelta(days=day))
+        record.events_at[s.event_id] = s.at + timedelta(seconds=30)
+    patient = Patient(random.Random(1), 4)
+    asked = T0 + timedelta(days=14)
+    assert not i.f1_says_too_few_sessions(routine, asked, record, patient)
+    later = asked + timedelta(seconds=30)
+    assert i.f1_says_too_few_sessions(routine, later, record, patient)
+    told = replace(routine, advice=(Advice("F1", "info", "only 2"),))
+    assert not i.f1_says_too_few_sessions(told, later, record, patient)

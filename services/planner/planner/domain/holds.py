@@ -15,6 +15,9 @@ HOLDS: Final[dict[str, Hold]] = {
     "r2_eased": Hold(
         "R2", "Eased back after pain that lasted 24 hours; nothing progresses this session."
     ),
+    "r2_late": Hold(
+        "R2", "Pain lasted 24 hours after a session at this dose: that session does not count."
+    ),
     "r5_form": Hold("R5", "Pain limited this exercise: hold the dose and focus on form."),
     "b1_next_morning": Hold("B1", "Pain should settle by the next morning before the dose goes up."),
     "b1_rising": Hold("B1", "Your pain rose this week compared with last week: hold the dose."),
