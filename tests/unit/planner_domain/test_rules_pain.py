@@ -292,3 +292,23 @@ def test_r2_late_report_undoes_a_step_its_session_earned():
     h.pain(10, 4, "24h_after", hour=2, session_id=s9.payload["session_id"])
     squat = rx(h, "strength", "squat", 11)
     assert squat.dose.reps == 8 and squat.last_change.rule == "R2"
+
+
+def test_r2_about_a_lighter_week_session_reported_after_the_week_ended_eases_the_restored_dose():
+    """Simulator (pain_24h#380558285 day 61, one_dimension_per_change): plank 2 x 40 s, lighter
+    week 1 x 40 s; the week ended at 08:00 and the 24-hour report about the last session of the
+    week came at noon. R2 eased the lighter form and set 1 x 35 s over the restored 2 x 40 s (sets
+    and hold together). It eases the dose the week ended at, one dimension."""
+    h = History()
+    _first_step_on_the_deload_day(h)
+    for day in (37, 43):  # the first starts the lighter week (its first event on the due day)
+        h.workout(day, [entry("walking", "cardio", rpe=4)], session_id=f"s{day}", duration_min=40)
+    assert rx(h, "cardio", "walking", 43.5).dose.duration_min == 11.5  # still the lighter week
+    h.pain(44, 0, "next_morning", hour=-1, session_id="s43")
+    restored = derive_routine(h.events, h.at(44, -0.5))
+    assert restored.deload["active"] is False
+    assert restored.prescription("walking", "cardio").dose.duration_min == 16.5
+    h.pain(44, 4, "24h_after", hour=1, session_id="s43")
+    eased = rx(h, "cardio", "walking", 44.2)
+    assert eased.last_change.rule == "R2"
+    assert eased.dose.duration_min == 14.5  # one step below 16.5, not below the lighter 11.5

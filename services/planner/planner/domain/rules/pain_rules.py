@@ -32,6 +32,10 @@ def _ease_to_below(
         # B3: the session was done in the lighter week's form; the step down is taken from the
         # dose the week ends at (set_standing shows it lighter), not from the lighter form
         hurt = state.standing(track)
+    elif base.last_change.direction == "deload" and last.direction == "restore":
+        # the session was done in the lighter week, which has ended since: the step down is
+        # taken from the dose the week ended at (D12: one dimension), not from its lighter form
+        hurt = (track.rx.dose, track.rx.variation_level)
     lower = d12_ease_one_dimension(state, track, *hurt)
     dose, level = lower if lower is not None else hurt
     if (dose, level) == state.standing(track):
