@@ -35,6 +35,11 @@ HOLDS: Final[dict[str, Hold]] = {
     "d11_budget": Hold(
         "D11", "Your session is at its {budget}-minute budget: this exercise stays as it is."
     ),
+    "d11_budget_ceiling": Hold(
+        "D11",
+        "Kept at this dose: its next step does not fit your {budget}-minute session budget. "
+        "A longer budget (session_budget_min) lets it grow again.",
+    ),
     "d16_day_after": Hold(
         "D16",
         "A strength or core session the day after another does not count: rest a day between "
