@@ -364,8 +364,9 @@ class Simulation:
             self.result.prescribed_minutes += m.session.prescribed_minutes
             if m.session.hard:
                 self.result.full_session_minutes.append(m.session.prescribed_minutes)
-        if not m.active:
-            mem.last_paused_at = m.at
+        if m.active and m.previous is not None and m.previous.status != "active":
+            # the pause lasted until this moment, not until the last event seen while paused
+            mem.resumed_at = m.at
         if m.active:
             mem.last_active = m.routine
             for rx in m.prescriptions():

@@ -10,6 +10,7 @@ from tests.simulation.patients import Patient
 from tests.simulation.record import Record
 
 COLD_WINDOW = timedelta(hours=72)  # F3
+LOGGED_WITHIN = timedelta(minutes=1)  # the workout is logged 30 s after the session starts
 InstantCheck = Callable[[Routine, datetime, Record, Patient], list[str]]
 
 
@@ -37,10 +38,17 @@ def f3_cold_advice_expires(
 def f1_says_too_few_sessions(
     routine: Routine, as_of: datetime, record: Record, patient: Patient
 ) -> list[str]:
-    """F1: fewer than 3 sessions in the last 7 days (at the instant asked) says so."""
+    """F1: fewer than 3 sessions in the last 7 days (at the instant asked) says so. A session is
+    in the window when its workout was logged in it: the patient starts at `at` and logs the
+    workout 30 s later; only the logged instant is a fact the planner has."""
     if routine.status != "active" or as_of - record.start < timedelta(days=7):
         return []
-    count = len(record.sessions_between(as_of - timedelta(days=7), as_of))
+    start = as_of - timedelta(days=7)
+    count = sum(
+        1
+        for s in record.sessions_between(start - LOGGED_WITHIN, as_of)
+        if start < record.events_at.get(s.event_id, s.at) <= as_of
+    )
     if count < 3 and not any(a.rule == "F1" for a in routine.advice):
         return [f"{count} sessions in the 7 days to the instant asked and no F1 advice"]
     return []

@@ -64,7 +64,7 @@ class Memory:
     last_stepping: set[Key] = field(
         default_factory=set
     )  # R4: standing ups of the last stepping session
-    last_paused_at: datetime | None = None
+    resumed_at: datetime | None = None  # the first active moment after a pause (D10)
     contract_shapes: set[object] = field(default_factory=set)
 
 

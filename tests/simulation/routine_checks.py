@@ -395,7 +395,7 @@ def d10_a_plateau_is_reviewed(m: Moment) -> list[str]:
     if m.session is None or m.ups() or m.at - m.record.start < PLATEAU:
         return []
     mem = m.memory
-    if mem.last_paused_at is not None and m.at - mem.last_paused_at < PLATEAU:
+    if mem.resumed_at is not None and m.at - mem.resumed_at < PLATEAU:
         return []
     if mem.last_up and max(mem.last_up.values()) >= m.at - PLATEAU:
         return []

@@ -545,3 +545,49 @@ def test_after_a_break_begun_in_the_lighter_week_the_old_dose_is_the_one_the_wee
     record.sessions[0].done[key].rx = replace(walking, dose=light)
     back.done[key].rx = replace(walking, dose=light)
     assert e.d14_back_from_a_break_resumes_lower(m)
+
+
+def test_a_plateau_counts_from_the_resume_not_from_the_last_event_seen_while_paused() -> None:
+    """D10, "pauses aside": the last step 45 days back, a pause from 42 to 20 days back whose last
+    folded event came 41 days back (a paused patient sends next to nothing). 23 active days: no
+    review is due yet; 29 days after the resume it is."""
+    from planner.domain.routine import Advice
+
+    routine, _ = _start()
+    paused = replace(routine, status="paused")
+    record = Record(T0, 1)
+    for day in (*range(0, 6, 2), *range(25, 50, 2)):
+        last = _session(record, T0 + timedelta(days=day))
+    now = last.at
+    sim = Simulation(Patient(random.Random(1), 8), 1, T0.date())
+    sim._remember(_moment(paused, at=now - timedelta(days=41), previous=routine))
+    sim._remember(_moment(routine, at=now - timedelta(days=20), previous=paused))
+    sim.memory.last_up = {("strength", "squat"): now - timedelta(days=45)}
+    m = _moment(routine, record=record, session=last, at=now, memory=sim.memory)
+    assert not r.d10_a_plateau_is_reviewed(m)
+    for day in (2, 4, 6, 9):
+        later = _session(record, now + timedelta(days=day))
+    m = _moment(routine, record=record, session=later, at=later.at, memory=sim.memory)
+    assert r.d10_a_plateau_is_reviewed(m)
+    reviewed = replace(routine, advice=(Advice("D10", "info", "review"),))
+    assert not r.d10_a_plateau_is_reviewed(replace(m, routine=reviewed))
+
+
+def test_f1_counts_a_session_by_when_its_workout_was_logged() -> None:
+    """F1 at an instant exactly 7 days after a session started: its workout was logged 30 s
+    later, inside the last 7 days, so the planner rightly counts 3 and gives no F1 advice."""
+    from planner.domain.routine import Advice
+    from tests.simulation import instant_checks as i
+
+    routine, _ = _start()
+    record = Record(T0, 1)
+    for day in (7, 10, 12):
+        s = _session(record, T0 + timedelta(days=day))
+        record.events_at[s.event_id] = s.at + timedelta(seconds=30)
+    patient = Patient(random.Random(1), 4)
+    asked = T0 + timedelta(days=14)
+    assert not i.f1_says_too_few_sessions(routine, asked, record, patient)
+    later = asked + timedelta(seconds=30)
+    assert i.f1_says_too_few_sessions(routine, later, record, patient)
+    told = replace(routine, advice=(Advice("F1", "info", "only 2"),))
+    assert not i.f1_says_too_few_sessions(told, later, record, patient)

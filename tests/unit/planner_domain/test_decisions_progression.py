@@ -169,3 +169,26 @@ def test_d19_walking_and_swimming_take_turns_in_the_weekly_plan_and_the_estimate
     land = History(user="u2")
     land.baseline(walk_min=30)
     assert r.session_estimate_min == derive_routine(land.events, land.at(0, 1)).session_estimate_min
+
+
+def test_d15_judges_the_dose_the_session_was_done_at_when_its_own_report_ended_the_lighter_week():
+    """Simulator (over_achiever#165585991 day 84): walking 13 min, the lighter week's 9 min. On
+    the week's last day the patient opened the routine (9 min), walked 11.5 (over 20 % more) and
+    sent a pain report during the session, which, being the week's first event 7 days on, ended
+    the week (13 min) before the workout was logged: no D15 advice. A change brought by the
+    session's own reports came after the person had their dose in front of them."""
+    h = History()
+    h.baseline(walk_min=30, pain_at_rest=0)  # walking starts at 15 minutes
+    for day in (22, 35):
+        h.workout(day, [entry("walking", "cardio", rpe=4)], session_id=f"s{day}", duration_min=40)
+    h.workout(37, [entry("walking", "cardio", rpe=4)], session_id="s37", duration_min=40)
+    week = derive_routine(h.events, h.at(37.5))
+    assert week.deload["active"] is True
+    light = week.prescription("walking", "cardio").dose.duration_min
+    assert light == 11.5
+    h.pain(44, 0, "during", hour=0.99, session_id="s44")
+    assert derive_routine(h.events, h.at(44, 0.995)).deload["active"] is False  # ended by it
+    walked = [{"duration_min": 14.0}]  # > 11.5 x 1.2, < the week's end dose 16.5
+    h.workout(44, [entry("walking", "cardio", walked, rpe=4)], session_id="s44", duration_min=20)
+    advice = _advice(derive_routine(h.events, h.at(44, 2)), "D15")
+    assert advice and "walking" in advice[0].text

@@ -148,3 +148,20 @@ def test_d11_the_estimate_counts_warmup_sets_reps_holds_rest_cardio_and_cooldown
     expected = (10 * 60 + 6 * 120 + 5 * 108 + 120 + 108 + 10 * 60 + 5 * 60) / 60
     assert abs(r.session_estimate_min - expected) < 0.01
     assert r.to_dict()["session_budget_min"] == t.D11_SESSION_BUDGET_MIN
+
+
+def test_d11_a_dose_the_budget_stops_is_a_declared_maintenance_ceiling():
+    """December, "every dose has a way up": a dose whose next step no longer fits the session
+    budget has no way up while the budget stands, so it is declared as kept (maintenance, D11,
+    naming the budget and how to change it), not left silently stuck."""
+    h = History()
+    h.baseline(walk_min=20, session_budget_min=51)
+    follow_plan(h, 4)
+    r = derive_routine(h.events, h.at(28, 23))
+    held = [p for b in r.blocks for p in b.prescriptions if p.hold and p.hold.rule == "D11"]
+    stopped = [p for p in held if "budget" in p.hold.reason]
+    assert stopped, [(p.exercise, p.hold) for b in r.blocks for p in b.prescriptions]
+    for p in stopped:
+        assert p.maintenance is not None and p.maintenance.rule == "D11", p.exercise
+        assert "51-minute" in p.maintenance.reason and "session_budget_min" in p.maintenance.reason
+    assert r.session_estimate_min <= 51

@@ -257,3 +257,58 @@ def test_r2_after_a_session_in_the_lighter_week_eases_the_dose_the_week_ends_at_
     after = derive_routine(h.events, h.at(46))
     assert after.deload["active"] is False
     assert after.prescription("walking", "cardio").dose.duration_min == 14.5
+
+
+def test_r2_report_that_arrives_after_a_later_session_still_makes_its_session_prove_nothing():
+    """Simulator (pain_24h#783264694 day 144, p5 and d16): squat trained on day 9; a light
+    walking session on day 10 came before the 24-hour report about day 9 (usual 1, 4/10). R2's
+    "following session" was past, so the report did nothing and day 9 still counted as one of
+    squat's two clean sessions: it stepped up on day 14 after one. DOMAIN.md R2: "none
+    progresses"; P5 needs 2 completed sessions at the dose that prove it."""
+    h = History()
+    _progressed(h)
+    s9 = session(h, 9)
+    session(h, 10, only=("walking",))
+    late = h.pain(10, 4, "24h_after", hour=2, session_id=s9.payload["session_id"])
+    session(h, 14)
+    squat = rx(h, "strength", "squat", 15)
+    assert squat.dose.reps == 9 and squat.last_change.direction == "up"  # day 7's step stands
+    assert squat.last_change.at < h.at(9)
+    session(h, 16)
+    assert rx(h, "strength", "squat", 17).dose.reps == 10  # days 14 and 16 prove it
+    assert late.event_id  # the report is folded, not dropped
+
+
+def test_r2_late_report_undoes_a_step_its_session_earned():
+    """The same late report, when the day-9 session was the second clean one and earned a step:
+    the step rests on a session with lasting pain, so it is undone."""
+    h = History()
+    h.baseline(pain_at_rest=1, contraindications=focus("squat", "calf_raise", "walking"))
+    for d in (0, 2):
+        session(h, d)
+    s9 = session(h, 9)
+    assert rx(h, "strength", "squat", 9.5).dose.reps == 9
+    session(h, 10, only=("walking",))
+    h.pain(10, 4, "24h_after", hour=2, session_id=s9.payload["session_id"])
+    squat = rx(h, "strength", "squat", 11)
+    assert squat.dose.reps == 8 and squat.last_change.rule == "R2"
+
+
+def test_r2_about_a_lighter_week_session_reported_after_the_week_ended_eases_the_restored_dose():
+    """Simulator (pain_24h#380558285 day 61, one_dimension_per_change): plank 2 x 40 s, lighter
+    week 1 x 40 s; the week ended at 08:00 and the 24-hour report about the last session of the
+    week came at noon. R2 eased the lighter form and set 1 x 35 s over the restored 2 x 40 s (sets
+    and hold together). It eases the dose the week ended at, one dimension."""
+    h = History()
+    _first_step_on_the_deload_day(h)
+    for day in (37, 43):  # the first starts the lighter week (its first event on the due day)
+        h.workout(day, [entry("walking", "cardio", rpe=4)], session_id=f"s{day}", duration_min=40)
+    assert rx(h, "cardio", "walking", 43.5).dose.duration_min == 11.5  # still the lighter week
+    h.pain(44, 0, "next_morning", hour=-1, session_id="s43")
+    restored = derive_routine(h.events, h.at(44, -0.5))
+    assert restored.deload["active"] is False
+    assert restored.prescription("walking", "cardio").dose.duration_min == 16.5
+    h.pain(44, 4, "24h_after", hour=1, session_id="s43")
+    eased = rx(h, "cardio", "walking", 44.2)
+    assert eased.last_change.rule == "R2"
+    assert eased.dose.duration_min == 14.5  # one step below 16.5, not below the lighter 11.5

@@ -110,7 +110,9 @@ def on_workout(state: State, event: LoggedEvent) -> None:
     if load is not None:
         state.loads.append((event.occurred_at, load))
     # Pain reported before the workout was logged, naming this session, is applied first.
-    for report in state.pending_pain.pop(session_id, []):
+    early = state.pending_pain.pop(session_id, [])
+    session.reported_before = frozenset(report.event_id for report in early)
+    for report in early:
         _session_pain(state, report, session)
     if state.paused is None:
         d14_back_from_a_break(state, session, (event.event_id,), event.occurred_at)

@@ -15,6 +15,9 @@ HOLDS: Final[dict[str, Hold]] = {
     "r2_eased": Hold(
         "R2", "Eased back after pain that lasted 24 hours; nothing progresses this session."
     ),
+    "r2_late": Hold(
+        "R2", "Pain lasted 24 hours after a session at this dose: that session does not count."
+    ),
     "r5_form": Hold("R5", "Pain limited this exercise: hold the dose and focus on form."),
     "b1_next_morning": Hold(
         "B1", "Pain should settle by the next morning before the dose goes up."
@@ -33,6 +36,11 @@ HOLDS: Final[dict[str, Hold]] = {
     ),
     "d11_budget": Hold(
         "D11", "Your session is at its {budget}-minute budget: this exercise stays as it is."
+    ),
+    "d11_budget_ceiling": Hold(
+        "D11",
+        "Kept at this dose: its next step does not fit your {budget}-minute session budget. "
+        "A longer budget (session_budget_min) lets it grow again.",
     ),
     "d16_day_after": Hold(
         "D16",

@@ -17,7 +17,7 @@ from planner.domain.rules.plan_advice import (
     d15_stay_with_the_plan,
     d16_rest_between_hard_days,
 )
-from planner.domain.rules.progression import planned
+from planner.domain.rules.progression import planned, session_admits
 from planner.domain.rules.recovery import (
     f1_f2_weekly_plan,
     f1_too_few_sessions,
@@ -56,7 +56,7 @@ def build_routine(state: State, as_of: datetime) -> Routine:
         replace(
             b,
             prescriptions=tuple(
-                _with_hold(p, state.tracks[(p.block, p.exercise)].hold, weekly_cardio)
+                _with_hold(state, p, state.tracks[(p.block, p.exercise)].hold, weekly_cardio)
                 for p in b.prescriptions
             ),
         )
@@ -85,17 +85,26 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     )
 
 
-def _with_hold(rx: Prescription, hold: Hold | None, weekly_cardio: float) -> Prescription:
-    """The prescription with why it is not progressing, and its D20 maintenance mark."""
+def _with_hold(
+    state: State, rx: Prescription, hold: Hold | None, weekly_cardio: float
+) -> Prescription:
+    """The prescription with why it is not progressing, and its maintenance mark: the top of
+    its ladder or the week's cardio cap (D20), or a next step the session budget does not take
+    (D11: while the budget stands there is no way up, so it is declared, not left stuck)."""
     step = next_step(EXERCISES[rx.exercise], rx.dose, rx.variation_level)
     maintenance = None
     if isinstance(step, Top):
         if step.rule == "D20":
             maintenance = Hold(step.rule, step.reason)
-    elif rx.block == "cardio":
+        return replace(rx, hold=hold, maintenance=maintenance)
+    if rx.block == "cardio":
         grown = weekly_cardio - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
         if grown > t.D20_WEEKLY_CARDIO_CAP_MIN:
             maintenance = holding("d20_weekly_cardio")
+    if maintenance is None:
+        admits = session_admits(state, state.tracks[(rx.block, rx.exercise)], step.dose)
+        if admits is not None and admits.rule == "D11":
+            maintenance = holding("d11_budget_ceiling", budget=budget_min(state.baseline))
     return replace(rx, hold=hold, maintenance=maintenance)
 
 

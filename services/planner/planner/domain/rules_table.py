@@ -58,7 +58,8 @@ RULES: Final[dict[str, Rule]] = {
         Rule(
             "R2",
             "24-hour pain eases back",
-            "If pain lasts for 24 hours, ease back slightly in the following session.",
+            "If pain lasts for 24 hours, ease back slightly in the following session (a report "
+            "after that session still keeps its session from counting towards a step).",
         ),
         Rule(
             "R3",
@@ -145,7 +146,8 @@ RULES: Final[dict[str, Rule]] = {
         Rule(
             "D11",
             "a session stays a session",
-            "At most 3 step-ups a session; a session's estimated time stays within its budget.",
+            "At most 3 step-ups a session; a session's estimated time stays within its budget "
+            "(a dose whose next step does not fit is declared kept, as maintenance).",
         ),
         Rule(
             "D15",

@@ -108,6 +108,8 @@ class Session:
     eased: bool = False  # R2 already applied
     amber: set[Key] = field(default_factory=set)  # R5: amber during, tolerable if it settles (D9)
     settled: bool = False  # D9: the next-morning report was back at the usual level
+    # reports naming this session that came before its workout was logged (during it)
+    reported_before: frozenset[str] = frozenset()
 
 
 @dataclass

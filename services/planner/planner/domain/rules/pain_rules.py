@@ -32,6 +32,10 @@ def _ease_to_below(
         # B3: the session was done in the lighter week's form; the step down is taken from the
         # dose the week ends at (set_standing shows it lighter), not from the lighter form
         hurt = state.standing(track)
+    elif base.last_change.direction == "deload" and last.direction == "restore":
+        # the session was done in the lighter week, which has ended since: the step down is
+        # taken from the dose the week ended at (D12: one dimension), not from its lighter form
+        hurt = (track.rx.dose, track.rx.variation_level)
     lower = d12_ease_one_dimension(state, track, *hurt)
     dose, level = lower if lower is not None else hurt
     if (dose, level) == state.standing(track):
@@ -75,9 +79,14 @@ def r2_ease_back_after_24h_pain(
     state: State, session: Session, causes: tuple[str, ...], at: datetime
 ) -> None:
     """R2: pain lasting 24 hours: every exercise of that session one step down, and none progresses next."""
-    if session.eased or state.last_session() is not session:
-        return  # a later session already happened: "the following session" is past
+    if session.eased:
+        return
     session.eased = True
+    if state.last_session() is not session:
+        # a later session already happened: "the following session" is past, but the session
+        # that hurt still proves nothing towards the next step ("none progresses")
+        r2_late_report_proves_nothing(state, session, causes, at)
+        return
     for key in sorted(session.entries):
         track = state.tracks.get(key)
         session.disqualified.add(key)
@@ -98,6 +107,35 @@ def r2_ease_back_after_24h_pain(
         )
         track.hold = holding("r2_eased")
     state.no_progress_next_session = causes
+    interrupt_progression(state, at)
+
+
+def r2_late_report_proves_nothing(
+    state: State, session: Session, causes: tuple[str, ...], at: datetime
+) -> None:
+    """R2 after the following session: the session with lasting pain no longer counts towards
+    P5 (the clean run restarts after it), and a step it earned that still stands is undone."""
+    for key in sorted(session.entries):
+        session.disqualified.add(key)
+        track = state.tracks.get(key)
+        if track is None or key[0] in NOT_PROGRESSED:
+            continue
+        run = track.clean_sessions
+        if session.event.event_id in run:
+            track.clean_sessions = run[run.index(session.event.event_id) + 1 :]
+        if _stepped_after(track, session):
+            _undo_step(
+                state,
+                track,
+                Why(
+                    "R2",
+                    "Pain lasted 24 hours after a session that earned this step: back to the "
+                    "dose before it.",
+                    causes,
+                    at,
+                ),
+            )
+        track.hold = holding("r2_late")
     interrupt_progression(state, at)
 
 

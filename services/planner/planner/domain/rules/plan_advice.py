@@ -47,9 +47,13 @@ def d16_rest_between_hard_days(state: State) -> Advice | None:
 
 def _seen(rx: Prescription, session: Session) -> Dose:
     """The dose the person had in front of them: a change the session itself brought (the
-    lighter week starting with it) came after they trained."""
+    lighter week starting or ending with it, or with a report sent during it) came after they
+    had their dose."""
     change = rx.last_change
-    if change.at >= session.event.occurred_at and change.before is not None:
+    own = change.at >= session.event.occurred_at or (
+        bool(change.caused_by) and set(change.caused_by) <= session.reported_before
+    )
+    if own and change.before is not None:
         return change.before
     return rx.dose
 
