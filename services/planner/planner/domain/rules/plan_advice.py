@@ -114,9 +114,7 @@ def d10_plateau_review(state: State, as_of: datetime) -> Advice | None:
     last_up, active = _active_since_last_step(state, as_of)
     if active < timedelta(days=t.D10_PLATEAU_DAYS):
         return None
-    sessions = [
-        s for s in state.session_order if last_up < state.sessions[s].event.occurred_at <= as_of
-    ]
+    sessions = state.sessions_after(last_up, as_of)
     if len(sessions) < t.D10_MIN_SESSIONS:
         return None
     holds = sorted({tr.hold.rule for tr in state.tracks.values() if tr.hold is not None})
@@ -126,5 +124,5 @@ def d10_plateau_review(state: State, as_of: datetime) -> Advice | None:
         "caution",
         f"No exercise has stepped up for {t.D10_PLATEAU_DAYS // 7} weeks of sessions: review your "
         f"routine with a physiotherapist. What held it: {named or 'nothing recorded'}.",
-        tuple(state.sessions[s].event.event_id for s in sessions[-2:]),
+        tuple(s.event.event_id for s in sessions[-2:]),
     )

@@ -31,9 +31,10 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
             "note": "Paused: no training until a medical professional has seen you.",
         }
     last_full: date | None = None
-    for sid in state.session_order:
+    for sid in reversed(state.session_order):  # the last full session's day
         if _is_full(state, sid):
             last_full = state.sessions[sid].day
+            break
     if state.session_order:
         start = state.sessions[state.session_order[-1]].day + timedelta(days=1)
     else:
@@ -122,11 +123,7 @@ def f1_too_few_sessions(state: State, as_of: datetime) -> Advice | None:
     end = as_of
     if end - state.started_at < timedelta(days=7):
         return None
-    count = sum(
-        1
-        for sid in state.session_order
-        if end - timedelta(days=7) < state.sessions[sid].event.occurred_at <= end
-    )
+    count = len(state.sessions_after(end - timedelta(days=7), end))
     if count >= t.F1_MIN_SESSIONS_PER_WEEK:
         return None
     return Advice(
