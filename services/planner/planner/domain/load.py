@@ -33,6 +33,13 @@ def acwr(
 ) -> tuple[float, float, float | None]:
     """(acute, chronic weekly average, ratio). The ratio is None until 28 days of data exist."""
     timed = loads if isinstance(loads, TimeOrdered) else TimeOrdered(load_at, loads)
+    ratio = timed.memo(("acwr", at), lambda: _acwr(timed, at))
+    return ratio  # type: ignore[return-value]
+
+
+def _acwr(
+    timed: TimeOrdered[tuple[datetime, float]], at: datetime
+) -> tuple[float, float, float | None]:
     acute_start = at - timedelta(days=t.B4_ACUTE_DAYS)
     chronic_start = at - timedelta(days=t.B4_CHRONIC_DAYS)
     chronic_window = timed.after(chronic_start, at)  # the acute window is its tail

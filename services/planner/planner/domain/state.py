@@ -6,7 +6,7 @@ rules read it and record every change through `State.change`, so no change goes 
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from planner.domain.exercises import EXERCISES, FORM_CUES, Exercise
@@ -154,6 +154,9 @@ class State:
     logged: TimeOrdered["Session"] = field(default_factory=lambda: TimeOrdered(_session_at))
     rest_pain_total: int = 0  # the rest reports' scores so far: the usual level without a baseline
     rest_pain_count: int = 0
+    # D10: how far the scan of `changes` for the last step-up got: (changes read, the latest of
+    # their instants, last step-up, time paused since, paused since); the fold only appends.
+    since_last_step: tuple[int, datetime, datetime, timedelta, datetime | None] | None = None
     goals: dict[str, tuple[Mapping[str, Any], LoggedEvent]] = field(default_factory=dict)
     last_introduction_at: datetime | None = None
     r4_reverted_at: datetime | None = None
@@ -165,7 +168,9 @@ class State:
     last_event: LoggedEvent | None = None
     steps_this_event: int = 0
     break_steps_taken: int = 0
-    b4_guarded_at: datetime | None = None  # B4: when the ramp guard last lowered the doses  # D14: steps down a pause's review already took for the break
+    b4_guarded_at: datetime | None = (
+        None  # B4: when the ramp guard last lowered the doses  # D14: steps down a pause's review already took for the break
+    )
     event_count: int = 0
     parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
     s2_parked: dict[Key, Track] = field(default_factory=dict)  # S2: out while pain is above green
@@ -271,6 +276,16 @@ class State:
             sessions = (self.sessions[sid] for sid in self.session_order)
             return [s for s in sessions if start < s.event.occurred_at <= end]
         return self.logged.after(start, end)
+
+    def sessions_from_day(self, first: date) -> list["Session"]:
+        """The sessions of local day `first` or later, in session_order."""
+        if not self.logged.in_order:
+            sessions = (self.sessions[sid] for sid in self.session_order)
+            return [s for s in sessions if s.day >= first]
+        # A local day starts at most a day before or after its UTC midnight: sessions two days
+        # before `first` began (UTC) cannot be on it, and later ones are looked at one by one.
+        earliest = datetime.combine(first - timedelta(days=2), time.min, UTC)
+        return [s for s in self.logged.since(earliest) if s.day >= first]
 
     def last_sessions_with(self, key: Key, until: datetime, count: int) -> list["Session"]:
         """The last `count` sessions (in session_order) holding `key`, logged by `until`."""

@@ -27,21 +27,38 @@ class TimeOrdered(list[T], Generic[T]):
         super().__init__()
         self.instant = instant
         self.in_order = True
+        self._instants: list[datetime] = []  # each item's instant, for bisection
+        self._memo: dict[object, object] = {}
+        self._memo_length = 0
         for item in items:
             self.append(item)
 
     def append(self, item: T) -> None:
-        if self.in_order and self and self.instant(item) < self.instant(self[-1]):
+        at = self.instant(item)
+        if self.in_order and self._instants and at < self._instants[-1]:
             self.in_order = False
+        self._instants.append(at)
         super().append(item)
 
     def extend(self, items: Iterable[T]) -> None:
         for item in items:
             self.append(item)
 
-    def insert(self, index: SupportsIndex, item: T) -> None:
-        self.in_order = False
-        super().insert(index, item)
+    def _only_appended(self, *_: object, **__: object) -> None:
+        raise TypeError("a TimeOrdered list is only appended to")
+
+    insert = __setitem__ = __delitem__ = __iadd__ = _only_appended  # type: ignore[assignment]
+    pop = remove = clear = sort = reverse = _only_appended  # type: ignore[assignment]
+
+    def memo(self, key: object, compute: Callable[[], object]) -> object:
+        """`compute()`, remembered under `key` for as long as nothing is appended: the rules ask
+        the same window many times an event (each exercise's gate reads the pain trend)."""
+        if self._memo_length != len(self):
+            self._memo = {}
+            self._memo_length = len(self)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def __reduce_ex__(self, protocol: SupportsIndex):  # type: ignore[no-untyped-def]
         # copy.deepcopy (D14's preview) rebuilds it item by item, keeping what it knew.
@@ -51,23 +68,23 @@ class TimeOrdered(list[T], Generic[T]):
         """The items with start <= instant < end, in list order."""
         if not self.in_order:
             return [x for x in self if start <= self.instant(x) < end]
-        low = bisect.bisect_left(self, start, key=self.instant)
-        high = bisect.bisect_left(self, end, lo=low, key=self.instant)
+        low = bisect.bisect_left(self._instants, start)
+        high = bisect.bisect_left(self._instants, end, lo=low)
         return self[low:high]
 
     def after(self, start: datetime, end: datetime) -> list[T]:
         """The items with start < instant <= end, in list order."""
         if not self.in_order:
             return [x for x in self if start < self.instant(x) <= end]
-        low = bisect.bisect_right(self, start, key=self.instant)
-        high = bisect.bisect_right(self, end, lo=low, key=self.instant)
+        low = bisect.bisect_right(self._instants, start)
+        high = bisect.bisect_right(self._instants, end, lo=low)
         return self[low:high]
 
     def since(self, start: datetime) -> list[T]:
         """The items with instant >= start, in list order."""
         if not self.in_order:
             return [x for x in self if self.instant(x) >= start]
-        return self[bisect.bisect_left(self, start, key=self.instant) :]
+        return self[bisect.bisect_left(self._instants, start) :]
 
     def first_instant(self) -> datetime | None:
         """The earliest instant held (None when empty)."""
@@ -83,9 +100,7 @@ def load_at(load: tuple[datetime, float]) -> datetime:
     return load[0]
 
 
-def _rebuild(
-    instant: Callable[[T], datetime], items: list[T], in_order: bool
-) -> "TimeOrdered[T]":
+def _rebuild(instant: Callable[[T], datetime], items: list[T], in_order: bool) -> "TimeOrdered[T]":
     rebuilt = TimeOrdered(instant, items)
     rebuilt.in_order = rebuilt.in_order and in_order
     return rebuilt

@@ -94,16 +94,24 @@ def d15_stay_with_the_plan(state: State) -> Advice | None:
 def _active_since_last_step(state: State, as_of: datetime) -> tuple[datetime, timedelta]:
     """The last step-up (or the start) and the time since it that the routine was not paused."""
     assert state.started_at is not None
-    last_up, paused, paused_since = state.started_at, timedelta(0), None
-    for c in state.changes:
+    # The scan goes on from where the last one stopped while the changes it read all came by
+    # `as_of` (the fold only appends to them): a routine read after each event reads each once.
+    scanned = state.since_last_step
+    if scanned is None or scanned[0] > len(state.changes) or scanned[1] > as_of:
+        scanned = (0, state.started_at, state.started_at, timedelta(0), None)
+    read, latest, last_up, paused, paused_since = scanned
+    for c in state.changes[read:]:
         if c.at > as_of:
             break
+        read, latest = read + 1, max(latest, c.at)
         if c.direction == "up":
             last_up, paused, paused_since = c.at, timedelta(0), None
         elif c.direction == "pause" and paused_since is None:
             paused_since = c.at
         elif c.direction == "resume" and paused_since is not None:
             paused, paused_since = paused + (c.at - paused_since), None
+    if scanned[0] == 0 or read > scanned[0]:
+        state.since_last_step = (read, latest, last_up, paused, paused_since)
     return last_up, as_of - last_up - paused
 
 

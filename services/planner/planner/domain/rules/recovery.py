@@ -47,7 +47,7 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
     previous = FULL if last_full is not None and (start - last_full).days == 1 else REST
     # F2 over any 7 days: the days already trained count, since a plan starts again after each
     # session (a plan counting only its own week let a patient who followed it train daily)
-    training = {state.sessions[sid].day for sid in state.session_order}
+    training = {s.day for s in state.sessions_from_day(start - timedelta(days=6))}
     for offset in range(7):
         day = start + timedelta(days=offset)
         recent = sum(1 for d in training if 0 < (day - d).days < 7)
