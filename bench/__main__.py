@@ -31,6 +31,7 @@ FIGURES = {
     "6": "bench.fig6_replay",
     "7": "bench.fig7_ingest_vs_stored",
     "8": "bench.fig8_eventsourcing",
+    "9": "bench.fig9_fold",
 }
 RESULTS = Path(__file__).parent / "results" / "latest.md"
 
