@@ -34,7 +34,7 @@ def acwr(
     """(acute, chronic weekly average, ratio). The ratio is None until 28 days of data exist."""
     timed = loads if isinstance(loads, TimeOrdered) else TimeOrdered(load_at, loads)
     ratio = timed.memo(("acwr", at), lambda: _acwr(timed, at))
-    return ratio  # type: ignore[return-value]
+    return ratio
 
 
 def _acwr(

@@ -11,9 +11,10 @@ and every window falls back to the scan.
 import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Generic, SupportsIndex, TypeVar
+from typing import Generic, SupportsIndex, TypeVar, cast
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class TimeOrdered(list[T], Generic[T]):
@@ -50,7 +51,7 @@ class TimeOrdered(list[T], Generic[T]):
     insert = __setitem__ = __delitem__ = __iadd__ = _only_appended  # type: ignore[assignment]
     pop = remove = clear = sort = reverse = _only_appended  # type: ignore[assignment]
 
-    def memo(self, key: object, compute: Callable[[], object]) -> object:
+    def memo(self, key: object, compute: Callable[[], R]) -> R:
         """`compute()`, remembered under `key` for as long as nothing is appended: the rules ask
         the same window many times an event (each exercise's gate reads the pain trend)."""
         if self._memo_length != len(self):
@@ -58,7 +59,7 @@ class TimeOrdered(list[T], Generic[T]):
             self._memo_length = len(self)
         if key not in self._memo:
             self._memo[key] = compute()
-        return self._memo[key]
+        return cast(R, self._memo[key])
 
     def __reduce_ex__(self, protocol: SupportsIndex):  # type: ignore[no-untyped-def]
         # copy.deepcopy (D14's preview) rebuilds it item by item, keeping what it knew.

@@ -21,17 +21,17 @@ from planner.adapters.projection_store import (
     logged_event,
 )
 from planner.domain import LoggedEvent
+from planner.domain.failsafe import Unapplied
 from planner.domain.rulebooks import Fold
-from planner.metrics import EVENTS_APPLIED, ROUTINE_VERSIONS
-from planner.service_layer.failsafe import Unapplied
-from planner.service_layer.folds import NoFolds, RoutineFolds
-from planner.service_layer.versions import (
+from planner.domain.versions import (
     RoutineVersion,
     decide_version,
     set_aside_version,
     unapplied_event,
     user_of,
 )
+from planner.metrics import EVENTS_APPLIED, ROUTINE_VERSIONS
+from planner.service_layer.folds import NoFolds, RoutineFolds
 
 log = structlog.get_logger(__name__)
 
