@@ -33,6 +33,7 @@ FIGURES = {
     "8": "bench.fig8_eventsourcing",
     "9": "bench.fig9_planner_drain",
     "10": "bench.fig10_traininglog_fleet",
+    "11": "bench.fig11_fold",
 }
 RESULTS = Path(__file__).parent / "results" / "latest.md"
 

@@ -19,6 +19,9 @@ class Config:
     rebuild_sizes: tuple[int, ...]  # figure 6: the rule-bound rebuild (see README: ~30 events/s)
     appended_after_prefill: int  # figure 7: events ingested on top of the stored ones
     drain_events: int  # figure 9: the backlog 1 and 2 planner processes drain
+    fold_weeks: tuple[int, ...]  # figure 11: weeks of history (the smallest is the reference)
+    fold_rate_weeks: int  # figure 11: the history folded whole for events/s
+    fold_timed_events: int  # figure 11: the last events of each history timed one by one
     log_dir: Path
 
     @classmethod
@@ -46,6 +49,9 @@ class Config:
                 rebuild_sizes=rebuild_sizes or (150, 400),
                 appended_after_prefill=1000,
                 drain_events=1000,
+                fold_weeks=(4, 8, 20),
+                fold_rate_weeks=8,
+                fold_timed_events=30,
                 log_dir=log_dir,
             )
         return cls(
@@ -62,6 +68,9 @@ class Config:
             rebuild_sizes=rebuild_sizes or (1000, 10_000),
             appended_after_prefill=5000,
             drain_events=20_000,
+            fold_weeks=(26, 104, 520),
+            fold_rate_weeks=104,
+            fold_timed_events=100,
             log_dir=log_dir,
         )
 

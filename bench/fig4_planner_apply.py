@@ -24,10 +24,10 @@ from bench.harness import Row, Stat, rate
 from bench.workload import workload
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork, logged_event
 from planner.config import Settings
+from planner.domain.versions import replay_versions
 from planner.service_layer.apply import apply_event
 from planner.service_layer.delivered import apply_delivered
 from planner.service_layer.folds import RoutineFolds
-from planner.service_layer.versions import replay_versions
 
 PLANNER_TABLES = (
     "planner_events, planner_users, planner_routine_versions, planner_outbox, "

@@ -11,7 +11,7 @@ import pytest
 
 from planner.adapters.projection_store import logged_event
 from planner.domain import derive_routine
-from planner.service_layer.versions import AS_OF_PARTS
+from planner.domain.versions import AS_OF_PARTS
 from tests.e2e.client import as_envelope, post_all, wait_applied
 from tests.e2e.conftest import System
 

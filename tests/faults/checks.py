@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, func, select
 
 from planner.adapters.projection_store import logged_event
 from planner.adapters.tables import planner_events
-from planner.service_layer.versions import replay_versions
+from planner.domain.versions import replay_versions
 from tests.e2e.client import metric
 from tests.faults.conftest import FaultSystem
 from tests.keys import KEYS

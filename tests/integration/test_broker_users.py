@@ -31,9 +31,9 @@ from backtrack_shared.broker.users import (
     tenant_subscriber,
     traininglog_user,
 )
+from planner.domain.versions import RoutineVersion
 from planner.entrypoints.consumer import Publishers
 from planner.service_layer.apply import routine_updated_message
-from planner.service_layer.versions import RoutineVersion
 from tests.broker_users import BrokerUsers, broker_users, unique_name
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from planner.adapters.projection_store import (
 )
 from planner.adapters.tables import planner_events
 from planner.domain import RULES_VERSION
+from planner.domain.versions import audit, replay_versions
 from planner.service_layer.apply import Applied, apply_event
-from planner.service_layer.versions import audit, replay_versions
 from tests.factories import baseline, new_user_id, pain
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,
     SqlAlchemyUnitOfWork,
 )
+from planner.domain.versions import audit, replay_versions
 from planner.service_layer.apply import apply_event
 from planner.service_layer.folds import RoutineFolds
-from planner.service_layer.versions import audit, replay_versions
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.integration.test_planner_apply import stored
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.domain import LoggedEvent
-from planner.service_layer.failsafe import Unapplied, fail_safe
-from planner.service_layer.versions import replay
+from planner.domain.failsafe import Unapplied, fail_safe
+from planner.domain.versions import replay
 
 sys.path.insert(0, str(Path(__file__).parent / "planner_domain"))
 from domain_builders import History, entry

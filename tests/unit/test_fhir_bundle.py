@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.bundle import Bundle
 
 from backtrack_shared.user_key import UserKey
-from planner.service_layer.versions import replay_versions
+from planner.domain.versions import replay_versions
 from planner.views.fhir_bundle import PAIN_SEVERITY, bundle
 
 sys.path.insert(0, str(Path(__file__).parent / "planner_domain"))

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planner.domain import LoggedEvent, derive_routine, progress
-from planner.service_layer.versions import replay_versions
+from planner.domain.versions import replay_versions
 from planner.views import charts, page_model
 from planner.views.page_model import VersionEntry, dose_text, grouped
 

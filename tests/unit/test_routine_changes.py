@@ -1,4 +1,4 @@
-from planner.service_layer.changes import routine_changes
+from planner.domain.changes import routine_changes
 
 
 def routine(status: str = "active", **doses: dict) -> dict:

@@ -5,7 +5,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from planner.domain import LoggedEvent
-from planner.service_layer.versions import audit, replay_versions
+from planner.domain.versions import audit, replay_versions
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
@@ -92,7 +92,7 @@ def test_the_audit_names_where_and_how_todays_rules_decide_differently():
 def test_finding_10_the_current_version_read_later_shows_advice_computed_then():
     """Versions change only on events; reading the routine 40 days later still shows advice of
     that instant (the cold pack of a flare expired, F1 counts the empty weeks)."""
-    from planner.service_layer.versions import routine_now
+    from planner.domain.versions import routine_now
 
     events = [
         event(1, "baseline.assessed", {"walk_min": 20, "pain_at_rest": 1}, day=0),

@@ -38,6 +38,7 @@ from planner.adapters.projection_store import (
 )
 from planner.adapters.tables import USER_DATA_TABLES
 from planner.config import Settings
+from planner.domain.failsafe import degradations
 from planner.entrypoints.consumer import Publishers, batch_handler, message_handler
 from planner.entrypoints.http import create_app
 from planner.entrypoints.legacy_queue import drain_legacy_queue
@@ -47,7 +48,6 @@ from planner.service_layer.apply import ApplyResult
 from planner.service_layer.catch_up import LaggingCatchUp, catch_up, rebuild_user
 from planner.service_layer.delivered import apply_delivered
 from planner.service_layer.erasure_scrub import SCRUB_INTERVAL_S, ErasureScrub
-from planner.service_layer.failsafe import degradations
 from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob

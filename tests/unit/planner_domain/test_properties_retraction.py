@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.domain import derive_routine
-from planner.service_layer.versions import replay_versions
+from planner.domain.versions import replay_versions
 
 _SETTINGS = settings(
     max_examples=int(os.environ.get("BACKTRACK_PROPERTY_EXAMPLES", "60")),

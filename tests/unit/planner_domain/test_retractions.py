@@ -8,7 +8,7 @@ from domain_builders import History, entry, follow_plan, rx, session
 
 from planner.domain import derive_routine
 from planner.domain.rulebooks import CURRENT, RULEBOOKS
-from planner.service_layer.versions import replay_versions
+from planner.domain.versions import replay_versions
 
 HC = {"kind": "wearable", "name": "health-connect"}
 

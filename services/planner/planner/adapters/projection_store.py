@@ -47,8 +47,8 @@ from planner.adapters.tables import (
     planner_users,
 )
 from planner.domain import LoggedEvent
-from planner.service_layer.failsafe import Unapplied
-from planner.service_layer.versions import RoutineVersion
+from planner.domain.failsafe import Unapplied
+from planner.domain.versions import RoutineVersion
 
 
 def logged_event(envelope: dict[str, Any]) -> LoggedEvent:

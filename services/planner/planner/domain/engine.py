@@ -104,8 +104,7 @@ def on_workout(state: State, event: LoggedEvent) -> None:
             entries[(block, str(entry.get("exercise")))] = entry
     doses = {key: state.tracks[key].rx for key in entries if key in state.tracks}
     session = Session(session_id, event, state.local_date(event.occurred_at), entries, doses)
-    state.sessions[session_id] = session
-    state.session_order.append(session_id)
+    state.log_session(session)
     load = session_load(payload)
     if load is not None:
         state.loads.append((event.occurred_at, load))
@@ -133,11 +132,12 @@ def on_pain(state: State, event: LoggedEvent) -> None:
     state.pain.append(PainPoint(at, score, str(p.get("timing")), event.event_id))
     if p.get("red_flags"):
         r6_referral(state, [str(f) for f in p["red_flags"]], causes, at)
+    if p.get("timing") == "rest":
+        state.rest_pain_total += score
+        state.rest_pain_count += 1
     if p.get("timing") == "rest" and (state.baseline or {}).get("pain_at_rest") is None:
-        rest = [q.score for q in state.pain if q.timing == "rest"]
-        state.usual_pain = sum(rest) // len(
-            rest
-        )  # no baseline: the usual level is what rest reports say
+        # no baseline: the usual level is what rest reports say
+        state.usual_pain = state.rest_pain_total // state.rest_pain_count
     session = session_for(state, event)
     if session is None and p.get("session_id") is not None:
         state.pending_pain.setdefault(str(p["session_id"]), []).append(event)

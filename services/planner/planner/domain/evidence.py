@@ -21,9 +21,7 @@ def calm(state: State, start: datetime, at: datetime, above: int) -> bool:
 
 def sessions_between(state: State, start: datetime, end: datetime) -> int:
     """Logged sessions after `start`, up to and including `end`."""
-    return sum(
-        1 for sid in state.session_order if start < state.sessions[sid].event.occurred_at <= end
-    )
+    return len(state.sessions_after(start, end))
 
 
 def quiet_weeks(state: State, at: datetime, weeks: int, above: int) -> bool:

@@ -8,6 +8,7 @@ Arithmetic on loads and minutes is done in exact fractions so that "at most 10 %
 never approximately.
 """
 
+import functools
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import floor
@@ -341,6 +342,7 @@ def ladder_for(ex: Exercise, dose: Dose) -> Ladder | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked for every prescription of every routine
 def next_step(ex: Exercise, dose: Dose, level: int) -> Step | Top:
     """The next single step for this exercise, or the top of its ladder (D20)."""
     ladder = ladder_for(ex, dose)

@@ -1,10 +1,11 @@
 """D8 / B4: training load (session RPE x minutes) and the acute:chronic workload ratio."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from planner.domain import rules_table as t
+from planner.domain.windows import TimeOrdered, load_at
 
 
 def session_minutes(payload: Mapping[str, Any]) -> float | None:
@@ -27,14 +28,25 @@ def session_load(payload: Mapping[str, Any]) -> float | None:
     return sum(rpes) / len(rpes) * minutes
 
 
-def acwr(loads: list[tuple[datetime, float]], at: datetime) -> tuple[float, float, float | None]:
+def acwr(
+    loads: Sequence[tuple[datetime, float]], at: datetime
+) -> tuple[float, float, float | None]:
     """(acute, chronic weekly average, ratio). The ratio is None until 28 days of data exist."""
+    timed = loads if isinstance(loads, TimeOrdered) else TimeOrdered(load_at, loads)
+    ratio = timed.memo(("acwr", at), lambda: _acwr(timed, at))
+    return ratio
+
+
+def _acwr(
+    timed: TimeOrdered[tuple[datetime, float]], at: datetime
+) -> tuple[float, float, float | None]:
     acute_start = at - timedelta(days=t.B4_ACUTE_DAYS)
     chronic_start = at - timedelta(days=t.B4_CHRONIC_DAYS)
-    acute = sum(load for when, load in loads if acute_start < when <= at)
-    chronic = sum(load for when, load in loads if chronic_start < when <= at)
+    chronic_window = timed.after(chronic_start, at)  # the acute window is its tail
+    acute = sum(load for when, load in chronic_window if acute_start < when)
+    chronic = sum(load for _, load in chronic_window)
     chronic_weekly = chronic * t.B4_ACUTE_DAYS / t.B4_CHRONIC_DAYS
-    first = min((when for when, _ in loads), default=None)
+    first = timed.first_instant()
     if first is None or at - first < timedelta(days=t.B4_CHRONIC_DAYS) or chronic_weekly <= 0:
         return acute, chronic_weekly, None
     return acute, chronic_weekly, acute / chronic_weekly

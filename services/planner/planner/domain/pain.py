@@ -80,6 +80,11 @@ def keys_for(state: State, session: Session, exercise: str | None) -> list[Key]:
 
 def weekly_means(state: State, at: datetime) -> tuple[float, float] | None:
     """Mean pain of the last 7 days and of the 7 days before (R4, B1); None without both."""
+    means = state.pain.memo(("weekly_means", at), lambda: _weekly_means(state, at))
+    return means
+
+
+def _weekly_means(state: State, at: datetime) -> tuple[float, float] | None:
     week = timedelta(days=t.R4_TREND_WINDOW_DAYS)
     now = [p.score for p in state.pain_between(at - week, at + timedelta(microseconds=1))]
     before = [p.score for p in state.pain_between(at - 2 * week, at - week)]

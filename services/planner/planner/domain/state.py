@@ -6,13 +6,14 @@ rules read it and record every change through `State.change`, so no change goes 
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from planner.domain.exercises import EXERCISES, FORM_CUES, Exercise
 from planner.domain.history import LoggedEvent
 from planner.domain.ladder import lighter
 from planner.domain.routine import Change, Dose, HeldOut, Hold, Prescription
+from planner.domain.windows import TimeOrdered, load_at
 
 Key = tuple[str, str]  # (block, exercise)
 
@@ -120,6 +121,14 @@ class PainPoint:
     event_id: str
 
 
+def _at(item: "PainPoint | Flare") -> datetime:
+    return item.at
+
+
+def _session_at(session: "Session") -> datetime:
+    return session.event.occurred_at
+
+
 @dataclass
 class State:
     tracks: dict[Key, Track] = field(default_factory=dict)
@@ -127,7 +136,7 @@ class State:
     sessions: dict[str, Session] = field(default_factory=dict)
     session_order: list[str] = field(default_factory=list)
     pending_pain: dict[str, list[LoggedEvent]] = field(default_factory=dict)
-    pain: list[PainPoint] = field(default_factory=list)
+    pain: TimeOrdered[PainPoint] = field(default_factory=lambda: TimeOrdered(_at))
     changes: list[Change] = field(default_factory=list)
     started_at: datetime | None = None
     start_event_id: str | None = None
@@ -138,8 +147,18 @@ class State:
     paused: Pause | None = None
     clearances: list[Clearance] = field(default_factory=list)
     no_progress_next_session: tuple[str, ...] | None = None  # R2: causes
-    flares: list[Flare] = field(default_factory=list)
-    loads: list[tuple[datetime, float]] = field(default_factory=list)  # B4 / D8
+    flares: TimeOrdered[Flare] = field(default_factory=lambda: TimeOrdered(_at))
+    loads: TimeOrdered[tuple[datetime, float]] = field(  # B4 / D8
+        default_factory=lambda: TimeOrdered(load_at)
+    )
+    # The sessions in the order logged (session_order's), for windows of them by time; a
+    # session id logged twice makes it out of order, and its windows scan session_order.
+    logged: TimeOrdered["Session"] = field(default_factory=lambda: TimeOrdered(_session_at))
+    rest_pain_total: int = 0  # the rest reports' scores so far: the usual level without a baseline
+    rest_pain_count: int = 0
+    # D10: how far the scan of `changes` for the last step-up got: (changes read, the latest of
+    # their instants, last step-up, time paused since, paused since); the fold only appends.
+    since_last_step: tuple[int, datetime, datetime, timedelta, datetime | None] | None = None
     goals: dict[str, tuple[Mapping[str, Any], LoggedEvent]] = field(default_factory=dict)
     last_introduction_at: datetime | None = None
     r4_reverted_at: datetime | None = None
@@ -250,9 +269,46 @@ class State:
     def pain_between(
         self, start: datetime, end: datetime, timings: tuple[str, ...] | None = None
     ) -> list[PainPoint]:
-        return [
-            p for p in self.pain if start <= p.at < end and (timings is None or p.timing in timings)
-        ]
+        window = self.pain.between(start, end)
+        return window if timings is None else [p for p in window if p.timing in timings]
+
+    def sessions_after(self, start: datetime, end: datetime) -> list["Session"]:
+        """The sessions logged after `start`, up to and including `end`, in session_order."""
+        if not self.logged.in_order:
+            sessions = (self.sessions[sid] for sid in self.session_order)
+            return [s for s in sessions if start < s.event.occurred_at <= end]
+        return self.logged.after(start, end)
+
+    def sessions_from_day(self, first: date) -> list["Session"]:
+        """The sessions of local day `first` or later, in session_order."""
+        if not self.logged.in_order:
+            sessions = (self.sessions[sid] for sid in self.session_order)
+            return [s for s in sessions if s.day >= first]
+        # A local day starts at most a day before or after its UTC midnight: sessions two days
+        # before `first` began (UTC) cannot be on it, and later ones are looked at one by one.
+        earliest = datetime.combine(first - timedelta(days=2), time.min, UTC)
+        return [s for s in self.logged.since(earliest) if s.day >= first]
+
+    def last_sessions_with(self, key: Key, until: datetime, count: int) -> list["Session"]:
+        """The last `count` sessions (in session_order) holding `key`, logged by `until`."""
+        if not self.logged.in_order:
+            sessions = (self.sessions[sid] for sid in self.session_order)
+            found = [s for s in sessions if key in s.entries and s.event.occurred_at <= until]
+            return found[-count:] if count else []
+        behind: list[Session] = []
+        for session in reversed(self.logged):
+            if len(behind) == count:
+                break
+            if key in session.entries and session.event.occurred_at <= until:
+                behind.append(session)
+        return behind[::-1]
+
+    def log_session(self, session: "Session") -> None:
+        if session.session_id in self.sessions:  # logged again: session_order names it twice
+            self.logged.in_order = False
+        self.sessions[session.session_id] = session
+        self.session_order.append(session.session_id)
+        self.logged.append(session)
 
     def local_date(self, at: datetime) -> date:
         """The user's calendar day of an instant (D7): the declared zone, else the offset."""
@@ -267,7 +323,7 @@ class State:
         return any(scope in c.scopes and (after is None or c.at >= after) for c in self.clearances)
 
     def flares_since(self, start: datetime) -> list[Flare]:
-        return [f for f in self.flares if f.at >= start]
+        return self.flares.since(start)
 
     def last_session(self) -> Session | None:
         return self.sessions[self.session_order[-1]] if self.session_order else None

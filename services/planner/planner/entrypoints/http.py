@@ -22,13 +22,13 @@ from backtrack_shared.web import ERROR_SCHEMA, Blueprint, create_api, ops_bluepr
 from planner.adapters.page_links import PageLinks
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
+from planner.domain.failsafe import fail_safe
+from planner.domain.versions import audit, audit_rules, replay_versions, routine_now
 from planner.entrypoints import schemas
 from planner.entrypoints.page import page_blueprint
 from planner.service_layer.catch_up import RebuildFailed
-from planner.service_layer.failsafe import fail_safe
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
-from planner.service_layer.versions import audit, audit_rules, replay_versions, routine_now
 
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
 _USER_ID = "<user_id:user_id>"

@@ -18,8 +18,8 @@ from planner.adapters.page_links import DEFAULT_TTL, MAX_TTL, LinkRefused, PageL
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.domain.rules_table import RULES_VERSION
-from planner.service_layer.failsafe import fail_safe
-from planner.service_layer.versions import routine_now
+from planner.domain.failsafe import fail_safe
+from planner.domain.versions import routine_now
 from planner.views import charts, fhir_bundle, page_model
 
 _USER_ID = "<user_id:user_id>"

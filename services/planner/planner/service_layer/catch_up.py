@@ -18,10 +18,10 @@ from planner.adapters.projection_store import (
     event_key,
     logged_event,
 )
+from planner.domain.failsafe import Unapplied, describe
+from planner.domain.versions import replay
 from planner.service_layer.apply import apply_events
-from planner.service_layer.failsafe import Unapplied, describe
 from planner.service_layer.folds import RoutineFolds
-from planner.service_layer.versions import replay
 
 log = structlog.get_logger(__name__)
 

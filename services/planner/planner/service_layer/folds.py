@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from backtrack_shared.user_key import UserKey
 from planner.domain import LoggedEvent
 from planner.domain.rulebooks import Fold
-from planner.service_layer.versions import fold_with, user_of
+from planner.domain.versions import fold_with, user_of
 
 # A 12-week history's fold holds about 0.75 MiB (bench/): 256 users keep it under ~200 MiB.
 DEFAULT_MAX_USERS = 256  # PLANNER_FOLD_CACHE_USERS in the service

@@ -163,7 +163,7 @@ def _causes(ids: Iterable[str], known: Mapping[str, LoggedEvent]) -> tuple[Cause
 
 
 def _change_line(change: Mapping[str, Any], known: Mapping[str, LoggedEvent]) -> ChangeLine:
-    """One entry of a version's `changes` (service_layer/changes.py): a prescription added,
+    """One entry of a version's `changes` (domain/changes.py): a prescription added,
     removed or re-dosed, or the routine's status."""
     causes = _causes(change.get("caused_by") or (), known)
     if "status" in change:

@@ -130,22 +130,18 @@ def _session_minutes(rxs: Iterable[Prescription]) -> float:
 def planned_ratio(state: State, at: datetime) -> float | None:
     """The 7:28-day ratio at the end of the next planned week, its load estimated from what the
     recent sessions' load was per minute of their doses; None without the data to say."""
-    recent = [
-        state.sessions[sid]
-        for sid in state.session_order
-        if at - t.B4_CHRONIC_DAYS * _DAY < state.sessions[sid].event.occurred_at <= at
-    ]
+    recent = state.sessions_after(at - t.B4_CHRONIC_DAYS * _DAY, at)
     rates = []
     for s in recent:
         load = session_load(s.event.payload)
         planned = _session_minutes(s.doses.values())
         if load is not None and planned > 0:
             rates.append(load / planned)
-    first = min((when for when, _ in state.loads), default=None)
+    first = state.loads.first_instant()
     if not rates or first is None or at - first < t.B4_CHRONIC_DAYS * _DAY:
         return None
     prior = sum(  # the three weeks before the planned one stay in its 28-day window
-        load for when, load in state.loads if at - 3 * t.B4_ACUTE_DAYS * _DAY < when < at
+        load for when, load in state.loads.after(at - 3 * t.B4_ACUTE_DAYS * _DAY, at) if when < at
     )
     if prior <= 0:
         return None  # nothing in the window to compare with: the ratio says nothing (D8)

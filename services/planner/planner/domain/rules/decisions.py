@@ -4,6 +4,7 @@
 New exercises enter one at a time, at most one per P5 interval, and never during a hold.
 """
 
+import copy
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -299,14 +300,18 @@ def _trial(state: State) -> State:
     it first; the rest of the state is only read and stays shared."""
     return replace(
         state,
-        tracks={
-            k: replace(tr, clean_sessions=list(tr.clean_sessions)) for k, tr in state.tracks.items()
-        },
+        tracks={k: _track_copy(tr) for k, tr in state.tracks.items()},
         held_out=dict(state.held_out),
         changes=list(state.changes),
         parked=dict(state.parked),
         s2_parked=dict(state.s2_parked),
     )
+
+
+def _track_copy(track: Track) -> Track:
+    copied = copy.copy(track)
+    copied.clean_sessions = list(track.clean_sessions)
+    return copied
 
 
 def _oldest_in_block(state: State, block: str) -> Key | None:

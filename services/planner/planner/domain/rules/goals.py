@@ -56,9 +56,7 @@ def g1_goal_progress(state: State, as_of: datetime) -> list[JSON]:
         goal, event = state.goals[goal_id]
         period = str(goal.get("period", "week"))
         start = period_start(today, period)
-        sessions = [
-            state.sessions[s] for s in state.session_order if state.sessions[s].day >= start
-        ]
+        sessions = state.sessions_from_day(start)
         value = measure(sessions, str(goal["metric"]), goal.get("exercise"))
         target = float(goal["target"])
         achieved = value >= target

@@ -98,16 +98,24 @@ def d15_stay_with_the_plan(state: State) -> Advice | None:
 def _active_since_last_step(state: State, as_of: datetime) -> tuple[datetime, timedelta]:
     """The last step-up (or the start) and the time since it that the routine was not paused."""
     assert state.started_at is not None
-    last_up, paused, paused_since = state.started_at, timedelta(0), None
-    for c in state.changes:
+    # The scan goes on from where the last one stopped while the changes it read all came by
+    # `as_of` (the fold only appends to them): a routine read after each event reads each once.
+    scanned = state.since_last_step
+    if scanned is None or scanned[0] > len(state.changes) or scanned[1] > as_of:
+        scanned = (0, state.started_at, state.started_at, timedelta(0), None)
+    read, latest, last_up, paused, paused_since = scanned
+    for c in state.changes[read:]:
         if c.at > as_of:
             break
+        read, latest = read + 1, max(latest, c.at)
         if c.direction == "up":
             last_up, paused, paused_since = c.at, timedelta(0), None
         elif c.direction == "pause" and paused_since is None:
             paused_since = c.at
         elif c.direction == "resume" and paused_since is not None:
             paused, paused_since = paused + (c.at - paused_since), None
+    if scanned[0] == 0 or read > scanned[0]:
+        state.since_last_step = (read, latest, last_up, paused, paused_since)
     return last_up, as_of - last_up - paused
 
 
@@ -118,9 +126,7 @@ def d10_plateau_review(state: State, as_of: datetime) -> Advice | None:
     last_up, active = _active_since_last_step(state, as_of)
     if active < timedelta(days=t.D10_PLATEAU_DAYS):
         return None
-    sessions = [
-        s for s in state.session_order if last_up < state.sessions[s].event.occurred_at <= as_of
-    ]
+    sessions = state.sessions_after(last_up, as_of)
     if len(sessions) < t.D10_MIN_SESSIONS:
         return None
     holds = sorted({tr.hold.rule for tr in state.tracks.values() if tr.hold is not None})
@@ -130,5 +136,5 @@ def d10_plateau_review(state: State, as_of: datetime) -> Advice | None:
         "caution",
         f"No exercise has stepped up for {t.D10_PLATEAU_DAYS // 7} weeks of sessions: review your "
         f"routine with a physiotherapist. What held it: {named or 'nothing recorded'}.",
-        tuple(state.sessions[s].event.event_id for s in sessions[-2:]),
+        tuple(s.event.event_id for s in sessions[-2:]),
     )

@@ -31,9 +31,10 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
             "note": "Paused: no training until a medical professional has seen you.",
         }
     last_full: date | None = None
-    for sid in state.session_order:
+    for sid in reversed(state.session_order):  # the last full session's day
         if _is_full(state, sid):
             last_full = state.sessions[sid].day
+            break
     if state.session_order:
         start = state.sessions[state.session_order[-1]].day + timedelta(days=1)
     else:
@@ -46,7 +47,7 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
     previous = FULL if last_full is not None and (start - last_full).days == 1 else REST
     # F2 over any 7 days: the days already trained count, since a plan starts again after each
     # session (a plan counting only its own week let a patient who followed it train daily)
-    training = {state.sessions[sid].day for sid in state.session_order}
+    training = {s.day for s in state.sessions_from_day(start - timedelta(days=6))}
     for offset in range(7):
         day = start + timedelta(days=offset)
         recent = sum(1 for d in training if 0 < (day - d).days < 7)
@@ -122,11 +123,7 @@ def f1_too_few_sessions(state: State, as_of: datetime) -> Advice | None:
     end = as_of
     if end - state.started_at < timedelta(days=7):
         return None
-    count = sum(
-        1
-        for sid in state.session_order
-        if end - timedelta(days=7) < state.sessions[sid].event.occurred_at <= end
-    )
+    count = len(state.sessions_after(end - timedelta(days=7), end))
     if count >= t.F1_MIN_SESSIONS_PER_WEEK:
         return None
     return Advice(

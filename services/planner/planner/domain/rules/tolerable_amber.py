@@ -65,12 +65,7 @@ def d9_tolerable_amber(
                 "days while it does.",
             )
             continue
-        behind = [
-            state.sessions[sid]
-            for sid in state.session_order
-            if key in state.sessions[sid].entries
-            and state.sessions[sid].event.occurred_at <= session.event.occurred_at
-        ][-t.P5_SESSIONS_AT_DOSE :]
+        behind = state.last_sessions_with(key, session.event.occurred_at, t.P5_SESSIONS_AT_DOSE)
         if len(behind) < t.P5_SESSIONS_AT_DOSE or not all(
             _tolerable(s, key, track) for s in behind
         ):

@@ -13,10 +13,10 @@ from typing import Any
 
 from backtrack_shared.user_key import UserKey
 from planner.domain import LoggedEvent
+from planner.domain.changes import routine_changes
+from planner.domain.failsafe import Unapplied, describe, fail_safe, nothing_folded
 from planner.domain.history import history_order
 from planner.domain.rulebooks import CURRENT, Fold, Rulebook, rulebook
-from planner.service_layer.changes import routine_changes
-from planner.service_layer.failsafe import Unapplied, describe, fail_safe, nothing_folded
 
 
 @dataclass(frozen=True)
