@@ -5,52 +5,17 @@ exchange, a message without traininglog's `user_id` changes nothing."""
 
 import json
 import time
-import uuid
 from typing import Any
 
 import pika
 import pytest
 import requests
 
-from tests.e2e.client import metric
+from tests.e2e.client import UNTRUSTED, acme_user_applied, forged_grant, metric, session
 from tests.e2e.conftest import System
-from tests.e2e.test_security import acme_user_applied, session
 from tests.factories import pain
 
 pytestmark = pytest.mark.e2e
-
-UNTRUSTED = "planner_events_untrusted_total"
-
-
-def last_envelope(system: System, user: str) -> dict[str, Any]:
-    """The user's newest stored envelope, from the operator's feed."""
-    after, found = 0, None
-    while True:
-        page = system.http.get(
-            f"{system.traininglog.url}/v1/feed", params={"after": after, "limit": 1000}, timeout=10
-        ).json()
-        for envelope in page["events"]:
-            if envelope["user_id"] == user:
-                found = envelope
-        if not page["events"]:
-            assert found is not None
-            return found
-        after = page["next_after"]
-
-
-def forged_grant(system: System, user: str, to_client: str) -> dict[str, Any]:
-    """A well-formed stored `access.granted` that traininglog never stored."""
-    template = last_envelope(system, user)
-    return {
-        **template,
-        "event_id": str(uuid.uuid4()),
-        "type": "access.granted",
-        "schema_version": 1,
-        "payload": {"client_id": to_client, "requested_by": "ops"},
-        "stream_version": template["stream_version"] + 1,
-        "position": template["position"] + 1,
-    }
-
 
 def publish(system: System, envelope: dict[str, Any], **properties: Any) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(system.amqp_url))

@@ -26,10 +26,8 @@ from tests.broker_users import (
     unique_name,
     url_for,
 )
-from tests.e2e.client import metric
+from tests.e2e.client import UNTRUSTED, acme_user_applied, forged_grant, metric, session
 from tests.e2e.conftest import System
-from tests.e2e.test_broker_fence import UNTRUSTED, forged_grant
-from tests.e2e.test_security import acme_user_applied, session
 from tests.factories import baseline, new_user_id, pain
 from tests.keys import KEYS
 from tests.support.processes import Service, free_port, start, stop, wait_ready

@@ -9,7 +9,15 @@ from pathlib import Path
 import pika
 import pytest
 
-from tests.e2e.client import as_envelope, history, metric, post_all, routine, wait_applied
+from tests.e2e.client import (
+    as_envelope,
+    history,
+    metric,
+    post_all,
+    routine,
+    wait_applied,
+    wait_rebuilt,
+)
 from tests.e2e.conftest import System
 from tests.factories import new_user_id, pain, workout
 
@@ -33,16 +41,6 @@ def scenario_users(system: System) -> list[str]:
 
 def versions_text(system: System, users: list[str]) -> dict[str, str]:
     return {user: json.dumps(history(system, user), sort_keys=True) for user in users}
-
-
-def wait_rebuilt(system: System, timeout_s: float = 120) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = system.http.get(f"{system.planner.url}/v1/admin/rebuild", timeout=5).json()
-        if status["state"] in ("done", "failed"):
-            return status  # type: ignore[no-any-return]
-        time.sleep(0.2)
-    raise AssertionError("rebuild did not finish")
 
 
 def test_live_versions_equal_a_full_replay_for_every_scenario(system, scenario_users):

@@ -7,22 +7,19 @@ import time
 
 import pika
 import pytest
-import requests
 
-from tests.e2e.client import history, routine, wait_applied
+from tests.e2e.client import (
+    acme_user_applied,
+    history,
+    routine,
+    session,
+    wait_applied,
+    wait_rebuilt,
+)
 from tests.e2e.conftest import System
-from tests.e2e.test_replay_and_catch_up import wait_rebuilt
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.keys import KEYS
 
 pytestmark = pytest.mark.e2e
-
-
-def session(client_id: str | None) -> requests.Session:
-    http = requests.Session()
-    if client_id is not None:
-        http.headers.update(KEYS.header(client_id))
-    return http
 
 
 def user_endpoints(system: System, user: str, owner: str | None = None) -> list[str]:
@@ -39,18 +36,6 @@ def user_endpoints(system: System, user: str, owner: str | None = None) -> list[
     if owner is None:
         return urls
     return [f"{url}{'&' if '?' in url else '?'}owner={owner}" for url in urls]
-
-
-def acme_user_applied(system: System) -> str:
-    user = new_user_id()
-    acme = session("acme")
-    positions = []
-    for document in (baseline(user), workout(user, day=1), pain(user, score=2, day=1)):
-        answer = acme.post(f"{system.traininglog.url}/v1/events", json=document, timeout=5)
-        assert answer.status_code == 201, answer.text
-        positions.append(answer.json()["position"])
-    wait_applied(system, user, max(positions), owner="acme")
-    return user
 
 
 def test_a_client_sees_its_own_users_and_another_client_gets_404_everywhere(system: System):

@@ -36,6 +36,14 @@ class FaultSystem:
     environ: dict[str, str]
     services: dict[str, Service] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    # The planner's own database when a test gives it one (PLANNER_DATABASE_URL), else both
+    # services' tables are in `database_url`.
+    planner_database_url: str = ""
+
+    def database_of(self, table_name: str) -> str:
+        if table_name.startswith("planner") and self.planner_database_url:
+            return self.planner_database_url
+        return self.database_url
 
     @property
     def traininglog(self) -> Service:
@@ -45,12 +53,24 @@ class FaultSystem:
     def planner(self) -> Service:
         return self.services["planner"]
 
+    @property
+    def planners(self) -> list[Service]:
+        """Every planner process started ("planner", "planner-2"...), running or not."""
+        return [s for name, s in self.services.items() if name.split("-")[0] == "planner"]
+
     def start(
         self, name: str, *, ready: str = "/readyz", timeout_s: float = 120, **env: str
     ) -> None:
-        """Start `name` (again), with `env` on top of the system's environment."""
-        environ = {**self.environ, **{key: str(value) for key, value in env.items()}}
-        service = start(name, environ, self.ports[name], self.log_dir)
+        """Start `name` (again), with `env` on top of the system's environment. A name with a
+        suffix is another process of the service: "planner-2" is a second planner."""
+        service_name = name.split("-")[0]
+        port = self.ports.setdefault(name, free_port())
+        environ = {
+            **self.environ,
+            f"{service_name.upper()}_PORT": str(port),
+            **{key: str(value) for key, value in env.items()},
+        }
+        service = start(name, environ, port, self.log_dir, argv=["-m", service_name, "serve"])
         self.services[name] = service
         if ready == "/readyz":
             wait_ready(service, timeout_s=timeout_s)

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.test_openapi_fuzz import planner_app
 from tests.keys import KEYS
+from tests.support.apps import planner_app
 from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
 from traininglog.config import Settings

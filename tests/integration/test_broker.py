@@ -25,7 +25,7 @@ from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.broker.topology import Topology
 from planner import cli as planner_cli
 from tests.factories import baseline, new_user_id, pain
-from tests.integration.test_event_store import record
+from tests.support.recording import record
 from tests.support.stores import keys_for
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 

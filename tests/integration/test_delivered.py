@@ -11,7 +11,7 @@ from planner.adapters.projection_store import SqlAlchemyUnitOfWork
 from planner.service_layer.apply import Applied, apply_event
 from planner.service_layer.catch_up import fill_gap
 from planner.service_layer.delivered import apply_delivered
-from tests.integration.test_rebuild import all_versions, feed_of_two_users
+from tests.support.envelopes import all_versions, feed_of_two_users
 from tests.support.stores import migrated
 
 pytestmark = pytest.mark.integration

@@ -5,24 +5,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import Engine, func, select
 
-from backtrack_shared.contracts import NewEventSchema
 from backtrack_shared.user_key import UserKey
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.support.recording import record
 from tests.support.stores import keys_for
-from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
+from traininglog.adapters.event_store import SqlAlchemyEventReader
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 from traininglog.adapters.tables import event_outbox, events
-from traininglog.domain.append import Outcome, Writer
-from traininglog.service_layer.ingest import Receipt, record_events
+from traininglog.domain.append import Outcome
+from traininglog.service_layer.ingest import Receipt
 
 pytestmark = pytest.mark.integration
-
-
-def record(engine: Engine, *documents: dict) -> list[Receipt]:
-    loaded = [NewEventSchema().load(document) for document in documents]
-    return record_events(
-        lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)), loaded, Writer("acme")
-    )
 
 
 def rows_for(engine: Engine, user_id: str) -> list[tuple[int, str]]:

@@ -16,8 +16,7 @@ from planner.domain.versions import audit, replay_versions
 from planner.service_layer.apply import Applied, apply_event, apply_events
 from planner.service_layer.catch_up import RebuildFailed, rebuild, rebuild_user
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.test_planner_apply import stored
-from tests.integration.test_rebuild import ListFeed
+from tests.support.envelopes import ListFeed, stored
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyPlannerReader, SqlAlchemyUnitOfWork
 from planner.service_layer.apply import Applied, apply_event
 from tests.factories import baseline, new_user_id, pain
-from tests.integration.test_planner_apply import stored
+from tests.support.envelopes import stored
 from tests.support.resources import own_database
 from traininglog.adapters.event_store import SqlAlchemyEventReader
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork as LogUnitOfWork

@@ -7,7 +7,6 @@ import time
 import pytest
 from sqlalchemy import Engine, func, select
 
-from backtrack_shared.contracts import NewEventSchema, canonical_body
 from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import (
     SqlAlchemyPlannerReader,
@@ -19,20 +18,9 @@ from planner.domain import RULES_VERSION
 from planner.domain.versions import audit, replay_versions
 from planner.service_layer.apply import Applied, apply_event
 from tests.factories import baseline, new_user_id, pain
+from tests.support.envelopes import stored
 
 pytestmark = pytest.mark.integration
-
-
-def stored(document: dict, *, stream_version: int, position: int, tenant: str = "acme") -> dict:
-    """The envelope as traininglog publishes it."""
-    envelope = json.loads(canonical_body(NewEventSchema().load(document)))
-    return {
-        **envelope,
-        "recorded_at": "2026-09-01T09:00:00+00:00",
-        "stream_version": stream_version,
-        "position": position,
-        "tenant": tenant,
-    }
 
 
 def apply(engine: Engine, envelope: dict) -> Applied:

@@ -16,7 +16,7 @@ from planner.domain.versions import audit, replay_versions
 from planner.service_layer.apply import apply_event
 from planner.service_layer.folds import RoutineFolds
 from tests.factories import baseline, new_user_id, pain, workout
-from tests.integration.test_planner_apply import stored
+from tests.support.envelopes import stored
 
 pytestmark = pytest.mark.integration
 

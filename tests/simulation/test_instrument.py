@@ -482,8 +482,8 @@ def test_calendar_weeks_also_count_as_evidence_weeks() -> None:
 
 
 def test_the_deterministic_set_covers_both_far_time_zones() -> None:
+    from tests.simulation.cases import CASES, WEEKS
     from tests.simulation.patients import FarTimeZone
-    from tests.simulation.test_patients_keep_the_invariants import CASES, WEEKS
 
     zones = {
         FarTimeZone(random.Random(f"time_zone/{seed}"), WEEKS).clock.declared

@@ -4,11 +4,9 @@ at -10:00 and at +13:00), fixed seeds, 18 weeks, and zero violations of DOMAIN.m
 
 import pytest
 
+from tests.simulation.cases import CASES, WEEKS
 from tests.simulation.driver import PatientResult, simulate
-from tests.simulation.patients import MODELS, FarTimeZone, Patient
-
-WEEKS = 18  # long enough for every model's events (red flags, flares, breaks) to happen
-SEED = 7
+from tests.simulation.patients import Patient
 
 
 def _explain(result: PatientResult) -> str:
@@ -16,9 +14,6 @@ def _explain(result: PatientResult) -> str:
     for name, count in sorted(result.violations.items()):
         lines.append(f"  {name}: {count}, e.g. {'; '.join(result.examples.get(name, []))}")
     return "\n".join(lines)
-
-
-CASES = [(m, SEED) for m in MODELS] + [(FarTimeZone, 8)]  # seed 7 lives at -10:00, 8 at +13:00
 
 
 @pytest.mark.simulation

@@ -8,7 +8,7 @@ import planner.domain.frozen.r2025_06_1 as r2025_06_1
 from planner.domain import RULES_VERSION
 from planner.domain.rulebooks import CURRENT, RULEBOOKS, rulebook
 from planner.domain.versions import audit, audit_rules, replay_versions
-from tests.unit.test_versions import EVENTS
+from tests.support.logged_events import EVENTS
 
 OLD = "2025.06-1"
 

@@ -2,54 +2,10 @@
 
 import dataclasses
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from planner.domain import LoggedEvent
 from planner.domain.versions import audit, replay_versions
-
-T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
-
-
-def event(n: int, event_type: str, payload: dict, *, day: int) -> LoggedEvent:
-    return LoggedEvent(
-        event_id=f"e{n}",
-        type=event_type,
-        user_id="ana",
-        occurred_at=T0 + timedelta(days=day),
-        stream_version=n,
-        position=100 + n,
-        source={"kind": "app", "name": "t"},
-        payload=payload,
-    )
-
-
-EVENTS = [
-    event(1, "baseline.assessed", {"walk_min": 20, "plank_s": 20, "pain_at_rest": 2}, day=0),
-    event(
-        2,
-        "pain.reported",
-        {
-            "score": 1,
-            "timing": "rest",
-            "location": "back",
-            "red_flags": [],
-            "radiates_to": "unknown",
-        },
-        day=1,
-    ),
-    event(
-        3,
-        "pain.reported",
-        {
-            "score": 2,
-            "timing": "rest",
-            "location": "back",
-            "red_flags": ["saddle_numbness"],
-            "radiates_to": "unknown",
-        },
-        day=2,
-    ),
-]
+from tests.support.logged_events import EVENTS, T0, event
 
 
 def test_a_version_is_made_only_when_the_routine_changes():

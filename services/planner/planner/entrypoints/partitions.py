@@ -4,7 +4,8 @@ The broker keeps each partition's order (single active consumer) and its deliver
 dead letters; the instances share the partitions through claims in their database
 (planner.service_layer.partition_share): every `lease_s / 3` an instance renews its claims and
 its liveness, releases what it holds beyond its share (its consumer finishes the messages in
-hand first) and takes free partitions up to it. A killed instance stops renewing: once its
+hand first) and takes free partitions up to it; a thread of its own renews the claims and the
+liveness meanwhile, as a turn may wait on consumers. A killed instance stops renewing: once its
 claims lapse the survivors take them. A stopped instance releases its claims at once.
 """
 
@@ -74,6 +75,7 @@ class PartitionedConsumer:
             return set(self._running)
 
     def run(self) -> None:
+        threading.Thread(target=self._keep_claims, name="partition-claims", daemon=True).start()
         while not self._stopping.is_set():
             try:
                 self._before_each_turn()
@@ -89,6 +91,18 @@ class PartitionedConsumer:
             self._claims.leave()
         except SQLAlchemyError as err:
             log.warning("partitions.leave_failed", error=str(err)[:500])
+
+    def _keep_claims(self) -> None:
+        """Renew this instance's liveness and claims on their own clock: a turn of `_balance`
+        waits for each consumer it stops to settle its messages in hand, which may take longer
+        than a lease, and claims lapsing meanwhile would hand partitions to another instance
+        that hands them back, over and over."""
+        while not self._stopping.wait(self._interval_s):
+            try:
+                self._claims.heartbeat(self._topology.partitions)
+                self._claims.renew()
+            except (SQLAlchemyError, *CONNECTION_ERRORS) as err:
+                log.warning("partitions.renew_failed", error=str(err)[:500])
 
     def _balance(self) -> None:
         partitions = self._topology.partitions
