@@ -30,6 +30,7 @@ class Config:
         repeats: int | None = None,
         sizes: tuple[int, ...] | None = None,
         rebuild_sizes: tuple[int, ...] | None = None,
+        drain_events: int | None = None,
     ) -> "Config":
         if quick:
             return cls(
@@ -45,7 +46,7 @@ class Config:
                 sizes=sizes or (1000, 5000),
                 rebuild_sizes=rebuild_sizes or (150, 400),
                 appended_after_prefill=1000,
-                drain_events=1000,
+                drain_events=drain_events or 1000,
                 log_dir=log_dir,
             )
         return cls(
@@ -61,7 +62,7 @@ class Config:
             sizes=sizes or (10_000, 100_000),
             rebuild_sizes=rebuild_sizes or (1000, 10_000),
             appended_after_prefill=5000,
-            drain_events=20_000,
+            drain_events=drain_events or 20_000,
             log_dir=log_dir,
         )
 
