@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drain-events",
         type=int,
-        help="the backlog of figure 9 (default 20000, quick 1000)",
+        help="the backlog of figure 9 (default 20000, quick 500)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
     args = parser.parse_args(argv)

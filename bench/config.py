@@ -46,7 +46,7 @@ class Config:
                 sizes=sizes or (1000, 5000),
                 rebuild_sizes=rebuild_sizes or (150, 400),
                 appended_after_prefill=1000,
-                drain_events=drain_events or 1000,
+                drain_events=drain_events or 500,
                 log_dir=log_dir,
             )
         return cls(
