@@ -40,9 +40,18 @@ def _count(connection: psycopg.Connection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _wait(connection: psycopg.Connection, until: str, done: int, what: str) -> None:
+def _wait(
+    connection: psycopg.Connection,
+    until: str,
+    done: int,
+    what: str,
+    processes: list[infra.Process],
+) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while _count(connection, until) != done:
+        for process in processes:
+            if process.popen.poll() is not None:
+                raise RuntimeError(f"{process.name} exited:\n{process.logs()}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what}: not done in {TIMEOUT_S} s")
         time.sleep(POLL_S)
@@ -68,21 +77,22 @@ def drain(config: Config, planners: int, run_index: int, *, from_queues: bool) -
         dsn = make_url(database_url).set(drivername="postgresql")
         port = infra.free_port()
         environ = infra.service_environ(database_url, topology, traininglog=port)
-        with (
-            psycopg.connect(dsn.render_as_string(hide_password=False)) as connection,
-            infra.running(
-                "traininglog",
-                ["-m", "traininglog", "serve"],
-                port=port,
-                environ=environ,
-                log_dir=config.log_dir,
-            ),
-        ):
-            connection.autocommit = True
-            _wait(connection, "event_outbox", 0, "the relay")  # the backlog is in the queues
-            started = time.monotonic()
-            processes = []
-            try:
+        # Not waited for until ready: on a loaded machine its start may take minutes, and
+        # only its relay is needed (the planners read its feed once it answers).
+        traininglog = infra.start_process(
+            "traininglog",
+            ["-m", "traininglog", "serve"],
+            port=port,
+            environ=environ,
+            log_dir=config.log_dir,
+        )
+        processes = [traininglog]
+        try:
+            with psycopg.connect(dsn.render_as_string(hide_password=False)) as connection:
+                connection.autocommit = True
+                # The backlog is in the queues.
+                _wait(connection, "event_outbox", 0, "the relay", processes)
+                started = time.monotonic()
                 for n in range(planners):
                     planner_port = infra.free_port()
                     processes.append(
@@ -94,11 +104,12 @@ def drain(config: Config, planners: int, run_index: int, *, from_queues: bool) -
                             log_dir=config.log_dir,
                         )
                     )
-                _wait(connection, "planner_events", len(load), f"{planners} planner(s)")
+                done = f"{planners} planner(s)"
+                _wait(connection, "planner_events", len(load), done, processes)
                 return time.monotonic() - started
-            finally:
-                for process in processes:
-                    infra.stop_process(process)
+        finally:
+            for process in reversed(processes):
+                infra.stop_process(process)
 
 
 def run(config: Config) -> list[Row]:
