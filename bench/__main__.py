@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only 1,3] [--sizes 10000,100000] [--rebuild-sizes 2000,10000]`
+"""`python -m bench [--quick] [--only 1,3] [--sizes 10000,100000] [--rebuild-sizes 2000,10000]
+[--drain-events 20000]`
 
 Runs every figure against the real RabbitMQ and PostgreSQL (and SQLite), prints one table of
 figures beside their baselines, and writes it with the machine's description to
@@ -62,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         type=_sizes,
         help="events for the rule-bound rebuild of figure 6 (default 2000,10000)",
     )
+    parser.add_argument(
+        "--drain-events",
+        type=int,
+        help="the backlog of figure 9 (default 20000, quick 500)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
     args = parser.parse_args(argv)
 
@@ -72,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         sizes=args.sizes,
         rebuild_sizes=args.rebuild_sizes,
+        drain_events=args.drain_events,
     )
     # The services' own logging, as `serve` sets it up, but written nowhere: its cost stays in.
     configure_logging("bench", "INFO", stream=open(os.devnull, "w"))  # noqa: SIM115

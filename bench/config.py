@@ -33,6 +33,7 @@ class Config:
         repeats: int | None = None,
         sizes: tuple[int, ...] | None = None,
         rebuild_sizes: tuple[int, ...] | None = None,
+        drain_events: int | None = None,
     ) -> "Config":
         if quick:
             return cls(
@@ -48,7 +49,7 @@ class Config:
                 sizes=sizes or (1000, 5000),
                 rebuild_sizes=rebuild_sizes or (150, 400),
                 appended_after_prefill=1000,
-                drain_events=1000,
+                drain_events=drain_events or 500,
                 fold_weeks=(4, 8, 20),
                 fold_rate_weeks=8,
                 fold_timed_events=30,
@@ -67,7 +68,7 @@ class Config:
             sizes=sizes or (10_000, 100_000),
             rebuild_sizes=rebuild_sizes or (1000, 10_000),
             appended_after_prefill=5000,
-            drain_events=20_000,
+            drain_events=drain_events or 20_000,
             fold_weeks=(26, 104, 520),
             fold_rate_weeks=104,
             fold_timed_events=100,

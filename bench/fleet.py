@@ -37,7 +37,7 @@ class Fleet:
         return named
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -79,6 +79,24 @@ def haproxy(addresses: list[str], log_dir: Path) -> Iterator[tuple[subprocess.Po
         process.wait(timeout=15)
 
 
+# A service's start (imports, migration, connecting) on a loaded 2-core machine: minutes.
+READY_TIMEOUT_S = 300
+
+
+@contextlib.contextmanager
+def _running(
+    service: str, name: str, port: int, environ: dict[str, str], log_dir: Path
+) -> Iterator[infra.Process]:
+    process = infra.start_process(
+        name, ["-m", service, "serve"], port=port, environ=environ, log_dir=log_dir
+    )
+    try:
+        infra.wait_ready(process, timeout_s=READY_TIMEOUT_S)
+        yield process
+    finally:
+        infra.stop_process(process)
+
+
 @contextlib.contextmanager
 def fleet(traininglogs: int, planners: int, log_dir: Path, label: str = "soak") -> Iterator[Fleet]:
     """The whole system, started in order (each traininglog migrates on start, then the
@@ -95,12 +113,12 @@ def fleet(traininglogs: int, planners: int, log_dir: Path, label: str = "soak") 
             port = infra.free_port()
             started.append(
                 stack.enter_context(
-                    infra.running(
+                    _running(
+                        "traininglog",
                         f"traininglog{n + 1}",
-                        ["-m", "traininglog", "serve"],
-                        port=port,
-                        environ={**environ, "TRAININGLOG_PORT": str(port)},
-                        log_dir=log_dir,
+                        port,
+                        {**environ, "TRAININGLOG_PORT": str(port)},
+                        log_dir,
                     )
                 )
             )
@@ -113,12 +131,12 @@ def fleet(traininglogs: int, planners: int, log_dir: Path, label: str = "soak") 
             port = infra.free_port()
             consumers.append(
                 stack.enter_context(
-                    infra.running(
+                    _running(
+                        "planner",
                         f"planner{n + 1}",
-                        ["-m", "planner", "serve"],
-                        port=port,
-                        environ={**planner_environ, "PLANNER_PORT": str(port)},
-                        log_dir=log_dir,
+                        port,
+                        {**planner_environ, "PLANNER_PORT": str(port)},
+                        log_dir,
                     )
                 )
             )
