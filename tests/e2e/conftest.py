@@ -86,6 +86,8 @@ def system(
         "PLANNER_CATCH_UP_INTERVAL_S": "1",
         "CLIENTS_FILE": str(clients_file),
         "PLANNER_TRAININGLOG_API_KEY": KEYS.key["planner"],
+        # Page links signed alike by every planner, and no secret file in the repository's data/.
+        "PLANNER_PAGE_LINK_SECRET": "e2e-page-link-secret-" + "x" * 32,
         # Bursts of thousands of events: the rate limit has a test of its own.
         "TRAININGLOG_RATE_LIMIT_EVENTS_PER_S": "1000000",
         "TRAININGLOG_RATE_LIMIT_BURST": "1000000",

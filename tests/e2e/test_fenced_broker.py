@@ -77,6 +77,8 @@ def fenced(
         "PLANNER_CATCH_UP_INTERVAL_S": "3600",  # events must come over the broker, not the feed
         "CLIENTS_FILE": str(clients_file),
         "PLANNER_TRAININGLOG_API_KEY": KEYS.key["planner"],
+        # Page links signed alike by every planner, and no secret file in the repository's data/.
+        "PLANNER_PAGE_LINK_SECRET": "e2e-page-link-secret-" + "x" * 32,
     }
     said = backtrack_broker(environ, "users")
     assert (

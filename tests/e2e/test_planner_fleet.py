@@ -141,6 +141,8 @@ def fleet(postgres_url: str, amqp_url: str, log_dir: Path, planners: int) -> Ite
             "LOG_LEVEL": "WARNING",
             "CLIENTS_FILE": str(clients_file),
             "PLANNER_TRAININGLOG_API_KEY": KEYS.key["planner"],
+            # Page links signed alike by every planner, and no secret file in the repository's data/.
+            "PLANNER_PAGE_LINK_SECRET": "e2e-page-link-secret-" + "x" * 32,
             "TRAININGLOG_RATE_LIMIT_EVENTS_PER_S": "1000000",
             "TRAININGLOG_RATE_LIMIT_BURST": "1000000",
         }

@@ -1,6 +1,8 @@
 """Page links: signed, for one user, refused once changed, expired or signed with another secret."""
 
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,3 +65,17 @@ def test_the_secret_file_is_made_once_readable_by_its_owner_only(tmp_path):
     assert len(made) >= 32 and page_link_secret("", path) == made
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert page_link_secret("given" * 8, path) == "given" * 8
+
+
+def test_planners_starting_together_share_one_whole_secret(tmp_path):
+    path = tmp_path / "page-link-secret"
+    start = threading.Barrier(12)
+
+    def first_start() -> str:
+        start.wait()
+        return page_link_secret("", path)
+
+    with ThreadPoolExecutor(12) as pool:
+        secrets = list(pool.map(lambda _: first_start(), range(12)))
+    assert len(set(secrets)) == 1 and len(secrets[0]) >= 32
+    assert [p.name for p in tmp_path.iterdir()] == ["page-link-secret"]  # no draft left

@@ -76,10 +76,16 @@ def page_link_secret(given: str, path: Path) -> str:
         pass
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
+    # Written whole beside it, then linked into place (atomic): planners starting together
+    # never read a file half written, and all use the one that was linked first.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    handle = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another instance made it first: use theirs
+        with os.fdopen(handle, "w") as file:
+            file.write(secret + "\n")
+        os.link(draft, path)
+    except FileExistsError:  # another planner linked theirs first: use it
         return path.read_text().strip()
-    with os.fdopen(handle, "w") as file:
-        file.write(secret + "\n")
+    finally:
+        draft.unlink(missing_ok=True)
     return secret
