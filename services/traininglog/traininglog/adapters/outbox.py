@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, delete, func, select
 
-from backtrack_shared.db import WRITE
+from backtrack_shared.db import WRITE, one_statement
 from backtrack_shared.rabbit import OutgoingMessage
 from backtrack_shared.relay import PendingMessage
 from backtrack_shared.topology import PARTITION_KEY_HEADER, partition_key
@@ -25,7 +25,7 @@ class SqlAlchemyEventOutbox:
             .order_by(events.c.position)
             .limit(limit)
         )
-        with self._engine.connect() as connection:
+        with one_statement(self._engine) as connection:
             rows = connection.execute(query).mappings().all()
         keys = self._keys.get(row["key_id"] for row in rows)
         return [
@@ -49,8 +49,13 @@ class SqlAlchemyEventOutbox:
         ]
 
     def mark_published(self, outbox_ids: Sequence[int]) -> None:
+        sent = delete(event_outbox).where(event_outbox.c.position.in_(outbox_ids))
+        if self._engine.dialect.name == "postgresql":  # one DELETE is atomic on its own
+            with one_statement(self._engine) as connection:
+                connection.execute(sent)
+            return
         with self._engine.connect().execution_options(**WRITE) as connection, connection.begin():
-            connection.execute(delete(event_outbox).where(event_outbox.c.position.in_(outbox_ids)))
+            connection.execute(sent)
 
     def backlog(self) -> int:
         with self._engine.connect() as connection:
