@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick soak broker-users broker-plugins test-fleet run-fleet haproxy chromium simulate
+.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick soak broker-users broker-plugins test-fleet run-fleet haproxy chromium wrk simulate
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -94,10 +94,14 @@ $(BENCH_INSTALLED): $(INSTALLED) bench/requirements.txt
 	$(BIN)/pip install --quiet -c constraints.txt -r bench/requirements.txt
 	touch $@
 
-bench: install $(BENCH_INSTALLED) broker-plugins haproxy
+# wrk from Debian: the HTTP load of figures 2 and 5 (bench/loadgen.py is the fallback without it).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+bench: install $(BENCH_INSTALLED) broker-plugins haproxy wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-quick: install $(BENCH_INSTALLED) broker-plugins haproxy
+bench-quick: install $(BENCH_INSTALLED) broker-plugins haproxy wrk
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # The soak (bench/soak.py): 50 events/s for 30 minutes to two traininglogs behind haproxy and two

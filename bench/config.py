@@ -15,6 +15,8 @@ class Config:
     e2e_seconds: float  # figure 5: seconds at the offered rate
     e2e_rates: tuple[float, ...]  # figure 5: events per second offered, one set of runs each
     e2e_deadline_s: float  # figure 5: how long after the last POST answered a probe may still show
+    e2e_search_seconds: float  # figure 5: seconds of each run of the highest-rate search
+    e2e_search_steps: int  # figure 5: at most this many runs in that search
     sizes: tuple[int, ...]  # figures 6, 7, 8: events stored (the smallest is the reference)
     rebuild_sizes: tuple[int, ...]  # figure 6: the rule-bound rebuild (see README: ~30 events/s)
     appended_after_prefill: int  # figure 7: events ingested on top of the stored ones
@@ -46,6 +48,8 @@ class Config:
                 e2e_seconds=5,
                 e2e_rates=(200,),
                 e2e_deadline_s=8,
+                e2e_search_seconds=5,
+                e2e_search_steps=3,
                 sizes=sizes or (1000, 5000),
                 rebuild_sizes=rebuild_sizes or (150, 400),
                 appended_after_prefill=1000,
@@ -62,9 +66,11 @@ class Config:
             http_seconds=10,
             relay_messages=5000,
             apply_events=600,
-            e2e_seconds=30,
+            e2e_seconds=60,
             e2e_rates=(200, 20),
             e2e_deadline_s=20,
+            e2e_search_seconds=20,
+            e2e_search_steps=6,
             sizes=sizes or (10_000, 100_000),
             rebuild_sizes=rebuild_sizes or (1000, 10_000),
             appended_after_prefill=5000,

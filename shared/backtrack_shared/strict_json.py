@@ -8,6 +8,7 @@ into a ValueError and a 5,000-level nesting into a RecursionError; both became 5
 
 import json
 import math
+import re
 from typing import Any
 
 from backtrack_shared.contracts.limits import (
@@ -71,12 +72,23 @@ def _constant(text: str) -> _Refused:
     return _Refused(f"{text} is not a JSON number.")
 
 
+_CONTROL_CHARACTERS = "".join(
+    chr(code)
+    for code in (*range(0x20), *range(0x7F, 0xA0))
+    if chr(code) not in ALLOWED_CONTROL_CHARACTERS
+)
+_CONTROL = re.compile(f"[{re.escape(_CONTROL_CHARACTERS)}]")
+# Where a control character may come from in JSON text: written as it is (U+007F to U+009F are
+# valid in a JSON string), or escaped (\b, \f or \u00XX). Text without any of these holds
+# none once parsed; text with one is walked to find it (a `\\b` is a false alarm, no harm).
+_CONTROL_SOURCE = re.compile(f"[{re.escape(_CONTROL_CHARACTERS)}]|\\\\[bf]|\\\\u00[0-9a-fA-F]{{2}}")
+
+
 def _control_character(text: str) -> str | None:
-    for character in text:
-        code = ord(character)
-        if (code < 0x20 or 0x7F <= code <= 0x9F) and character not in ALLOWED_CONTROL_CHARACTERS:
-            return f"Contains the control character U+{code:04X}."
-    return None
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    return f"Contains the control character U+{ord(found.group()):04X}."
 
 
 def loads(data: str | bytes) -> Any:
@@ -87,18 +99,50 @@ def loads(data: str | bytes) -> Any:
             data = data.decode("utf-8")
         except UnicodeDecodeError as err:
             raise json.JSONDecodeError(f"Not UTF-8: {err.reason}", "", err.start) from err
+    refused: list[object] = []  # set by the hooks below on what the walk would refuse
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        document = _object(items)
+        if isinstance(document, _WithDuplicates):
+            refused.append(document)
+        return document
+
+    def refusing(parse: Any) -> Any:
+        def hook(text: str) -> Any:
+            value = parse(text)
+            if isinstance(value, _Refused):
+                refused.append(value)
+            return value
+
+        return hook
+
     try:
         document = json.loads(
             data,
-            object_pairs_hook=_object,
-            parse_int=_integer,
-            parse_float=_number,
-            parse_constant=_constant,
+            object_pairs_hook=pairs,
+            parse_int=refusing(_integer),
+            parse_float=refusing(_number),
+            parse_constant=refusing(_constant),
         )
     except RecursionError:
         raise RefusedJson("", f"Nested deeper than {MAX_JSON_DEPTH} levels.") from None
-    _check(document)
+    if refused or _CONTROL_SOURCE.search(data) or _deeper_than_allowed(document):
+        _check(document)  # finds the first refusal and names where it is
     return document
+
+
+def _deeper_than_allowed(document: Any) -> bool:
+    """Whether any value lies deeper than MAX_JSON_DEPTH (the containers alone are walked)."""
+    stack: list[tuple[Any, int]] = [(document, 0)] if isinstance(document, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 >= MAX_JSON_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _check(document: Any) -> None:

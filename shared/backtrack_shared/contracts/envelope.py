@@ -17,6 +17,7 @@ from marshmallow import (
 )
 
 from backtrack_shared import catalogue
+from backtrack_shared.contracts import compiled
 from backtrack_shared.contracts.limits import EARLIEST_INSTANT, MAX_FUTURE_SKEW
 from backtrack_shared.contracts.registry import CLIENT_EVENT_TYPES, EVENT_TYPES, payload_schema
 
@@ -38,7 +39,7 @@ class SourceSchema(Schema):
     record_version = fields.Integer(strict=True, validate=validate.Range(min=0))
 
 
-class EnvelopeSchema(Schema):
+class EnvelopeSchema(compiled.CompiledLoad):
     """What a client sends. The payload is checked against the schema of its type and version."""
 
     event_id = fields.UUID(
@@ -73,6 +74,8 @@ class EnvelopeSchema(Schema):
     @validates_schema
     def _is_unicode_text(self, data: dict[str, Any], **_: object) -> None:
         # JSON may escape a lone surrogate (\ud800); no UTF-8 text, so no canonical body, holds one.
+        if _encodes_to_utf8(data):  # one look at the whole, then per field only to name them
+            return
         bad = [name for name, value in data.items() if not _encodes_to_utf8(value)]
         if bad:
             raise ValidationError(
@@ -88,7 +91,7 @@ class EnvelopeSchema(Schema):
                 field_name="schema_version",
             )
         try:
-            data["payload"] = _instance(schema).load(data["payload"])
+            data["payload"] = compiled.load(_instance(schema), data["payload"])
         except ValidationError as err:
             raise ValidationError(err.messages, field_name="payload") from err
         data["event_id"] = str(data["event_id"])

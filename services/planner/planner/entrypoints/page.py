@@ -17,8 +17,8 @@ from backtrack_shared.web import ERROR_SCHEMA, Blueprint
 from planner.adapters.page_links import DEFAULT_TTL, MAX_TTL, LinkRefused, PageLink, PageLinks
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
-from planner.domain.rules_table import RULES_VERSION
 from planner.domain.failsafe import fail_safe
+from planner.domain.rules_table import RULES_VERSION
 from planner.domain.versions import routine_now
 from planner.views import charts, fhir_bundle, page_model
 

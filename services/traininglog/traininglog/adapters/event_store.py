@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from backtrack_shared.contracts.registry import USER_ERASED
-from backtrack_shared.db import UnitOfWork, as_utc, is_postgresql
+from backtrack_shared.db import UnitOfWork, as_utc, is_postgresql, one_statement
 from backtrack_shared.user_key import UserKey
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.sealing import unseal
@@ -161,19 +161,36 @@ class SqlAlchemyEventStore:
         keys = sorted(set(user_keys))
         if not keys:
             return {}
+        # One round trip: each user's row, once per grant (or once with none).
         rows = self._connection.execute(
-            select(users.c.user_id, users.c.tenant, users.c.key_id, users.c.erased_at).where(
-                tuple_(users.c.tenant, users.c.user_id).in_(keys)
+            select(
+                users.c.user_id,
+                users.c.tenant,
+                users.c.key_id,
+                users.c.erased_at,
+                user_grants.c.client_id,
             )
+            .select_from(users)
+            .outerjoin(
+                user_grants,
+                (user_grants.c.tenant == users.c.tenant)
+                & (user_grants.c.user_id == users.c.user_id),
+            )
+            .where(tuple_(users.c.tenant, users.c.user_id).in_(keys))
         ).all()
-        found = [(UserKey(row.tenant, row.user_id), row) for row in rows]
-        grantees = _grantees(self._connection, [key for key, _ in found])
+        found: dict[UserKey, Any] = {}
+        grantees: dict[UserKey, set[str]] = {}
+        for row in rows:
+            key = UserKey(row.tenant, row.user_id)
+            found[key] = row
+            if row.client_id is not None:
+                grantees.setdefault(key, set()).add(row.client_id)
         return {
             key: UserRecord(
-                Owner(row.tenant, row.erased_at is not None, grantees.get(key, frozenset())),
+                Owner(row.tenant, row.erased_at is not None, frozenset(grantees.get(key, ()))),
                 row.key_id,
             )
-            for key, row in found
+            for key, row in found.items()
         }
 
     def set_access(self, user: UserKey, client_id: str, granted: bool) -> None:
@@ -315,13 +332,13 @@ class SqlAlchemyEventReader:
         return self._opened(query)
 
     def _opened(self, query: Select[Any]) -> list[dict[str, Any]]:
-        with self._engine.connect() as connection:
+        with one_statement(self._engine) as connection:
             rows = connection.execute(query).mappings().all()
         keys = self._keys.get(row["key_id"] for row in rows)
         return [stored_envelope(row, keys.get(row["key_id"])) for row in rows]
 
     def head(self) -> int:
-        with self._engine.connect() as connection:
+        with one_statement(self._engine) as connection:
             return connection.execute(select(func.max(events.c.position))).scalar_one() or 0
 
     def feed(self, after_position: int, limit: int) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backtrack_shared.db import WRITE, scrub
+from backtrack_shared.db import WRITE, one_statement, scrub
 
 metadata = MetaData()
 
@@ -61,7 +61,7 @@ class SqlAlchemyKeyStore:
         ids = sorted({key_id for key_id in key_ids if key_id is not None})
         if not ids:
             return {}
-        with self.engine.connect() as connection:
+        with one_statement(self.engine) as connection:
             rows = connection.execute(
                 select(data_keys.c.key_id, data_keys.c.data_key).where(data_keys.c.key_id.in_(ids))
             )

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, delete, func, select
 from backtrack_shared.broker.messages import OutgoingMessage
 from backtrack_shared.broker.relay import PendingMessage
 from backtrack_shared.broker.topology import PARTITION_KEY_HEADER, partition_key
-from backtrack_shared.db import WRITE
+from backtrack_shared.db import WRITE, one_statement
 from traininglog.adapters.event_store import readable_events, stored_envelope_json
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.tables import event_outbox, events
@@ -25,7 +25,7 @@ class SqlAlchemyEventOutbox:
             .order_by(events.c.position)
             .limit(limit)
         )
-        with self._engine.connect() as connection:
+        with one_statement(self._engine) as connection:
             rows = connection.execute(query).mappings().all()
         keys = self._keys.get(row["key_id"] for row in rows)
         return [
@@ -49,8 +49,13 @@ class SqlAlchemyEventOutbox:
         ]
 
     def mark_published(self, outbox_ids: Sequence[int]) -> None:
+        sent = delete(event_outbox).where(event_outbox.c.position.in_(outbox_ids))
+        if self._engine.dialect.name == "postgresql":  # one DELETE is atomic on its own
+            with one_statement(self._engine) as connection:
+                connection.execute(sent)
+            return
         with self._engine.connect().execution_options(**WRITE) as connection, connection.begin():
-            connection.execute(delete(event_outbox).where(event_outbox.c.position.in_(outbox_ids)))
+            connection.execute(sent)
 
     def backlog(self) -> int:
         with self._engine.connect() as connection:

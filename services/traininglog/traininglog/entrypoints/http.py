@@ -69,6 +69,8 @@ def writer(owner: str | None = None) -> Writer:
     return Writer(caller.client_id, every_user=caller.sees_every_user, owner=owner)
 
 
+NEW_EVENT = NewEventSchema()
+OWNER_QUERY = OwnerQuerySchema()
 Record = Callable[[Sequence[dict[str, Any]], Writer], list[Receipt]]
 
 
@@ -90,8 +92,9 @@ def events_blueprint(
 
     @blp.route("/events", methods=["POST"])
     @requires(blp, EVENTS_WRITE, also_forbidden=clinical.REFUSAL)
-    @blp.arguments(NewEventSchema, description="One event envelope.")
-    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
+    # Instances, not classes: webargs would build a schema (and its nested ones) per request.
+    @blp.arguments(NEW_EVENT, description="One event envelope.")
+    @blp.arguments(OWNER_QUERY, location="query", as_kwargs=True)
     @blp.response(201, schemas.ReceiptSchema, description="Stored.")
     @blp.alt_response(
         200, schema=schemas.ReceiptSchema, description="Already stored: the same answer."
@@ -130,7 +133,7 @@ def events_blueprint(
     @blp.route("/events/batch", methods=["POST"])
     @requires(blp, EVENTS_WRITE)
     @blp.arguments(schemas.BatchRequestSchema)
-    @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(OWNER_QUERY, location="query", as_kwargs=True)
     @blp.response(200, schemas.BatchResponseSchema, description="One result per item, in order.")
     @blp.alt_response(400, schema=ERROR_SCHEMA, description=MALFORMED)
     @blp.alt_response(
@@ -161,10 +164,9 @@ def events_blueprint(
         rate_limited(limiter, len(items))
         results: list[dict[str, Any] | None] = [None] * len(items)
         valid: list[tuple[int, dict[str, Any]]] = []
-        loader = NewEventSchema()
         for index, item in enumerate(items):
             try:
-                loaded = loader.load(item)
+                loaded = NEW_EVENT.load(item)
                 not_clinical = refused_as_not_clinical(loaded)
                 if not_clinical is not None:
                     raise ValidationError(not_clinical.errors)
