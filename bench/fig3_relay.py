@@ -36,10 +36,7 @@ def refill_outbox(engine: Engine) -> None:
 def drain_with_relay(engine: Engine, topology: Topology, count: int) -> float:
     publisher = PikaConfirmedPublisher(infra.AMQP_URL, topology, connection_name="bench-relay")
     relay = OutboxRelay(
-        SqlAlchemyEventOutbox(engine, infra.keys_of(engine)),
-        publisher,
-        topology.events_exchange,
-        batch_size=RELAY_BATCH,
+        SqlAlchemyEventOutbox(engine, infra.keys_of(engine)), publisher, topology.events_exchange, batch_size=RELAY_BATCH
     )
     publisher.publish(topology.events_exchange, [])  # connect and declare before the clock
     settle_after_startup()  # as harness.rate does
@@ -133,10 +130,7 @@ def run(config: Config) -> list[Row]:
         infra.throwaway_topology("relay") as topology,
     ):
         infra.insert_rows(engine, load, outbox=True)
-        messages = [
-            pending.message
-            for pending in SqlAlchemyEventOutbox(engine, infra.keys_of(engine)).pending(len(load))
-        ]
+        messages = [pending.message for pending in SqlAlchemyEventOutbox(engine, infra.keys_of(engine)).pending(len(load))]
         for run_index in range(config.repeats):
             if run_index:
                 refill_outbox(engine)
