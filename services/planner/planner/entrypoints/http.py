@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from flask import Flask
+from flask import Flask, Response, request
 from flask_smorest import abort
 
 from backtrack_shared.auth import ADMIN, AUDIT_READ, ROUTINE_READ, Registry
@@ -21,6 +21,7 @@ from backtrack_shared.web import ERROR_SCHEMA, Blueprint, create_api, ops_bluepr
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.domain import derive_routine, progress
 from planner.entrypoints import schemas
+from planner.entrypoints.conditional import ETAG_HEADERS, IF_NONE_MATCH, answer_conditionally
 from planner.service_layer.catch_up import RebuildFailed
 from planner.service_layer.failsafe import fail_safe
 from planner.service_layer.rebuild_job import RebuildJob
@@ -55,16 +56,26 @@ def routine_blueprint(
     @blp.route(f"/users/{_USER_ID}/routine")
     @requires(blp, ROUTINE_READ)
     @blp.arguments(schemas.RoutineQuerySchema, location="query")
-    @blp.alt_response(200, schema=schemas.RoutineSchema, success=True)
+    @blp.doc(parameters=[IF_NONE_MATCH])
+    @blp.alt_response(200, schema=schemas.RoutineSchema, success=True, headers=ETAG_HEADERS)
+    @blp.alt_response(
+        304,
+        description="Not modified: the routine is the one `If-None-Match` names.",
+        headers=ETAG_HEADERS,
+    )
     @blp.alt_response(
         404,
         schema=ERROR_SCHEMA,
         description=f"No event of this user has been applied yet. {NOT_A_USER_ID}",
     )
-    def get_routine(query: dict[str, Any], user_id: str) -> dict[str, Any]:
+    def get_routine(query: dict[str, Any], user_id: str) -> Response:
         """The current routine: every prescription's dose and its last change, with the rule and
         the events that made it; its advice and weekly plan as of now. With `as_of`, the routine
-        the rules give for the events up to then."""
+        the rules give for the events up to then. Answers a strong `ETag`; send it back as
+        `If-None-Match` to get `304` while the routine is unchanged."""
+        return answer_conditionally(routine(query, user_id), request)
+
+    def routine(query: dict[str, Any], user_id: str) -> dict[str, Any]:
         user = visible_user(user_id, query.get("owner"))
         current = reader.current(user)
         if current is None:
