@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Request, Response, current_app
+from flask import Request, Response, jsonify
 
 # Every cache, the browser's too, asks again before reusing it; shared caches never keep it.
 CACHE_CONTROL = "no-cache, private"
@@ -46,7 +46,7 @@ def answer_conditionally(routine: dict[str, Any], request: Request) -> Response:
     if request.if_none_match.contains_weak(tag):
         response = Response(status=304)
     else:
-        response = current_app.json.response(routine)
+        response = jsonify(routine)
     response.set_etag(tag)
     response.headers["Cache-Control"] = CACHE_CONTROL
     return response
