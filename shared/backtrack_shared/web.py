@@ -13,11 +13,10 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
+from swagger_ui_bundle import swagger_ui_path
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import BaseConverter
-
-from swagger_ui_bundle import swagger_ui_path
 
 from backtrack_shared import strict_json
 from backtrack_shared.contracts.envelope import USER_ID_PATTERN, USER_ID_REGEX
