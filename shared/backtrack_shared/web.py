@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from swagger_ui_bundle import swagger_ui_path
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from backtrack_shared import strict_json
@@ -101,6 +102,13 @@ class _Api(Api):
     # its body, so a client (and the contract tests) can tell a documented answer from a surprise.
     DEFAULT_ERROR_RESPONSE_NAME = None
 
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        """The JSON error, keeping the headers the exception carries itself (a 405's `Allow`,
+        as RFC 9110 requires); those given to `abort(headers=...)` win."""
+        payload, status, headers = super().handle_http_exception(error)
+        own = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return payload, status, {**own, **(headers or {})}
+
 
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"example": "ok"})
@@ -160,7 +168,9 @@ def create_api(app: Flask, *, title: str, version: str, description: str) -> Api
 DOCS_PATH = "/docs"
 DOCS_ASSETS_PATH = "/docs/assets"
 # What the Swagger UI page loads; nothing else of the bundled distribution is served.
-_DOCS_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"})
+_DOCS_ASSETS = frozenset(
+    {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"}
+)
 
 
 def _serve_docs_assets(app: Flask) -> None:

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.integration
 
 def record(engine: Engine, *documents: dict) -> list[Receipt]:
     loaded = [NewEventSchema().load(document) for document in documents]
-    return record_events(lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)), loaded, Writer("acme"))
+    return record_events(
+        lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)), loaded, Writer("acme")
+    )
 
 
 def rows_for(engine: Engine, user_id: str) -> list[tuple[int, str]]:

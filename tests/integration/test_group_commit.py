@@ -26,7 +26,9 @@ class CountedAppends:
 
     def __init__(self, engine: Engine) -> None:
         self.groups: list[int] = []
-        self._record = functools.partial(record_requests, lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine)))
+        self._record = functools.partial(
+            record_requests, lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine))
+        )
 
     def __call__(self, requests: Sequence[Request]) -> list[list[Receipt]]:
         self.groups.append(len(requests))

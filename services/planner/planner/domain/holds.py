@@ -16,7 +16,9 @@ HOLDS: Final[dict[str, Hold]] = {
         "R2", "Eased back after pain that lasted 24 hours; nothing progresses this session."
     ),
     "r5_form": Hold("R5", "Pain limited this exercise: hold the dose and focus on form."),
-    "b1_next_morning": Hold("B1", "Pain should settle by the next morning before the dose goes up."),
+    "b1_next_morning": Hold(
+        "B1", "Pain should settle by the next morning before the dose goes up."
+    ),
     "b1_rising": Hold("B1", "Your pain rose this week compared with last week: hold the dose."),
     "b3_lighter_week": Hold("B3", "A lighter week: nothing progresses until it is over."),
     "b4_load": Hold("B4", "This week's training load is {ratio} times your usual: hold the dose."),
@@ -34,8 +36,7 @@ HOLDS: Final[dict[str, Hold]] = {
     ),
     "d16_day_after": Hold(
         "D16",
-        "A strength or core session the day after another does not count: rest a day between "
-        "them.",
+        "A strength or core session the day after another does not count: rest a day between them.",
     ),
     "d20_weekly_cardio": Hold(
         "D20",

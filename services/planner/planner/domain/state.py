@@ -149,7 +149,9 @@ class State:
     last_event: LoggedEvent | None = None
     steps_this_event: int = 0
     break_steps_taken: int = 0
-    b4_guarded_at: datetime | None = None  # B4: when the ramp guard last lowered the doses  # D14: steps down a pause's review already took for the break
+    b4_guarded_at: datetime | None = (
+        None  # B4: when the ramp guard last lowered the doses  # D14: steps down a pause's review already took for the break
+    )
     event_count: int = 0
     parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
     s2_parked: dict[Key, Track] = field(default_factory=dict)  # S2: out while pain is above green

@@ -46,8 +46,8 @@ class SqlAlchemyKeyStore:
         key id again with the same key changes nothing (a migration run twice)."""
         if not keys:
             return
-        dialect_insert = postgresql_insert if self.engine.dialect.name == "postgresql" else (
-            sqlite_insert
+        dialect_insert = (
+            postgresql_insert if self.engine.dialect.name == "postgresql" else (sqlite_insert)
         )
         now = datetime.now(UTC)
         with self.engine.connect().execution_options(**WRITE) as connection, connection.begin():

@@ -31,8 +31,10 @@ class BatchRequestSchema(Schema):
     events = fields.List(
         fields.Raw(),
         required=True,
+        validate=validate.Length(min=1, error="Send at least one event."),
         metadata={
-            "description": "Envelopes, as for POST /v1/events; each is validated on its own."
+            "description": "Envelopes, as for POST /v1/events (NewEvent); each is validated "
+            "on its own."
         },
     )
 

@@ -60,9 +60,7 @@ def upgrade() -> None:
         _key_store().add(dict(moved.values()))  # committed first: the rows below name them
         connection.execute(
             sa.update(USERS)
-            .where(
-                USERS.c.tenant == sa.bindparam("owner"), USERS.c.user_id == sa.bindparam("user")
-            )
+            .where(USERS.c.tenant == sa.bindparam("owner"), USERS.c.user_id == sa.bindparam("user"))
             .values(key_id=sa.bindparam("key")),
             [
                 {"owner": tenant, "user": user_id, "key": key_id}
