@@ -23,7 +23,9 @@ def routine_updates(system: System) -> Iterator[pika.adapters.blocking_connectio
     channel = connection.channel()
     channel.exchange_declare(system.topology.routines_exchange, "topic", durable=True)
     queue = channel.queue_declare("", exclusive=True).method.queue
-    channel.queue_bind(queue, system.topology.routines_exchange, routing_key=routine_routing_key("ops"))
+    channel.queue_bind(
+        queue, system.topology.routines_exchange, routing_key=routine_routing_key("ops")
+    )
     channel.my_queue = queue  # type: ignore[attr-defined]
     yield channel
     connection.close()

@@ -33,6 +33,7 @@ from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import apply_event
+from planner.webhooks.store import SqlAlchemyWebhookStore
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.integration.conftest import keys_for
 from tests.keys import KEYS
@@ -67,6 +68,7 @@ def traininglog_app(engine: Engine | None) -> Flask:
         reader=SqlAlchemyEventReader(engine, keys),  # type: ignore[arg-type]
         readiness_checks={"database": lambda: True},
         registry=lambda: KEYS.registry,
+        webhooks=SqlAlchemyWebhookStore(engine),  # type: ignore[arg-type]
     )
 
 
@@ -87,6 +89,7 @@ def planner_app(engine: Engine | None) -> Flask:
         rebuild_job=IdleRebuildJob(),  # type: ignore[arg-type]
         rebuild_user=lambda user_id: (0, None),
         registry=lambda: KEYS.registry,
+        webhooks=SqlAlchemyWebhookStore(engine),  # type: ignore[arg-type]
     )
 
 

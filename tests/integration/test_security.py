@@ -18,6 +18,7 @@ from planner.adapters.projection_store import (
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import Applied, apply_event
+from planner.webhooks.store import SqlAlchemyWebhookStore
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.integration.conftest import keys_for
 from tests.keys import KEYS
@@ -59,6 +60,7 @@ def planner_app(engine: Engine) -> Flask:
         rebuild_job=IdleRebuildJob(),  # type: ignore[arg-type]
         rebuild_user=lambda user_id: (0, None),
         registry=lambda: KEYS.registry,
+        webhooks=SqlAlchemyWebhookStore(engine),
     )
 
 

@@ -46,6 +46,11 @@ class Settings:
     partition_lease_s: float = 10.0
     # This process's name among the planner instances (PLANNER_INSTANCE; host and pid if unset).
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # Where clients reach this planner: the link in a webhook notification (by default
+    # http://HOST:PORT); how long one webhook POST may take; how many go out at once.
+    public_url: str = ""
+    webhook_timeout_s: float = 10.0
+    webhook_workers: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -82,6 +87,9 @@ class Settings:
             ),
             partitions=env.integer("PARTITIONS", cls.partitions, minimum=1),
             partition_lease_s=env.number("PARTITION_LEASE_S", cls.partition_lease_s),
+            public_url=env.text("PUBLIC_URL", cls.public_url),
+            webhook_timeout_s=env.number("WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s),
+            webhook_workers=env.integer("WEBHOOK_WORKERS", cls.webhook_workers, minimum=1),
             instance=env.text("INSTANCE", "")
             or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         )

@@ -27,6 +27,8 @@ from planner.service_layer.failsafe import fail_safe
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
 from planner.service_layer.versions import audit, audit_rules, replay_versions, routine_now
+from planner.webhooks.http import webhooks_blueprint
+from planner.webhooks.store import SqlAlchemyWebhookStore
 
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
 _USER_ID = "<user_id:user_id>"
@@ -214,6 +216,7 @@ def create_app(
     registry: Callable[[], Registry],
     readiness_details: Callable[[], dict[str, Any]] | None = None,
     readiness_degradations: Callable[[], dict[str, str]] | None = None,
+    webhooks: SqlAlchemyWebhookStore,
 ) -> Flask:
     app = Flask("planner")
     api = create_api(
@@ -229,6 +232,7 @@ def create_app(
     )
     api.register_blueprint(routine_blueprint(reader))
     api.register_blueprint(admin_blueprint(rebuild_job, rebuild_user))
+    api.register_blueprint(webhooks_blueprint(webhooks))
     # What the schema's own check says, for the document: exactly one of the two.
     api.spec.components.schemas["RebuildRequest"]["oneOf"] = [
         {"required": ["user_id"]},
