@@ -45,8 +45,8 @@ def run(command: str, system: System) -> dict:
 
 def test_the_readme_examples_work_as_written(system: System):
     commands = curl_commands()
-    assert len(commands) == 8
-    post_one, post_batch, stream, feed, routine, history, bad, erase = commands
+    assert len(commands) == 9
+    post_one, post_batch, stream, feed, routine, history, bad, erase, webhook = commands
 
     stored = run(post_one, system)
     assert stored["user_id"] == "ana" and stored["stream_version"] == 1
@@ -78,3 +78,7 @@ def test_the_readme_examples_work_as_written(system: System):
     assert run(stream, system)["code"] == 404
     assert run(history, system)["code"] == 404
     assert run(post_one.replace("4a01", "4a09"), system)["code"] == 410  # nothing more for her
+
+    registered = run(webhook, system)
+    assert registered["endpoint_id"] == "my-app" and registered["verified"] is False
+    assert registered["secret"].startswith("whsec_")
