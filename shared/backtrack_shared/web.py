@@ -19,10 +19,11 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from backtrack_shared import strict_json
+from backtrack_shared import asyncapi, strict_json
 from backtrack_shared.contracts.envelope import USER_ID_PATTERN, USER_ID_REGEX
 from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from backtrack_shared.db import is_transient_database_error
+from backtrack_shared.topology import Topology
 
 log = structlog.get_logger(__name__)
 
@@ -158,6 +159,9 @@ def create_api(app: Flask, *, title: str, version: str, description: str) -> Api
     )
     app.url_map.converters["user_id"] = UserIdConverter
     _serve_docs_assets(app)
+    # The broker's messages, described as the default namespace names them.
+    asyncapi_document = asyncapi.document(Topology())
+    app.add_url_rule(asyncapi.ASYNCAPI_PATH, "asyncapi_json", lambda: jsonify(asyncapi_document))
     api = _Api(app)
     api.register_converter(UserIdConverter, _user_id_parameter_schema)
     _install_request_logging(app)

@@ -30,7 +30,7 @@ from traininglog.entrypoints.http import create_app as create_traininglog_app
 
 pytestmark = pytest.mark.integration
 
-OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"}
+OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/asyncapi.json", "/docs"}
 # The docs page's script and styles (open, as the page is).
 OPEN = {*OPERATIONAL, "/docs/assets/<string:name>"}
 
