@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
-from tests.factories import baseline, new_user_id
+from tests.factories import baseline, new_user_id, workout
 from tests.integration.test_security import planner_app, traininglog_app
 from tests.keys import KEYS
 
@@ -112,3 +112,55 @@ def test_a_method_a_path_does_not_answer_is_405_with_allow(
 
 def _ops_key() -> str:
     return KEYS.header("ops")["Authorization"]
+
+
+def test_the_event_document_refuses_an_exercise_logged_as_another_kind(log: Flask) -> None:
+    event = {**workout(new_user_id())}
+    event["payload"]["exercises"][0] = {
+        "exercise": "cobra",
+        "kind": "core",
+        "sets": [],
+        "completed": False,
+    }
+    answer = log.test_client().post("/v1/events", json=event, headers={"Authorization": _ops_key()})
+    assert answer.status_code == 422
+    assert not admits(log, "post", "/v1/events", event)
+    assert admits(log, "post", "/v1/events", workout(new_user_id()))
+
+
+def test_a_batch_item_that_is_null_is_answered_as_any_bad_item(log: Flask) -> None:
+    answer = log.test_client().post(
+        "/v1/events/batch", json={"events": [None]}, headers={"Authorization": _ops_key()}
+    )
+    assert answer.status_code == 200
+    assert answer.get_json()["results"][0]["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("url", "taken"),
+    [
+        ("https://app.example/hooks", True),
+        ("https://app.example:8443/hooks?x=1", True),
+        ("http://127.0.0.1:9000/hooks", True),
+        ("http://localhost/hooks", True),
+        ("http://app.example/hooks", False),
+        ("http://127.999.0.1/hooks", False),
+        ("https://user:pw@app.example/hooks", False),
+        ("0000", False),
+        ("ftp://app.example/", False),
+    ],
+)
+def test_the_webhook_document_takes_the_urls_the_service_takes(
+    plan: Flask, url: str, taken: bool
+) -> None:
+    body = {"url": url, "event_types": ["routine.updated"]}
+    answer = plan.test_client().put(
+        "/v1/webhooks/endpoints/ep1", json=body, headers={"Authorization": _ops_key()}
+    )
+    assert (answer.status_code in (200, 201)) is taken, answer.get_json()
+    assert admits(plan, "put", "/v1/webhooks/endpoints/{endpoint_id}", body) is taken
+
+
+def test_the_webhook_paths_do_not_overlap(plan: Flask) -> None:
+    answer = plan.test_client().options("/v1/webhooks/dead-letters")
+    assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}

@@ -167,7 +167,7 @@ def registered(running: Running) -> Iterator[Callable[[str, Receiver], str]]:
     def register(client_id: str, receiver: Receiver) -> str:
         endpoint_id = f"ep-{uuid.uuid4().hex[:8]}"
         answer = as_client(app, client_id).put(
-            f"/v1/webhooks/{endpoint_id}",
+            f"/v1/webhooks/endpoints/{endpoint_id}",
             json={"url": receiver.url, "event_types": ["routine.updated"]},
         )
         assert answer.status_code == 201, answer.get_json()

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from backtrack_shared.auth import ROUTINE_READ
 from backtrack_shared.auth.http import principal, requires
 from backtrack_shared.web import ERROR_SCHEMA, Blueprint
-from planner.webhooks.policy import EVENT_TYPES, refused_url
+from planner.webhooks.policy import EVENT_TYPES, URL_PATTERN, refused_url
 from planner.webhooks.store import DEAD, SqlAlchemyWebhookStore
 
 ENDPOINT_ID = r"[a-z0-9][a-z0-9-]{0,62}"
@@ -22,6 +22,7 @@ class EndpointRequestSchema(Schema):
         required=True,
         validate=validate.Length(max=2048),
         metadata={
+            "pattern": URL_PATTERN,
             "description": "Where notifications are POSTed: https://, or http:// on loopback.",
             "example": "https://app.example/backtrack/webhooks",
         },
@@ -91,7 +92,7 @@ def webhooks_blueprint(store: SqlAlchemyWebhookStore) -> Blueprint:
         description="Signed webhooks (Standard Webhooks) for routine.updated",
     )
 
-    @blp.route("/<string:endpoint_id>", methods=["PUT"])
+    @blp.route("/endpoints/<string:endpoint_id>", methods=["PUT"])
     @requires(blp, ROUTINE_READ)
     @blp.arguments(EndpointRequestSchema)
     @blp.response(201, EndpointSchema, description="Created: the answer holds its secret, once.")
@@ -99,6 +100,7 @@ def webhooks_blueprint(store: SqlAlchemyWebhookStore) -> Blueprint:
         200, schema=EndpointSchema, description="Changed (a new URL is verified again)."
     )
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=f"Not an endpoint id: {ENDPOINT_ID}")
+    @blp.alt_response(400, schema=ERROR_SCHEMA, description="The body is not valid JSON.")
     def put_endpoint(request: dict[str, Any], endpoint_id: str) -> tuple[dict[str, Any], int]:
         """Register (or change) an endpoint of the calling client. It hears of the client's own
         users alone. Before the first delivery it gets a signed `webhook.verification` whose
@@ -112,14 +114,14 @@ def webhooks_blueprint(store: SqlAlchemyWebhookStore) -> Blueprint:
             return endpoint.as_json(), 200
         return {**endpoint.as_json(), "secret": secret}, 201
 
-    @blp.route("")
+    @blp.route("/endpoints")
     @requires(blp, ROUTINE_READ)
     @blp.response(200, EndpointListSchema)
     def list_endpoints() -> dict[str, Any]:
         """The calling client's endpoints (without their secrets)."""
         return {"endpoints": [e.as_json() for e in store.endpoints_of(principal().client_id)]}
 
-    @blp.route("/<string:endpoint_id>", methods=["DELETE"])
+    @blp.route("/endpoints/<string:endpoint_id>", methods=["DELETE"])
     @requires(blp, ROUTINE_READ)
     @blp.response(204, description="Deleted, with its deliveries.")
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=NO_SUCH_ENDPOINT)

@@ -135,3 +135,16 @@ def document_new_events(spec: APISpec) -> None:
         "example": EVENT_EXAMPLE,
     }
     schemas["BatchRequest"]["example"] = BATCH_EXAMPLE
+    # What `kind_of_the_exercise` checks: each exercise is logged as one of its own kinds.
+    schemas["ExerciseEntry"]["anyOf"] = [
+        {
+            "properties": {
+                "kind": {"enum": [kind]},
+                "exercise": {
+                    "enum": [e for e in catalogue.EXERCISES if kind in catalogue.kinds_of(e)]
+                },
+            }
+        }
+        for kind in catalogue.EXERCISE_KINDS
+        if any(kind in catalogue.kinds_of(e) for e in catalogue.EXERCISES)
+    ]
