@@ -306,3 +306,28 @@ def test_an_endpoint_that_does_not_answer_the_challenge_gets_nothing(
         lambda: receiver.verifications >= 2 and running.store.of_client("acme", "pending") != []
     )
     assert receiver.notifications == []
+
+
+def test_an_erased_users_notifications_are_dropped(
+    postgres_engine: Engine, running: Running, receivers, registered
+) -> None:
+    receiver = receivers(lambda _: 500)  # never delivered: they wait, then die
+    registered("acme", receiver)
+    user = routine_versions(postgres_engine, running, "acme", baseline)
+    wait_until(lambda: len(receiver.notifications) >= 1)
+    log = traininglog_app(postgres_engine)
+    before = head(log)
+    assert as_client(log, "ops").delete(f"/v1/users/{user}?owner=acme").status_code == 200
+    apply_all(postgres_engine, feed_after(log, before))
+    kept = [
+        d
+        for state in ("pending", DELIVERED, DEAD)
+        for d in running.store.of_client("acme", state)
+        if d.user_id == user
+    ]
+    assert kept == []
+    # A routine message of theirs still in the queue makes no delivery either.
+    running.dispatcher.accept(
+        "late-message", {"type": "routine.updated", "tenant": "acme", "user_id": user, "version": 9}
+    )
+    assert [d for d in running.store.of_client("acme", "pending") if d.user_id == user] == []

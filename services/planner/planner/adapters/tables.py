@@ -130,6 +130,7 @@ USER_DATA_TABLES = (
     "planner_user_tenants",
     "planner_user_grants",
     "planner_outbox",
+    "planner_webhook_deliveries",
 )
 
 # Events the rules could not fold (fail safe, per user): set aside, left out of the history the

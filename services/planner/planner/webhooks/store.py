@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backtrack_shared.db import WRITE
+from planner.adapters.tables import planner_erasures as erasures
 from planner.adapters.tables import planner_webhook_deliveries as deliveries
 from planner.adapters.tables import planner_webhook_endpoints as endpoints
 
@@ -178,11 +179,17 @@ class SqlAlchemyWebhookStore:
         return [e for e in self.endpoints_of(client_id) if event_type in e.event_types]
 
     def add_deliveries(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Pending deliveries; one already there (a redelivered message) is kept as it is."""
+        """Pending deliveries; one already there (a redelivered message) is kept as it is, and
+        none is made for a user erased meanwhile."""
         with self._write() as connection:
             for row in rows:
+                erased = select(erasures.c.user_id).where(
+                    erasures.c.tenant == row["client_id"], erasures.c.user_id == row["user_id"]
+                )
                 try:
                     with connection.begin():
+                        if connection.execute(erased).first() is not None:
+                            continue
                         connection.execute(
                             insert(deliveries).values(
                                 **row, state=PENDING, attempts=0, next_attempt_at=0.0
