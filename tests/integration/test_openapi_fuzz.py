@@ -68,7 +68,6 @@ def traininglog_app(engine: Engine | None) -> Flask:
         reader=SqlAlchemyEventReader(engine, keys),  # type: ignore[arg-type]
         readiness_checks={"database": lambda: True},
         registry=lambda: KEYS.registry,
-        webhooks=SqlAlchemyWebhookStore(engine),  # type: ignore[arg-type]
     )
 
 
