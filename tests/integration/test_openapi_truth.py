@@ -164,3 +164,14 @@ def test_the_webhook_document_takes_the_urls_the_service_takes(
 def test_the_webhook_paths_do_not_overlap(plan: Flask) -> None:
     answer = plan.test_client().options("/v1/webhooks/dead-letters")
     assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+@pytest.mark.parametrize("field", ["completed", "stopped_for_pain"])
+def test_a_boolean_is_a_json_boolean_as_the_document_says(log: Flask, field: str) -> None:
+    event = workout(new_user_id())
+    event["payload"]["exercises"][0][field] = 0
+    assert not admits(log, "post", "/v1/events", event)
+    answer = log.test_client().post(
+        "/v1/events", json=event, headers={"Authorization": _ops_key()}
+    )
+    assert answer.status_code == 422, answer.get_json()
