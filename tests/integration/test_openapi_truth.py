@@ -175,3 +175,13 @@ def test_a_boolean_is_a_json_boolean_as_the_document_says(log: Flask, field: str
         "/v1/events", json=event, headers={"Authorization": _ops_key()}
     )
     assert answer.status_code == 422, answer.get_json()
+
+
+def test_reps_are_a_json_integer_as_the_document_says(log: Flask) -> None:
+    event = workout(new_user_id())
+    event["payload"]["exercises"][0]["sets"] = [{"reps": 2.5}]
+    assert not admits(log, "post", "/v1/events", event)
+    answer = log.test_client().post(
+        "/v1/events", json=event, headers={"Authorization": _ops_key()}
+    )
+    assert answer.status_code == 422, answer.get_json()

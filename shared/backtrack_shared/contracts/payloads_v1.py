@@ -20,7 +20,7 @@ class JsonBoolean(fields.Boolean):
 
 
 class SetSchema(Schema):
-    reps = fields.Integer(validate=plausible.within(lim.REPS))
+    reps = fields.Integer(strict=True, validate=plausible.within(lim.REPS))
     load_kg = fields.Float(validate=plausible.within(lim.LOAD_KG))
     hold_s = fields.Float(validate=plausible.within(lim.HOLD_S))
     duration_min = fields.Float(validate=plausible.within(lim.SET_DURATION_MIN))
