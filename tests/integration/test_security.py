@@ -112,7 +112,11 @@ def guarded_routes(app: Flask, user_id: str) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.rule in OPEN:
             continue
-        url = rule.rule.replace("<user_id:user_id>", user_id)
+        url = (
+            rule.rule.replace("<user_id:user_id>", user_id)
+            .replace("<string:endpoint_id>", "my-app")
+            .replace("<uuid:delivery_id>", "6f1c9a52-3d0e-4d8b-9a52-0c1f2e3d4a01")
+        )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((method, url))
     return routes
