@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e faults lint clean bench bench-quick soak broker-users broker-plugins test-fleet run-fleet haproxy chromium wrk simulate
+.PHONY: install codegen run test test-unit test-integration test-e2e faults lint clean bench bench-quick soak broker-users broker-plugins test-fleet run-fleet haproxy chromium wrk simulate
 
 $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services/planner/pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,19 @@ $(INSTALLED): shared/pyproject.toml services/traininglog/pyproject.toml services
 	touch $@
 
 install: $(INSTALLED)
+
+# openapi-python-client, for the generated-client test, in a venv of its own: it needs pydantic 2,
+# the FHIR models of the tests pydantic 1 (requirements-codegen.txt).
+CODEGEN_VENV ?= .venv-codegen
+CODEGEN_INSTALLED := $(CODEGEN_VENV)/.installed
+
+$(CODEGEN_INSTALLED): requirements-codegen.txt
+	$(PYTHON) -m venv $(CODEGEN_VENV)
+	$(CODEGEN_VENV)/bin/pip install --quiet --upgrade pip
+	$(CODEGEN_VENV)/bin/pip install --quiet -r requirements-codegen.txt
+	touch $@
+
+codegen: $(CODEGEN_INSTALLED)
 
 # The planner's input is a consistent-hash exchange: enable its plugin on this machine's
 # RabbitMQ (on the running node, no restart; a no-op when enabled). Where the broker is not
@@ -55,7 +68,7 @@ run-fleet: install broker-plugins haproxy
 broker-users: install
 	$(BIN)/backtrack-broker users
 
-test: install broker-plugins haproxy chromium
+test: install broker-plugins haproxy chromium codegen
 	$(BIN)/pytest
 
 test-unit: install
@@ -64,7 +77,7 @@ test-unit: install
 test-integration: install broker-plugins
 	$(BIN)/pytest tests/integration
 
-test-e2e: install broker-plugins haproxy chromium
+test-e2e: install broker-plugins haproxy chromium codegen
 	$(BIN)/pytest tests/e2e
 
 # Three planner processes (one killed, one added) against one, on 10,000 events: the routines
@@ -112,4 +125,4 @@ soak: install $(BENCH_INSTALLED) broker-plugins haproxy
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CODEGEN_VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -7,17 +7,20 @@ from typing import Any
 
 import flask_smorest
 import structlog
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request, send_from_directory
 from flask_smorest import Api, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
+from swagger_ui_bundle import swagger_ui_path
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from backtrack_shared import strict_json
+from backtrack_shared import asyncapi, strict_json
+from backtrack_shared.broker.topology import Topology
 from backtrack_shared.contracts.envelope import USER_ID_PATTERN, USER_ID_REGEX
 from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
 from backtrack_shared.db import is_transient_database_error
@@ -100,6 +103,13 @@ class _Api(Api):
     # its body, so a client (and the contract tests) can tell a documented answer from a surprise.
     DEFAULT_ERROR_RESPONSE_NAME = None
 
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        """The JSON error, keeping the headers the exception carries itself (a 405's `Allow`,
+        as RFC 9110 requires); those given to `abort(headers=...)` win."""
+        payload, status, headers = super().handle_http_exception(error)
+        own = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return payload, status, {**own, **(headers or {})}
+
 
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"example": "ok"})
@@ -141,14 +151,39 @@ def create_api(app: Flask, *, title: str, version: str, description: str) -> Api
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
+        # The browsable page, its script and styles served by the service itself (no CDN).
+        OPENAPI_SWAGGER_UI_PATH=DOCS_PATH.removeprefix("/"),
+        OPENAPI_SWAGGER_UI_URL=f"{DOCS_ASSETS_PATH}/",
+        OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": False},
         API_SPEC_OPTIONS={"info": {"description": description}},
     )
     app.url_map.converters["user_id"] = UserIdConverter
+    _serve_docs_assets(app)
+    # The broker's messages, described as the default namespace names them.
+    asyncapi_document = asyncapi.document(Topology())
+    app.add_url_rule(asyncapi.ASYNCAPI_PATH, "asyncapi_json", lambda: jsonify(asyncapi_document))
     api = _Api(app)
     api.register_converter(UserIdConverter, _user_id_parameter_schema)
     _install_request_logging(app)
     _install_database_unavailable_handler(app)
     return api
+
+
+DOCS_PATH = "/docs"
+DOCS_ASSETS_PATH = "/docs/assets"
+# What the Swagger UI page loads; nothing else of the bundled distribution is served.
+_DOCS_ASSETS = frozenset(
+    {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"}
+)
+
+
+def _serve_docs_assets(app: Flask) -> None:
+    def docs_asset(name: str) -> Response:
+        if name not in _DOCS_ASSETS:
+            abort(404, message="No such file of the API's documentation page.")
+        return send_from_directory(str(swagger_ui_path), name, max_age=86400)
+
+    app.add_url_rule(f"{DOCS_ASSETS_PATH}/<string:name>", "docs_asset", docs_asset)
 
 
 def _install_database_unavailable_handler(app: Flask) -> None:

@@ -47,8 +47,9 @@ def run(command: str, system: System, cwd: Path | None = None) -> dict:
 
 def test_the_readme_examples_work_as_written(system: System, tmp_path: Path):
     commands = curl_commands()
-    assert len(commands) == 13
-    post_one, post_batch, stream, feed, routine, history, bad, *imports, erase, page_link, fhir = commands
+    assert len(commands) == 14
+    post_one, post_batch, stream, feed, routine, history, bad, *imports, erase, page_link, fhir = commands[:13]
+    webhook = commands[13]
     health_connect, fit, retraction = imports
 
     stored = run(post_one, system)
@@ -99,3 +100,7 @@ def test_the_readme_examples_work_as_written(system: System, tmp_path: Path):
     assert run(history, system)["code"] == 404
     assert run(fhir, system)["entry"] == []  # her owner's Bundle is empty now
     assert run(post_one.replace("4a01", "4a09"), system)["code"] == 410  # nothing more for her
+
+    registered = run(webhook, system)
+    assert registered["endpoint_id"] == "my-app" and registered["verified"] is False
+    assert registered["secret"].startswith("whsec_")

@@ -2,8 +2,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine
 
+from tests.factories import baseline, new_user_id, workout
+from tests.support.apps import apply_all, as_client, feed_after, head, planner_app, traininglog_app
 from tests.support.resources import own_database
 from tests.support.stores import migrated, with_key_store
 
@@ -44,3 +47,24 @@ def free_tcp_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def log(engine: Engine) -> Flask:
+    return traininglog_app(engine)
+
+
+@pytest.fixture
+def plan(engine: Engine) -> Flask:
+    return planner_app(engine)
+
+
+@pytest.fixture
+def acme_user(engine: Engine, log: Flask) -> str:
+    """A user of ACME's with a baseline and a workout, applied by the planner."""
+    user, before = new_user_id(), head(log)
+    acme = as_client(log, "acme")
+    for document in (baseline(user), workout(user)):
+        assert acme.post("/v1/events", json=document).status_code == 201
+    apply_all(engine, feed_after(log, before))
+    return user

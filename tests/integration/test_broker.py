@@ -27,6 +27,7 @@ from planner import cli as planner_cli
 from tests.factories import baseline, new_user_id, pain
 from tests.support.recording import record
 from tests.support.stores import keys_for
+from tests.support.waiting import wait_until
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 
 pytestmark = pytest.mark.integration
@@ -48,13 +49,6 @@ def drain(amqp_url: str, queue: str) -> list[tuple[pika.spec.BasicProperties, by
     finally:
         connection.close()
 
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def test_the_relay_publishes_every_stored_event_in_order_with_confirms(

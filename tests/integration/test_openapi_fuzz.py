@@ -33,6 +33,7 @@ from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import apply_event
+from planner.webhooks.store import SqlAlchemyWebhookStore
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.keys import KEYS
 from tests.support.stores import keys_for
@@ -87,6 +88,7 @@ def planner_app(engine: Engine | None) -> Flask:
         rebuild_job=IdleRebuildJob(),  # type: ignore[arg-type]
         rebuild_user=lambda user_id: (0, None),
         registry=lambda: KEYS.registry,
+        webhooks=SqlAlchemyWebhookStore(engine),  # type: ignore[arg-type]
     )
 
 

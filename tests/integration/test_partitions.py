@@ -4,10 +4,8 @@ partitions is moved into them without losing or repeating a message."""
 
 import json
 import threading
-import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 
 import pika
 import pytest
@@ -24,6 +22,7 @@ from planner.entrypoints.consumer import Publishers
 from planner.entrypoints.legacy_queue import drain_legacy_queue
 from planner.entrypoints.partitions import PartitionedConsumer
 from tests.support.resources import delete_topology
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -201,13 +200,6 @@ def test_a_partition_has_one_holder_and_a_dead_holders_claims_lapse(claims_table
     assert b.free() == {0, 1, 2, 3}
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
 
 def test_instances_share_the_partitions_and_take_over_a_stopped_ones(
     amqp_url, partitioned, claims_table
@@ -232,9 +224,9 @@ def test_instances_share_the_partitions_and_take_over_a_stopped_ones(
         return fleet, thread
 
     first, first_thread = instance("first")
-    wait_until(lambda: len(first.held()) == 8)
+    wait_until(lambda: len(first.held()) == 8, timeout_s=60)
     second, second_thread = instance("second")
-    wait_until(lambda: len(first.held()) == 4 and len(second.held()) == 4)
+    wait_until(lambda: len(first.held()) == 4 and len(second.held()) == 4, timeout_s=60)
     assert first.held().isdisjoint(second.held())
     connection, channel = channel_of(amqp_url)
     try:
@@ -250,11 +242,11 @@ def test_instances_share_the_partitions_and_take_over_a_stopped_ones(
             )
     finally:
         connection.close()
-    wait_until(lambda: len(handled) >= 200)
+    wait_until(lambda: len(handled) >= 200, timeout_s=60)
     assert {name for name, _ in handled} == {"first", "second"}
     first.stop()
     first_thread.join(timeout=30)
-    wait_until(lambda: len(second.held()) == 8)
+    wait_until(lambda: len(second.held()) == 8, timeout_s=60)
     second.stop()
     second_thread.join(timeout=30)
     assert sorted(m for _, m in handled) == sorted(f"m{n}" for n in range(200))

@@ -13,16 +13,14 @@ from sqlalchemy import Engine
 
 from backtrack_shared.user_key import UserKey
 from planner.adapters.page_links import PageLink, PageLinks
-from planner.adapters.projection_store import SqlAlchemyPlannerReader
-from planner.entrypoints.http import create_app as create_planner_app
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.keys import KEYS
 from tests.support.apps import (
-    IdleRebuildJob,
     apply_all,
     as_client,
     feed_after,
     head,
+    planner_app,
     traininglog_app,
 )
 
@@ -38,14 +36,7 @@ def log(engine: Engine) -> Flask:
 
 @pytest.fixture
 def plan(engine: Engine) -> Flask:
-    return create_planner_app(
-        reader=SqlAlchemyPlannerReader(engine),
-        readiness_checks={"database": lambda: True},
-        rebuild_job=IdleRebuildJob(),  # type: ignore[arg-type]
-        rebuild_user=lambda user_id: (0, None),
-        registry=lambda: KEYS.registry,
-        page_links=PageLinks(SECRET),
-    )
+    return planner_app(engine, PageLinks(SECRET))
 
 
 @pytest.fixture

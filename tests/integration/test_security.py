@@ -15,8 +15,8 @@ from planner.adapters.projection_store import (
 )
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.service_layer.apply import Applied, apply_event
-from tests.factories import baseline, new_user_id, pain, workout
-from tests.support.apps import apply_all, as_client, feed_after, head, planner_app, traininglog_app
+from tests.factories import baseline, new_user_id, pain
+from tests.support.apps import apply_all, as_client, feed_after, head, traininglog_app
 from tests.support.stores import keys_for
 from traininglog.adapters.sealing import Unreadable, is_sealed, unseal
 from traininglog.adapters.tables import events, users
@@ -24,36 +24,21 @@ from traininglog.config import Settings
 
 pytestmark = pytest.mark.integration
 
-OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
-
-
-@pytest.fixture
-def log(engine: Engine) -> Flask:
-    return traininglog_app(engine)
-
-
-@pytest.fixture
-def plan(engine: Engine) -> Flask:
-    return planner_app(engine)
-
-
-@pytest.fixture
-def acme_user(engine: Engine, log: Flask) -> str:
-    """A user of ACME's with a baseline and a workout, applied by the planner."""
-    user, before = new_user_id(), head(log)
-    acme = as_client(log, "acme")
-    for document in (baseline(user), workout(user)):
-        assert acme.post("/v1/events", json=document).status_code == 201
-    apply_all(engine, feed_after(log, before))
-    return user
+OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/asyncapi.json", "/docs"}
+# The docs page's script and styles (open, as the page is).
+OPEN = {*OPERATIONAL, "/docs/assets/<string:name>"}
 
 
 def guarded_routes(app: Flask, user_id: str) -> list[tuple[str, str]]:
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.rule in OPERATIONAL:
+        if rule.endpoint == "static" or rule.rule in OPEN:
             continue
-        url = rule.rule.replace("<user_id:user_id>", user_id)
+        url = (
+            rule.rule.replace("<user_id:user_id>", user_id)
+            .replace("<string:endpoint_id>", "my-app")
+            .replace("<uuid:delivery_id>", "6f1c9a52-3d0e-4d8b-9a52-0c1f2e3d4a01")
+        )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((method, url))
     return routes

@@ -7,10 +7,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
+from planner.adapters.page_links import PageLinks
 from planner.adapters.projection_store import SqlAlchemyPlannerReader
 from planner.adapters.projection_store import SqlAlchemyUnitOfWork as PlannerUnitOfWork
 from planner.entrypoints.http import create_app as create_planner_app
 from planner.service_layer.apply import Applied, apply_event
+from planner.webhooks.store import SqlAlchemyWebhookStore
 from tests.keys import KEYS
 from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
@@ -36,13 +38,15 @@ def traininglog_app(engine: Engine, settings: Settings | None = None) -> Flask:
     )
 
 
-def planner_app(engine: Engine) -> Flask:
+def planner_app(engine: Engine, page_links: PageLinks | None = None) -> Flask:
     return create_planner_app(
         reader=SqlAlchemyPlannerReader(engine),
         readiness_checks={"database": lambda: True},
         rebuild_job=IdleRebuildJob(),  # type: ignore[arg-type]
         rebuild_user=lambda user_id: (0, None),
         registry=lambda: KEYS.registry,
+        webhooks=SqlAlchemyWebhookStore(engine),
+        page_links=page_links,
     )
 
 

@@ -84,9 +84,14 @@ def test_the_planner_declares_all_it_owns_and_writes_no_event(namespace: str, te
         assert matches(user.permissions.write, binding["destination"])
         assert matches(user.permissions.read, binding["source"])
     assert not matches(user.permissions.write, topology.events_exchange)
-    assert not matches(user.permissions.read, topology.routines_exchange)
     assert not matches(user.permissions.read, f"{topology.subscriber_queue_prefix(tenant)}q")
     topics = {t.exchange: t for t in user.topic_permissions}
+    # The webhook dispatcher binds its own queue to every tenant's routine updates, and no more.
+    assert matches(user.permissions.configure, topology.webhook_queue)
+    assert matches(user.permissions.write, topology.webhook_queue)
+    assert matches(user.permissions.read, topology.routines_exchange)
+    assert matches(topics[topology.routines_exchange].read, "routine.updated.*")
+    assert not matches(topics[topology.routines_exchange].read, "#")
     assert matches(topics[topology.routines_exchange].write, routine_routing_key(tenant))
     assert not matches(topics[topology.routines_exchange].write, "routine.updated.a.b")
     assert topics[topology.events_exchange].read == "^(\\#)$"

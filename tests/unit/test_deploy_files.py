@@ -266,6 +266,7 @@ def test_compose_has_the_four_services_and_one_shots_for_keys_and_broker_users(c
         "broker-users",
         "proxy",  # one address for the traininglog replicas
         "redis",  # their shared write limit
+        "webhooks",  # the webhook dispatcher
     }
 
 

@@ -52,6 +52,7 @@ from planner.service_layer.folds import RoutineFolds
 from planner.service_layer.lag import INTERVAL_S, Lag
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy, SingleWriter
+from planner.webhooks.store import SqlAlchemyWebhookStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = structlog.get_logger("planner")
@@ -227,6 +228,7 @@ def bootstrap(settings: Settings) -> Planner:
             "users_with_unapplied_events": users_with_unapplied_events(),
         },
         readiness_degradations=lambda: degradations(users_with_unapplied_events()),
+        webhooks=SqlAlchemyWebhookStore(engine),
         rebuild_job=RebuildJob(unit_of_work, feed, consumer, writer, folds),
         rebuild_user=rebuild_one,
         registry=WatchedClientsFile(settings.clients_file).registry,

@@ -18,6 +18,7 @@ from backtrack_shared.user_key import UserKey
 from planner.bootstrap import Planner, bootstrap, migrate
 from planner.config import Settings
 from planner.service_layer.catch_up import REBUILD, RebuildFailed, rebuild, rebuild_user
+from planner.webhooks.process import run_dispatcher
 
 
 def run_rebuild(service: Planner, user: UserKey | None) -> None:
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     which.add_argument("--user", help="rebuild this user only (with --owner)")
     which.add_argument("--all", action="store_true", help="rebuild every user")
     rebuild_parser.add_argument("--owner", help="the client whose user --user is")
+    commands.add_parser("webhooks", help="run the webhook dispatcher (README: Webhooks)")
     dead = commands.add_parser("dead-letters", help="messages the planner could not apply")
     dead.add_argument("action", choices=("list", "show", "requeue"))
     dead.add_argument("message_ids", nargs="*", help="for show and requeue")
@@ -103,6 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.command == "dead-letters":
         run_dead_letters(settings, args)
+        return
+    if args.command == "webhooks":
+        run_dispatcher(settings)
         return
     service = bootstrap(settings)
     migrate(service.engine)

@@ -50,6 +50,11 @@ class Settings:
     page_link_secret_file: Path = field(default_factory=lambda: Path("data/page-link-secret"))
     # This process's name among the planner instances (PLANNER_INSTANCE; host and pid if unset).
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # Where clients reach this planner: the link in a webhook notification (by default
+    # http://HOST:PORT); how long one webhook POST may take; how many go out at once.
+    public_url: str = ""
+    webhook_timeout_s: float = 10.0
+    webhook_workers: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -90,6 +95,9 @@ class Settings:
                 env.text("PAGE_LINK_SECRET_FILE", str(env.data_path("page-link-secret")))
             ),
             partition_lease_s=env.number("PARTITION_LEASE_S", cls.partition_lease_s),
+            public_url=env.text("PUBLIC_URL", cls.public_url),
+            webhook_timeout_s=env.number("WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s),
+            webhook_workers=env.integer("WEBHOOK_WORKERS", cls.webhook_workers, minimum=1),
             instance=env.text("INSTANCE", "")
             or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         )

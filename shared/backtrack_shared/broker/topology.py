@@ -83,6 +83,11 @@ class Topology:
         requeueing needs no write permission on the events exchange (traininglog's alone)."""
         return f"{self.namespace}.planner.requeue"
 
+    @property
+    def webhook_queue(self) -> str:
+        """The webhook dispatcher's queue: every routine update, turned into deliveries."""
+        return f"{self.namespace}.planner.webhooks"
+
     def subscriber_queue_prefix(self, tenant: str) -> str:
         """A tenant's own queues for its routine updates are named with this prefix."""
         return f"{self.namespace}.tenant.{tenant}."
@@ -127,7 +132,12 @@ class Topology:
 
     def delete(self, channel: BlockingChannel) -> None:
         """Delete every queue and exchange of this namespace: for throwaway namespaces."""
-        for queue in (*self.partition_queues, self.legacy_planner_queue, self.dead_letter_queue):
+        for queue in (
+            *self.partition_queues,
+            self.legacy_planner_queue,
+            self.dead_letter_queue,
+            self.webhook_queue,
+        ):
             channel.queue_delete(queue)
         for exchange in (
             self.partition_exchange,

@@ -120,6 +120,7 @@ def planner_user(name: str, topology: Topology, *, vhost: str = "/") -> BrokerUs
                     t.dead_letter_queue,
                     t.requeue_exchange,
                     t.routines_exchange,
+                    t.webhook_queue,
                 ],
                 partitions,
             ),
@@ -132,6 +133,7 @@ def planner_user(name: str, topology: Topology, *, vhost: str = "/") -> BrokerUs
                     t.partition_exchange,
                     t.legacy_planner_queue,
                     t.dead_letter_queue,
+                    t.webhook_queue,
                 ],
                 partitions,
             ),
@@ -144,6 +146,8 @@ def planner_user(name: str, topology: Topology, *, vhost: str = "/") -> BrokerUs
                     t.partition_exchange,
                     t.dead_letter_exchange,
                     t.requeue_exchange,
+                    t.routines_exchange,  # the webhook dispatcher binds its queue to it
+                    t.webhook_queue,
                 ],
                 partitions,
             ),
@@ -155,7 +159,7 @@ def planner_user(name: str, topology: Topology, *, vhost: str = "/") -> BrokerUs
                 # Tenants are client ids: one topic word each. The bare key is what routine
                 # updates written to the outbox before tenant keys still carry.
                 write=rf"^{re.escape(ROUTINE_UPDATED)}(\.[a-z0-9][a-z0-9-]*)?$",
-                read=NOTHING,
+                read=exactly([f"{ROUTINE_UPDATED}.*"]),  # the webhook dispatcher's binding
             ),
         ),
         vhost,

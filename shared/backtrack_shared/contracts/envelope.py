@@ -47,7 +47,9 @@ class EnvelopeSchema(compiled.CompiledLoad):
     )
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
     schema_version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
-    user_id = fields.String(required=True, validate=validate_user_id)
+    user_id = fields.String(
+        required=True, validate=validate_user_id, metadata={"pattern": USER_ID_PATTERN}
+    )
     occurred_at = fields.AwareDateTime(
         required=True,
         format="iso",

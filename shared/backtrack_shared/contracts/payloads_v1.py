@@ -10,8 +10,17 @@ _SLUG = validate.OneOf(catalogue.EXERCISES)
 _SHORT_TEXT = validate.Length(min=1, max=128)
 
 
+class JsonBoolean(fields.Boolean):
+    """JSON true or false, as the OpenAPI document says: not 1, "yes" or "on"."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class SetSchema(Schema):
-    reps = fields.Integer(validate=plausible.within(lim.REPS))
+    reps = fields.Integer(strict=True, validate=plausible.within(lim.REPS))
     load_kg = fields.Float(validate=plausible.within(lim.LOAD_KG))
     hold_s = fields.Float(validate=plausible.within(lim.HOLD_S))
     duration_min = fields.Float(validate=plausible.within(lim.SET_DURATION_MIN))
@@ -32,8 +41,8 @@ class ExerciseEntrySchema(Schema):
         load_default=list,
         validate=plausible.at_most(lim.SETS_PER_EXERCISE),
     )
-    completed = fields.Boolean(required=True)
-    stopped_for_pain = fields.Boolean(load_default=False)
+    completed = JsonBoolean(required=True)
+    stopped_for_pain = JsonBoolean(load_default=False)
     rpe = fields.Float(validate=validate.Range(min=0, max=10))
 
     _kind_of_the_exercise = validates_schema(plausible.kind_of_the_exercise)

@@ -44,6 +44,11 @@ def payload_versions() -> list[tuple[str, int, type[Schema]]]:
     ]
 
 
+def every_payload_version() -> list[tuple[str, int, type[Schema]]]:
+    """Every (type, version, schema), the services' own types too: what the broker carries."""
+    return [(t, v, schema) for (t, v), schema in sorted(_SCHEMAS.items())]
+
+
 EVENT_TYPES: tuple[str, ...] = tuple(sorted({event_type for event_type, _ in _SCHEMAS}))
 CLIENT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t not in SYSTEM_EVENT_TYPES)
 LATEST_VERSIONS: Mapping[str, int] = {

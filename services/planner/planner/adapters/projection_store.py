@@ -45,6 +45,7 @@ from planner.adapters.tables import (
     planner_user_grants,
     planner_user_tenants,
     planner_users,
+    planner_webhook_deliveries,
 )
 from planner.domain import LoggedEvent
 from planner.domain.failsafe import Unapplied
@@ -349,6 +350,12 @@ class SqlAlchemyProjectionStore:
         and remember the erasure so that their late events are dropped as well."""
         self.forget(user)
         self._connection.execute(delete(planner_outbox).where(_user_is(planner_outbox, user)))
+        self._connection.execute(
+            delete(planner_webhook_deliveries).where(
+                (planner_webhook_deliveries.c.client_id == user.tenant)
+                & (planner_webhook_deliveries.c.user_id == user.user_id)
+            )
+        )
         dialect_insert = postgresql_insert if is_postgresql(self._connection) else sqlite_insert
         self._connection.execute(
             dialect_insert(planner_erasures)

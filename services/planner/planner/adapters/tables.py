@@ -130,6 +130,7 @@ USER_DATA_TABLES = (
     "planner_user_tenants",
     "planner_user_grants",
     "planner_outbox",
+    "planner_webhook_deliveries",
 )
 
 # Events the rules could not fold (fail safe, per user): set aside, left out of the history the
@@ -167,4 +168,36 @@ planner_partition_claims = Table(
     Column("partition", Integer, primary_key=True, autoincrement=False),
     Column("instance", String(128), nullable=True),  # None: released, free to take
     Column("renewed_at", Float, nullable=False),
+)
+
+# Webhook endpoints, each a client's own (client_id is the tenant whose users it hears of), and
+# one delivery per (routine message, endpoint): its id is the notification's `webhook-id`, the
+# same on every try, so that a receiver de-duplicates.
+planner_webhook_endpoints = Table(
+    "planner_webhook_endpoints",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("endpoint_id", String(64), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", Text, nullable=False),  # JSON list
+    Column("secret", String(128), nullable=False),
+    Column("verified_at", Float, nullable=True),
+    Column("next_verification_at", Float, nullable=False),
+    Column("verification_attempts", Integer, nullable=False),
+)
+
+planner_webhook_deliveries = Table(
+    "planner_webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(36), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("endpoint_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),  # an erasure drops the user's deliveries
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Index("ix_planner_webhook_deliveries_due", "state", "next_attempt_at"),
 )

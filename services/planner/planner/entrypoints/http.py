@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from flask import Flask
+from flask import Flask, Response, request
 from flask_smorest import abort
 
 from backtrack_shared.auth import ADMIN, AUDIT_READ, ROUTINE_READ, Registry
@@ -25,10 +25,13 @@ from planner.domain import derive_routine, progress
 from planner.domain.failsafe import fail_safe
 from planner.domain.versions import audit, audit_rules, replay_versions, routine_now
 from planner.entrypoints import schemas
+from planner.entrypoints.conditional import ETAG_HEADERS, IF_NONE_MATCH, answer_conditionally
 from planner.entrypoints.page import page_blueprint
 from planner.service_layer.catch_up import RebuildFailed
 from planner.service_layer.rebuild_job import RebuildJob
 from planner.service_layer.single_writer import ProjectionsBusy
+from planner.webhooks.http import webhooks_blueprint
+from planner.webhooks.store import SqlAlchemyWebhookStore
 
 # Only what an envelope's user_id may be: anything else answers 404 before any database read.
 _USER_ID = "<user_id:user_id>"
@@ -58,16 +61,26 @@ def routine_blueprint(
     @blp.route(f"/users/{_USER_ID}/routine")
     @requires(blp, ROUTINE_READ)
     @blp.arguments(schemas.RoutineQuerySchema, location="query")
-    @blp.alt_response(200, schema=schemas.RoutineSchema, success=True)
+    @blp.doc(parameters=[IF_NONE_MATCH])
+    @blp.alt_response(200, schema=schemas.RoutineSchema, success=True, headers=ETAG_HEADERS)
+    @blp.alt_response(
+        304,
+        description="Not modified: the routine is the one `If-None-Match` names.",
+        headers=ETAG_HEADERS,
+    )
     @blp.alt_response(
         404,
         schema=ERROR_SCHEMA,
         description=f"No event of this user has been applied yet. {NOT_A_USER_ID}",
     )
-    def get_routine(query: dict[str, Any], user_id: str) -> dict[str, Any]:
+    def get_routine(query: dict[str, Any], user_id: str) -> Response:
         """The current routine: every prescription's dose and its last change, with the rule and
         the events that made it; its advice and weekly plan as of now. With `as_of`, the routine
-        the rules give for the events up to then."""
+        the rules give for the events up to then. Answers a strong `ETag`; send it back as
+        `If-None-Match` to get `304` while the routine is unchanged."""
+        return answer_conditionally(routine(query, user_id), request)
+
+    def routine(query: dict[str, Any], user_id: str) -> dict[str, Any]:
         user = visible_user(user_id, query.get("owner"))
         current = reader.current(user)
         if current is None:
@@ -206,6 +219,7 @@ def create_app(
     registry: Callable[[], Registry],
     readiness_details: Callable[[], dict[str, Any]] | None = None,
     readiness_degradations: Callable[[], dict[str, str]] | None = None,
+    webhooks: SqlAlchemyWebhookStore,
     page_links: PageLinks | None = None,
 ) -> Flask:
     app = Flask("planner")
@@ -222,8 +236,14 @@ def create_app(
     )
     api.register_blueprint(routine_blueprint(reader))
     api.register_blueprint(admin_blueprint(rebuild_job, rebuild_user))
+    api.register_blueprint(webhooks_blueprint(webhooks))
     # Without a secret of its own (tests), links last as long as this process.
     api.register_blueprint(
         page_blueprint(reader, page_links or PageLinks(secrets.token_urlsafe(48)))
     )
+    # What the schema's own check says, for the document: exactly one of the two.
+    api.spec.components.schemas["RebuildRequest"]["oneOf"] = [
+        {"required": ["user_id"]},
+        {"required": ["all"]},
+    ]
     return app

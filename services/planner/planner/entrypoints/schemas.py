@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backtrack_shared.auth.http import OwnerQuerySchema
 from backtrack_shared.auth.keys import CLIENT_ID_PATTERN
-from backtrack_shared.contracts.envelope import validate_user_id
+from backtrack_shared.contracts.envelope import USER_ID_PATTERN, validate_user_id
 
 
 class LastChangeSchema(Schema):
@@ -146,7 +146,10 @@ class RebuildRequestSchema(Schema):
 
     user_id = fields.String(
         validate=validate_user_id,
-        metadata={"description": "Rebuild this user only (synchronously)."},
+        metadata={
+            "description": "Rebuild this user only (synchronously).",
+            "pattern": USER_ID_PATTERN,
+        },
     )
     owner = fields.String(
         validate=validate.Regexp(CLIENT_ID_PATTERN),

@@ -23,7 +23,7 @@ from backtrack_shared.auth.http import (
 from backtrack_shared.auth.rate_limit import Limiter, RateLimiter
 from backtrack_shared.auth.shared_rate_limit import SharedRateLimiter
 from backtrack_shared.contracts import NewEventSchema
-from backtrack_shared.contracts.registry import LATEST_VERSIONS, payload_versions
+from backtrack_shared.contracts.registry import payload_versions
 from backtrack_shared.web import (
     DATABASE_UNAVAILABLE,
     ERROR_SCHEMA,
@@ -37,6 +37,7 @@ from traininglog.config import Settings
 from traininglog.domain import clinical
 from traininglog.domain.append import Outcome, Writer
 from traininglog.entrypoints import schemas
+from traininglog.entrypoints.event_documents import document_new_events, payload_component
 from traininglog.entrypoints.imports import imports_blueprint
 from traininglog.metrics import EVENTS_REJECTED
 from traininglog.service_layer.group_commit import Stopped
@@ -151,8 +152,6 @@ def events_blueprint(
         clinical:write is rejected, naming the scope.
         """
         items = batch["events"]
-        if not items:
-            abort(422, errors={"json": {"events": ["Send at least one event."]}})
         if len(items) > settings.max_batch_events:
             abort(
                 413,
@@ -357,7 +356,6 @@ def create_app(
         )
     )
     for event_type, version, schema in payload_versions():
-        name = "".join(part.title() for part in event_type.replace(".", "_").split("_"))
-        latest = version == LATEST_VERSIONS[event_type]
-        api.spec.components.schema(f"{name}{'' if latest else f'V{version}'}Payload", schema=schema)
+        api.spec.components.schema(payload_component(event_type, version), schema=schema)
+    document_new_events(api.spec)
     return app

@@ -29,10 +29,12 @@ class AccessSchema(Schema):
 
 class BatchRequestSchema(Schema):
     events = fields.List(
-        fields.Raw(),
+        fields.Raw(allow_none=True),  # a null item is rejected on its own, as any bad item
         required=True,
+        validate=validate.Length(min=1, error="Send at least one event."),
         metadata={
-            "description": "Envelopes, as for POST /v1/events; each is validated on its own."
+            "description": "Envelopes, as for POST /v1/events (NewEvent); each is validated "
+            "on its own."
         },
     )
 

@@ -1,0 +1,333 @@
+"""Signed webhooks for routine.updated, end to end but for the receiving app: events applied by
+the planner, its outbox relayed to the real RabbitMQ, the dispatcher consuming its own queue on
+the routines exchange and POSTing to real HTTP receivers on loopback, state in PostgreSQL."""
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+from flask import Flask
+from sqlalchemy import Engine
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from backtrack_shared.broker.publisher import PikaConfirmedPublisher
+from backtrack_shared.broker.relay import OutboxRelay
+from backtrack_shared.broker.topology import Topology
+from backtrack_shared.user_key import UserKey
+from planner.adapters.projection_store import SqlAlchemyPlannerReader, SqlAlchemyRoutineOutbox
+from planner.webhooks import routines_queue
+from planner.webhooks.dispatcher import WebhookDispatcher
+from planner.webhooks.policy import Backoff
+from planner.webhooks.routines_queue import RoutinesQueueConsumer
+from planner.webhooks.sender import HttpSender, signed_headers
+from planner.webhooks.store import DEAD, DELIVERED, SqlAlchemyWebhookStore
+from tests.factories import baseline, new_user_id, pain, workout
+from tests.support.apps import (
+    apply_all,
+    as_client,
+    feed_after,
+    head,
+    planner_app,
+    traininglog_app,
+)
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = Path("/tmp") / "backtrack-webhook-sample.json"
+
+
+class Receiver:
+    """A real HTTP server on loopback that answers the verification challenge and records every
+    notification; `answer(n)` gives the status of the n-th notification (0-based)."""
+
+    def __init__(self, answer: Callable[[int], int] = lambda _: 200) -> None:
+        self.answer = answer
+        self.echo_challenge = True
+        self.notifications: list[tuple[dict[str, str], bytes, int]] = []
+        self.verifications = 0
+        self.arrived = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if json.loads(body)["type"] == "webhook.verification":
+                    with receiver._lock:
+                        receiver.verifications += 1
+                    challenge = json.loads(body)["data"]["challenge"]
+                    reply = {"challenge": challenge} if receiver.echo_challenge else {}
+                    self._send(200, json.dumps(reply).encode())
+                    return
+                with receiver._lock:
+                    receiver.arrived += 1
+                    nth = receiver.arrived - 1
+                status = receiver.answer(nth)  # may take its time: the lock is not held
+                with receiver._lock:
+                    receiver.notifications.append((headers, body, status))
+                self._send(status, b"{}")
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def delivered(self) -> list[tuple[dict[str, str], bytes]]:
+        with self._lock:
+            return [(h, b) for h, b, status in self.notifications if 200 <= status < 300]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Running:
+    """The dispatcher and its consumer in threads, a relay for the planner's outbox."""
+
+    def __init__(self, engine: Engine, amqp_url: str, topology: Topology, backoff: Backoff) -> None:
+        self.store = SqlAlchemyWebhookStore(engine)
+        self.dispatcher = WebhookDispatcher(
+            self.store,
+            HttpSender(timeout_s=30),
+            link_base="http://planner.test",
+            backoff=backoff,
+            workers=4,
+        )
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        routines_queue.declare(connection.channel(), topology)  # bound before anything is relayed
+        connection.close()
+        self.stop = threading.Event()
+        consumer = RoutinesQueueConsumer(
+            amqp_url, topology, self.dispatcher.accept, trusted_publisher="guest"
+        )
+        self.threads = [
+            threading.Thread(target=consumer.run, args=(self.stop,)),
+            threading.Thread(target=self.dispatcher.run, args=(self.stop, 0.05)),
+        ]
+        for thread in self.threads:
+            thread.start()
+        self.relay = OutboxRelay(
+            SqlAlchemyRoutineOutbox(engine),
+            PikaConfirmedPublisher(
+                amqp_url, topology, connection_name="test-webhooks", mandatory=False
+            ),
+            topology.routines_exchange,
+        )
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+
+@pytest.fixture
+def running(postgres_engine: Engine, amqp_url: str, topology: Topology) -> Iterator[Running]:
+    system = Running(postgres_engine, amqp_url, topology, Backoff((0.05, 0.05, 0.05)))
+    yield system
+    system.close()
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[..., Receiver]]:
+    made: list[Receiver] = []
+
+    def make(answer: Callable[[int], int] = lambda _: 200) -> Receiver:
+        made.append(Receiver(answer))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+@pytest.fixture
+def registered(running: Running) -> Iterator[Callable[[str, Receiver], str]]:
+    """Register an endpoint of a client (over the planner's HTTP API); its secret."""
+    app: Flask = planner_app(running.store._engine)
+    made: list[tuple[str, str]] = []
+
+    def register(client_id: str, receiver: Receiver) -> str:
+        endpoint_id = f"ep-{uuid.uuid4().hex[:8]}"
+        answer = as_client(app, client_id).put(
+            f"/v1/webhooks/endpoints/{endpoint_id}",
+            json={"url": receiver.url, "event_types": ["routine.updated"]},
+        )
+        assert answer.status_code == 201, answer.get_json()
+        made.append((client_id, endpoint_id))
+        return str(answer.get_json()["secret"])
+
+    yield register
+    for client_id, endpoint_id in made:
+        running.store.delete_endpoint(client_id, endpoint_id)
+
+
+def routine_versions(engine: Engine, running: Running, client_id: str, *events: Any) -> str:
+    """Post events for a new user of `client_id`, apply them, relay the routine updates."""
+    log = traininglog_app(engine)
+    user, before = new_user_id(), head(log)
+    for make in events:
+        assert as_client(log, client_id).post("/v1/events", json=make(user)).status_code == 201
+    apply_all(engine, feed_after(log, before))
+    running.relay.relay_once()
+    return user
+
+
+def test_a_routine_update_arrives_signed_to_its_tenants_endpoint_alone(
+    postgres_engine: Engine, running: Running, receivers, registered
+) -> None:
+    acme, globex = receivers(), receivers()
+    acme_secret = registered("acme", acme)
+    registered("globex", globex)
+    user = routine_versions(postgres_engine, running, "acme", baseline)
+    wait_until(lambda: len(acme.delivered()) == 1)
+
+    headers, body = acme.delivered()[0]
+    notification = Webhook(acme_secret).verify(body, headers)
+    assert notification["type"] == "routine.updated"
+    assert notification["data"]["user_id"] == user
+    assert notification["data"]["version"] == 1
+    assert notification["data"]["link"] == f"http://planner.test/v1/users/{user}/routine"
+    SAMPLE.write_text(json.dumps({"headers": headers, "body": body.decode()}, indent=2))
+
+    # Replayed later, or with its timestamp changed, it no longer verifies.
+    stale = datetime.now(UTC) - timedelta(minutes=10)
+    replayed = signed_headers(acme_secret, headers["webhook-id"], body.decode(), stale)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(acme_secret).verify(body, replayed)
+    moved = {**headers, "webhook-timestamp": str(int(datetime.now(UTC).timestamp()) + 1)}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(acme_secret).verify(body, moved)
+    with pytest.raises(WebhookVerificationError):  # another client's secret
+        Webhook(registered("globex", receivers())).verify(body, headers)
+
+    # globex was verified, and hears nothing of acme's user.
+    assert globex.verifications >= 1
+    assert globex.notifications == []
+    assert running.store.of_client("globex", DELIVERED) == []
+
+
+def test_a_receiver_down_for_a_while_gets_every_notification_once_it_is_back(
+    postgres_engine: Engine, running: Running, receivers, registered
+) -> None:
+    down_for = 3
+    receiver = receivers(lambda n: 503 if n < down_for else 200)
+    registered("acme", receiver)
+    user = routine_versions(
+        postgres_engine, running, "acme", baseline, workout, lambda u: pain(u, score=7)
+    )
+    versions = SqlAlchemyPlannerReader(postgres_engine).history(UserKey("acme", user))
+    assert len(versions) >= 2
+    wait_until(lambda: len(running.store.of_client("acme", DELIVERED)) == len(versions))
+    delivered = receiver.delivered()
+    ids = [h["webhook-id"] for h, _ in delivered]
+    assert len(ids) == len(set(ids)) == len(versions)  # each once it was answered 2xx
+    assert sorted(json.loads(b)["data"]["version"] for _, b in delivered) == [
+        v.version for v in versions
+    ]
+    assert len(receiver.notifications) == down_for + len(versions)
+
+
+def test_after_every_try_a_notification_is_a_dead_letter_to_list_and_redeliver(
+    postgres_engine: Engine, running: Running, receivers, registered
+) -> None:
+    healthy = threading.Event()
+    receiver = receivers(lambda _: 200 if healthy.is_set() else 500)
+    registered("acme", receiver)
+    routine_versions(postgres_engine, running, "acme", baseline)
+    app = planner_app(postgres_engine)
+    acme = as_client(app, "acme")
+    wait_until(lambda: acme.get("/v1/webhooks/dead-letters").get_json()["dead_letters"] != [])
+    (dead,) = acme.get("/v1/webhooks/dead-letters").get_json()["dead_letters"]
+    assert dead["attempts"] == 4 and dead["last_error"] == "HTTP 500"
+    assert len(receiver.notifications) == 4
+    # Another client neither sees it nor redelivers it.
+    assert as_client(app, "globex").get("/v1/webhooks/dead-letters").get_json() == {
+        "dead_letters": []
+    }
+    redeliver = f"/v1/webhooks/dead-letters/{dead['delivery_id']}/redeliver"
+    assert as_client(app, "globex").post(redeliver).status_code == 404
+
+    healthy.set()
+    assert acme.post(redeliver).status_code == 200
+    wait_until(lambda: len(receiver.delivered()) == 1)
+    assert receiver.delivered()[0][0]["webhook-id"] == dead["delivery_id"]
+    assert running.store.of_client("acme", DEAD) == []
+
+
+def test_a_slow_receiver_does_not_hold_up_another(
+    postgres_engine: Engine, running: Running, receivers, registered
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_answer(_: int) -> int:
+        entered.set()
+        release.wait(60)
+        return 200
+
+    slow, fast = receivers(slow_answer), receivers()
+    registered("acme", slow)
+    registered("acme", fast)
+    routine_versions(postgres_engine, running, "acme", baseline)
+    try:
+        wait_until(lambda: entered.is_set() and len(fast.delivered()) == 1)
+        assert slow.delivered() == []  # still held while the other was served
+    finally:
+        release.set()
+    wait_until(lambda: len(slow.delivered()) == 1)
+
+
+def test_an_endpoint_that_does_not_answer_the_challenge_gets_nothing(
+    postgres_engine: Engine, running: Running, receivers, registered
+) -> None:
+    receiver = receivers()
+    receiver.echo_challenge = False
+    registered("acme", receiver)
+    routine_versions(postgres_engine, running, "acme", baseline)
+    # Tried, refused, tried again; meanwhile the notification waits.
+    wait_until(
+        lambda: receiver.verifications >= 2 and running.store.of_client("acme", "pending") != []
+    )
+    assert receiver.notifications == []
+
+
+def test_an_erased_users_notifications_are_dropped(
+    postgres_engine: Engine, running: Running, receivers, registered
+) -> None:
+    receiver = receivers(lambda _: 500)  # never delivered: they wait, then die
+    registered("acme", receiver)
+    user = routine_versions(postgres_engine, running, "acme", baseline)
+    wait_until(lambda: len(receiver.notifications) >= 1)
+    log = traininglog_app(postgres_engine)
+    before = head(log)
+    assert as_client(log, "ops").delete(f"/v1/users/{user}?owner=acme").status_code == 200
+    apply_all(postgres_engine, feed_after(log, before))
+    kept = [
+        d
+        for state in ("pending", DELIVERED, DEAD)
+        for d in running.store.of_client("acme", state)
+        if d.user_id == user
+    ]
+    assert kept == []
+    # A routine message of theirs still in the queue makes no delivery either.
+    running.dispatcher.accept(
+        "late-message", {"type": "routine.updated", "tenant": "acme", "user_id": user, "version": 9}
+    )
+    assert [d for d in running.store.of_client("acme", "pending") if d.user_id == user] == []
