@@ -16,10 +16,10 @@ from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.broker.topology import Topology
 from planner.adapters.projection_store import SqlAlchemyRoutineOutbox
 from tests.factories import baseline, new_user_id, pain
-from tests.integration.conftest import keys_for
-from tests.integration.test_broker import drain
-from tests.integration.test_event_store import record
 from tests.support.apps import apply_all, planner_app, traininglog_app
+from tests.support.queues import drain
+from tests.support.recording import record
+from tests.support.stores import keys_for
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 
 pytestmark = pytest.mark.integration

@@ -25,6 +25,7 @@ from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.broker.topology import Topology
 from planner import cli as planner_cli
 from tests.factories import baseline, new_user_id, pain
+from tests.support.queues import drain
 from tests.support.recording import record
 from tests.support.stores import keys_for
 from tests.support.waiting import wait_until
@@ -32,22 +33,6 @@ from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 
 pytestmark = pytest.mark.integration
 
-
-def drain(amqp_url: str, queue: str) -> list[tuple[pika.spec.BasicProperties, bytes]]:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    messages = []
-    try:
-        channel = connection.channel()
-        # basic.get is refused on a single-active-consumer quorum queue: consume until quiet.
-        for method, properties, body in channel.consume(
-            queue, auto_ack=True, inactivity_timeout=0.5
-        ):
-            if method is None:
-                return messages
-            messages.append((properties, body))
-        return messages
-    finally:
-        connection.close()
 
 
 
