@@ -131,3 +131,38 @@ def test_rules_that_knew_no_retraction_fold_the_record_as_if_it_stood():
     }
     assert replay_versions(h.events, rules=old_rules) == versions_before
     assert CURRENT.version != old_rules.version
+
+
+def test_a_corrected_version_without_the_red_flag_still_pauses_until_a_clinician_reviews_it():
+    """A re-synced record's newer version replaces the older in the fold, but the red flags the
+    older one carried stay, as a retraction's do: a correction never lifts a pause (R6)."""
+    h = History()
+    h.baseline(pain_at_rest=1)
+    follow_plan(h, 1)
+    source = {**HC, "record_id": "p1"}
+    report = {"score": 3, "timing": "rest", "location": "lower back"}
+    flagged = h.add(
+        "pain.reported",
+        {**report, "red_flags": ["saddle_numbness"]},
+        h.at(8, 3),
+        source={**source, "record_version": 1},
+    )
+    h.add("pain.reported", {**report, "red_flags": []}, h.at(8, 3), source={**source, "record_version": 2})
+    paused = derive_routine(h.events, h.at(9))
+    assert paused.status == "paused"
+    assert flagged.event_id in [c for c in paused.changes if c.rule == "R6"][-1].caused_by
+    h.add("clearance.recorded", {"clinician": "dr", "scopes": ["red_flag_reviewed"]}, h.at(10))
+    assert derive_routine(h.events, h.at(10, 1)).status == "active"
+
+
+def test_a_corrected_version_that_keeps_the_red_flag_pauses_once():
+    h = History()
+    h.baseline(pain_at_rest=1)
+    follow_plan(h, 1)
+    source = {**HC, "record_id": "p1"}
+    report = {"score": 3, "timing": "rest", "location": "lower back", "red_flags": ["saddle_numbness"]}
+    h.add("pain.reported", report, h.at(8, 3), source={**source, "record_version": 1})
+    latest = h.add("pain.reported", {**report, "score": 4}, h.at(8, 3), source={**source, "record_version": 2})
+    paused = derive_routine(h.events, h.at(9))
+    assert paused.status == "paused"
+    assert [c.caused_by for c in paused.changes if c.rule == "R6"][-1][0] == latest.event_id

@@ -194,10 +194,10 @@ def on_clearance(state: State, event: LoggedEvent) -> None:
 
 
 def on_retained_red_flags(state: State, event: LoggedEvent) -> None:
-    """A retracted report's red flags: a retraction never lifts a pause (R6), so they pause the
-    routine as the report did, until a clinician has reviewed them."""
+    """The red flags of a report taken back (retracted or corrected): neither lifts a pause (R6),
+    so they pause the routine as the report did, until a clinician has reviewed them."""
     flags = [str(f) for f in event.payload["red_flags"]]
-    causes = (event.event_id, str(event.payload["retracted_by"]))
+    causes = (event.event_id, str(event.payload["taken_back_by"]))
     r6_referral(state, flags, causes, event.occurred_at)
 
 

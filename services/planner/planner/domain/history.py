@@ -27,9 +27,10 @@ def history_order(event: LoggedEvent) -> tuple[datetime, int, str]:
 
 # A client's take-back of a record it sent (contracts: `record.retracted`).
 RECORD_RETRACTED = "record.retracted"
-# What the history keeps of a retracted pain report that named red flags: the flags alone, at
-# the report's instant. Made here, never logged: a retraction never lifts a pause (R6), only a
-# clinician's review does.
+# What the history keeps of a pain report that named red flags and was taken back (retracted, or
+# replaced by a newer version of its record without them): the flags alone, at the report's
+# instant. Made here, never logged: neither a retraction nor a correction lifts a pause (R6),
+# only a clinician's review does.
 RETAINED_RED_FLAGS = "red_flags.retained"
 
 
@@ -95,18 +96,27 @@ def as_if_never_sent(events: Iterable[LoggedEvent]) -> list[LoggedEvent]:
         retraction = retractions.taking_back(event)
         if retraction is None:
             kept.append(event)
-        elif event.type == "pain.reported" and event.payload.get("red_flags"):
-            kept.append(_red_flags_of(event, retraction))
+        elif (retained := red_flags_kept(event, retraction)) is not None:
+            kept.append(retained)
     return kept
 
 
-def _red_flags_of(report: LoggedEvent, retraction: LoggedEvent) -> LoggedEvent:
+def red_flags_kept(report: LoggedEvent, taken_back_by: LoggedEvent) -> LoggedEvent | None:
+    """The red flags of a pain report that `taken_back_by` takes back (a retraction, or a newer
+    version of its record), those the newer version does not name again; None if none is left."""
+    if report.type != "pain.reported":
+        return None
+    named_again = (
+        set(taken_back_by.payload.get("red_flags") or ())
+        if taken_back_by.type == "pain.reported"
+        else set()
+    )
+    flags = [flag for flag in report.payload.get("red_flags") or () if flag not in named_again]
+    if not flags:
+        return None
     return replace(
         report,
         type=RETAINED_RED_FLAGS,
         source={"kind": report.source.get("kind", ""), "name": report.source.get("name", "")},
-        payload={
-            "red_flags": list(report.payload["red_flags"]),
-            "retracted_by": retraction.event_id,
-        },
+        payload={"red_flags": flags, "taken_back_by": taken_back_by.event_id},
     )

@@ -4,7 +4,13 @@ from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from planner.domain.history import LoggedEvent, as_if_never_sent, history_order, record_key
+from planner.domain.history import (
+    LoggedEvent,
+    as_if_never_sent,
+    history_order,
+    record_key,
+    red_flags_kept,
+)
 
 __all__ = ["declared_zone", "local_date", "ordered", "record_key"]
 
@@ -16,7 +22,8 @@ def _record_version(event: LoggedEvent) -> int:
 
 def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent]:
     """Events that had happened by `as_of`, retracted records left out (history.py), newer
-    record versions replacing older, sorted.
+    record versions replacing older, sorted. The red flags of a report taken back either way
+    stay, at its instant (history.red_flags_kept).
 
     A re-synced record replaces its older versions wherever they sit in time: the newest
     version known by `as_of` wins (ties broken by stream_version, then event id, so the
@@ -35,7 +42,13 @@ def ordered(history: Iterable[LoggedEvent], as_of: datetime) -> list[LoggedEvent
         best = latest.get(key)
         if best is None or _rank(event) > _rank(best):
             latest[key] = event
-    kept = [e for e in seen.values() if (k := record_key(e)) is None or latest[k] is e]
+    kept: list[LoggedEvent] = []
+    for event in seen.values():
+        key = record_key(event)
+        if key is None or latest[key] is event:
+            kept.append(event)
+        elif (retained := red_flags_kept(event, latest[key])) is not None:
+            kept.append(retained)
     kept.sort(key=history_order)
     return kept
 
