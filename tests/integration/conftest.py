@@ -7,22 +7,15 @@ from sqlalchemy import Engine
 
 from tests.factories import baseline, new_user_id, workout
 from tests.support.apps import apply_all, as_client, feed_after, head, planner_app, traininglog_app
-from tests.support.resources import own_database
-from tests.support.stores import migrated, with_key_store
+from tests.support.stores import migrated, migrated_database_of_its_own, with_key_store
 
 
 @pytest.fixture(scope="session")
 def postgres_engine(postgres_url: str) -> Iterator[Engine]:
     """A database of the run's own: whatever an earlier run left in the server (rows, or
     migrations of another checkout) cannot change what this run sees."""
-    with (
-        own_database(postgres_url, "integration") as url,
-        own_database(postgres_url, "integration_keys") as keys_url,
-    ):
-        engine = migrated(url)
-        with with_key_store(engine, keys_url):
-            yield engine
-        engine.dispose()
+    with migrated_database_of_its_own(postgres_url, "integration") as engine:
+        yield engine
 
 
 @pytest.fixture

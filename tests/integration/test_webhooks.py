@@ -37,8 +37,7 @@ from tests.support.apps import (
     planner_app,
     traininglog_app,
 )
-from tests.support.resources import own_database
-from tests.support.stores import migrated, with_key_store
+from tests.support.stores import migrated_database_of_its_own
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -144,14 +143,8 @@ class Running:
 def postgres_engine(postgres_url: str) -> Iterator[Engine]:
     """A database of each test's own: the planner's outbox then holds no other test's routine
     updates for the relay to send to these endpoints."""
-    with (
-        own_database(postgres_url, "webhooks") as url,
-        own_database(postgres_url, "webhooks_keys") as keys_url,
-    ):
-        engine = migrated(url)
-        with with_key_store(engine, keys_url):
-            yield engine
-        engine.dispose()
+    with migrated_database_of_its_own(postgres_url, "webhooks") as engine:
+        yield engine
 
 
 @pytest.fixture

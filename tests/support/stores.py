@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 import planner
 import traininglog
 from backtrack_shared.db import create_database_engine, upgrade_to_head
+from tests.support.resources import own_database
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.bootstrap import KEY_MIGRATIONS
 
@@ -42,3 +43,17 @@ def with_key_store(engine: Engine, keys_url: str) -> Iterator[SqlAlchemyKeyStore
     finally:
         del _KEY_STORES[id(engine)]
         keys.engine.dispose()
+
+
+@contextlib.contextmanager
+def migrated_database_of_its_own(postgres_url: str, prefix: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL database beside `postgres_url`'s, with its key store, dropped after:
+    whatever another test left in a shared one cannot change what the caller sees."""
+    with (
+        own_database(postgres_url, prefix) as url,
+        own_database(postgres_url, f"{prefix}_keys") as keys_url,
+    ):
+        engine = migrated(url)
+        with with_key_store(engine, keys_url):
+            yield engine
+        engine.dispose()
