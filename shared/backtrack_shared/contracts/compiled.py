@@ -69,7 +69,9 @@ def _accepting(field: fields.Field) -> Callable[[Any], Any]:
             return value
 
         return number
-    if kind is fields.Boolean:
+    # fields.Boolean, or a subclass that takes JSON's true and false alone (payloads_v1.JsonBoolean):
+    # the compiled path takes nothing else either.
+    if kind is fields.Boolean or getattr(kind, "only_json_booleans", False):
 
         def boolean(value: Any) -> Any:
             if value is not True and value is not False:

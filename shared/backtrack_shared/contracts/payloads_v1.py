@@ -13,6 +13,8 @@ _SHORT_TEXT = validate.Length(min=1, max=128)
 class JsonBoolean(fields.Boolean):
     """JSON true or false, as the OpenAPI document says: not 1, "yes" or "on"."""
 
+    only_json_booleans = True  # what the compiled loading path (contracts/compiled.py) reads
+
     def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid")
