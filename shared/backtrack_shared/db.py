@@ -10,10 +10,12 @@ its files are the owner's only; `scrub` then leaves no older copy of a page in t
 log (SQLite) or no dead row in the table (PostgreSQL).
 """
 
+import contextlib
+import fcntl
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -194,6 +196,23 @@ def run_migrations(metadata: MetaData, *, version_table: str, lock_key: int) -> 
     context.run_migrations()
 
 
+@contextlib.contextmanager
+def _migration_turn(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, processes starting together (`make run`: the planner and its webhook
+    dispatcher) take turns on a lock file beside it, as PostgreSQL's take turns on an advisory
+    lock (run_migrations): else one fails on "database is locked"."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    handle = os.open(f"{path}.migrating", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
 def upgrade_to_head(
     engine: Engine, migrations_dir: Path, attributes: dict[str, Any] | None = None
 ) -> None:
@@ -202,7 +221,7 @@ def upgrade_to_head(
     reaches the caller."""
     config = Config(attributes=attributes)
     config.set_main_option("script_location", str(migrations_dir))
-    with engine.begin() as connection:
+    with _migration_turn(engine), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     if attributes is not None:
