@@ -30,6 +30,7 @@ from bench.harness import Row, Stat
 from bench.workload import workload
 from planner.adapters.tables import planner_checkpoints
 from planner.service_layer.catch_up import CATCH_UP
+from tests.support.processes import Service, free_port, stop
 
 POLL_S = 0.2
 TIMEOUT_S = 1800
@@ -45,12 +46,12 @@ def _wait(
     until: str,
     done: int,
     what: str,
-    processes: list[infra.Process],
+    processes: list[Service],
 ) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while _count(connection, until) != done:
         for process in processes:
-            if process.popen.poll() is not None:
+            if process.process.poll() is not None:
                 raise RuntimeError(f"{process.name} exited:\n{process.logs()}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what}: not done in {TIMEOUT_S} s")
@@ -75,11 +76,11 @@ def drain(config: Config, planners: int, run_index: int, *, from_queues: bool) -
                     insert(planner_checkpoints), {"name": CATCH_UP, "position": len(load)}
                 )
         dsn = make_url(database_url).set(drivername="postgresql")
-        port = infra.free_port()
+        port = free_port()
         environ = infra.service_environ(database_url, topology, traininglog=port)
         # Not waited for until ready: on a loaded machine its start may take minutes, and
         # only its relay is needed (the planners read its feed once it answers).
-        traininglog = infra.start_process(
+        traininglog = infra.start(
             "traininglog",
             ["-m", "traininglog", "serve"],
             port=port,
@@ -94,9 +95,9 @@ def drain(config: Config, planners: int, run_index: int, *, from_queues: bool) -
                 _wait(connection, "event_outbox", 0, "the relay", processes)
                 started = time.monotonic()
                 for n in range(planners):
-                    planner_port = infra.free_port()
+                    planner_port = free_port()
                     processes.append(
-                        infra.start_process(
+                        infra.start(
                             f"planner-drain{n + 1}",
                             ["-m", "planner", "serve"],
                             port=planner_port,
@@ -109,7 +110,7 @@ def drain(config: Config, planners: int, run_index: int, *, from_queues: bool) -
                 return time.monotonic() - started
         finally:
             for process in reversed(processes):
-                infra.stop_process(process)
+                stop(process)
 
 
 def run(config: Config) -> list[Row]:

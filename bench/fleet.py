@@ -16,6 +16,7 @@ import requests
 
 from backtrack_shared.broker.topology import Topology
 from bench import infra
+from tests.support import processes
 
 PROXY_CONFIG = infra.ROOT / "deploy" / "haproxy" / "traininglog.cfg"
 REDIS_URL = os.environ.get("RATE_LIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
@@ -23,17 +24,17 @@ REDIS_URL = os.environ.get("RATE_LIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
 
 @dataclass
 class Fleet:
-    traininglogs: list[infra.Process]
-    planners: list[infra.Process]
+    traininglogs: list[processes.Service]
+    planners: list[processes.Service]
     proxy: subprocess.Popen[bytes]
     url: str  # where clients and planners reach traininglog
     database_url: str
     topology: Topology
 
     def pids(self) -> dict[str, int]:
-        named = {f"tl{n + 1}": p.popen.pid for n, p in enumerate(self.traininglogs)}
+        named = {f"tl{n + 1}": p.process.pid for n, p in enumerate(self.traininglogs)}
         named["haproxy"] = self.proxy.pid
-        named |= {f"pl{n + 1}": p.popen.pid for n, p in enumerate(self.planners)}
+        named |= {f"pl{n + 1}": p.process.pid for n, p in enumerate(self.planners)}
         return named
 
 
@@ -57,7 +58,7 @@ def haproxy(addresses: list[str], log_dir: Path) -> Iterator[tuple[subprocess.Po
     process stands behind both names)."""
     if len(addresses) not in (1, 2):
         raise RuntimeError("deploy/haproxy/traininglog.cfg names two traininglog processes")
-    port = infra.free_port()
+    port = processes.free_port()
     environ = {
         **os.environ,
         "TRAININGLOG_PROXY_BIND": f"127.0.0.1:{port}",
@@ -86,15 +87,15 @@ READY_TIMEOUT_S = 300
 @contextlib.contextmanager
 def _running(
     service: str, name: str, port: int, environ: dict[str, str], log_dir: Path
-) -> Iterator[infra.Process]:
-    process = infra.start_process(
+) -> Iterator[processes.Service]:
+    process = infra.start(
         name, ["-m", service, "serve"], port=port, environ=environ, log_dir=log_dir
     )
     try:
-        infra.wait_ready(process, timeout_s=READY_TIMEOUT_S)
+        processes.wait_ready(process, timeout_s=READY_TIMEOUT_S)
         yield process
     finally:
-        infra.stop_process(process)
+        processes.stop(process)
 
 
 @contextlib.contextmanager
@@ -108,9 +109,9 @@ def fleet(traininglogs: int, planners: int, log_dir: Path, label: str = "soak") 
     ):
         environ = infra.service_environ(database_url, topology)
         environ["RATE_LIMIT_STORAGE_URL"] = REDIS_URL  # keyed by the namespace: the soak's own
-        started: list[infra.Process] = []
+        started: list[processes.Service] = []
         for n in range(traininglogs):
-            port = infra.free_port()
+            port = processes.free_port()
             started.append(
                 stack.enter_context(
                     _running(
@@ -126,9 +127,9 @@ def fleet(traininglogs: int, planners: int, log_dir: Path, label: str = "soak") 
             haproxy([p.url.removeprefix("http://") for p in started], log_dir)
         )
         planner_environ = {**environ, "PLANNER_TRAININGLOG_URL": url}
-        consumers: list[infra.Process] = []
+        consumers: list[processes.Service] = []
         for n in range(planners):
-            port = infra.free_port()
+            port = processes.free_port()
             consumers.append(
                 stack.enter_context(
                     _running(

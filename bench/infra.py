@@ -232,6 +232,13 @@ def purge_planner_queue(topology: Topology) -> None:
         connection.close()
 
 
+def start(
+    name: str, argv: Sequence[str], *, port: int, environ: dict[str, str], log_dir: Path
+) -> Service:
+    """`python ARGV...` with `environ` over this process's environment, not waited for."""
+    return processes.start(name, {**os.environ, **environ}, port, log_dir, argv=argv)
+
+
 @contextlib.contextmanager
 def running(
     name: str,
