@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from backtrack_shared import catalogue
-from traininglog.domain.imports.items import ImportItem, import_event_id
+from traininglog.domain.imports.items import ImportItem, add_set, exercise_entry, import_event_id
 
 SOURCE_NAME = "fit-file"
 MAPPING_VERSION = "fit/2026.12-1"
@@ -92,7 +91,7 @@ def _session_item(
     cardio = CARDIO_SPORTS.get((sport, sub_sport)) or CARDIO_SPORTS.get((sport, None))
     if cardio is not None:
         timer = float(session.get("total_timer_time") or elapsed)
-        exercises = [_entry(cardio, [{"duration_min": round(timer / 60, 2)}])]
+        exercises = [exercise_entry(cardio, [{"duration_min": round(timer / 60, 2)}])]
     elif (sport, sub_sport) in SET_SPORTS:
         mine = [s for s in sets if _within(s, start, end) or len(sessions) == 1]
         exercises, errors = _strength(mine)
@@ -150,10 +149,7 @@ def _strength(sets: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], 
                 "repetitions": ["A set needs repetitions, a weight or a duration."]
             }
             continue
-        if entries and entries[-1]["exercise"] == slug:
-            entries[-1]["sets"].append(done)
-        else:
-            entries.append(_entry(slug, [done]))
+        add_set(entries, slug, done)
     if errors:
         return [], {"sets": errors}
     if not entries:
@@ -179,11 +175,3 @@ def _zone_of(messages: Mapping[str, Sequence[Mapping[str, Any]]]) -> timezone | 
         return None
     return timezone(timedelta(minutes=15 * quarter_hours))
 
-
-def _entry(slug: str, sets: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "exercise": slug,
-        "kind": catalogue.EXERCISE_KIND[slug],
-        "sets": sets,
-        "completed": True,
-    }

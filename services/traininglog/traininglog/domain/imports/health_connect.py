@@ -28,6 +28,8 @@ from traininglog.domain.imports.items import (
     REJECTED,
     ImportItem,
     StoredRecord,
+    add_set,
+    exercise_entry,
     import_event_id,
 )
 
@@ -176,7 +178,7 @@ def _exercises(record: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[st
             why = f"Exercise type {record['exerciseType']} names no one exercise: log segments."
             return [], {"exerciseType": [why]}
         minutes = _minutes(record["startTime"], record["endTime"])
-        return [_entry(slug, [{"duration_min": minutes}])], {}
+        return [exercise_entry(slug, [{"duration_min": minutes}])], {}
     entries: list[dict[str, Any]] = []
     errors: dict[str, Any] = {}
     for index, segment in enumerate(segments):
@@ -190,10 +192,7 @@ def _exercises(record: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[st
             }
             continue
         one_set = _set(slug, segment)
-        if entries and entries[-1]["exercise"] == slug:
-            entries[-1]["sets"].append(one_set)
-        else:
-            entries.append(_entry(slug, [one_set]))
+        add_set(entries, slug, one_set)
     if errors:
         return [], {"segments": errors}
     if not entries:
@@ -216,14 +215,6 @@ def _set(slug: str, segment: Mapping[str, Any]) -> dict[str, Any]:
         one["load_kg"] = segment["weight"]["inKilograms"]
     return one
 
-
-def _entry(slug: str, sets: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "exercise": slug,
-        "kind": catalogue.EXERCISE_KIND[slug],
-        "sets": sets,
-        "completed": True,
-    }
 
 
 def deletion_items(

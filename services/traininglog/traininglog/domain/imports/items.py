@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from backtrack_shared import catalogue
+
 # Event ids of imported records: uuid5 under this namespace, of source, user, record, version.
 IMPORT_NAMESPACE = uuid.UUID("5b0f1c4e-8d0a-4c59-9d0e-6b8a3f3c2d11")
 
@@ -143,3 +145,16 @@ def with_items(
         record.versions[version] = item.envelope["event_id"]
         record.stream_versions[version] = after_all
     return known
+
+
+def exercise_entry(slug: str, sets: list[dict[str, Any]]) -> dict[str, Any]:
+    """One exercise of a `workout.logged`, of the catalogue's kind for `slug`, done."""
+    return {"exercise": slug, "kind": catalogue.EXERCISE_KIND[slug], "sets": sets, "completed": True}
+
+
+def add_set(entries: list[dict[str, Any]], slug: str, one_set: dict[str, Any]) -> None:
+    """Consecutive sets of one exercise are that exercise's sets; another starts a new entry."""
+    if entries and entries[-1]["exercise"] == slug:
+        entries[-1]["sets"].append(one_set)
+    else:
+        entries.append(exercise_entry(slug, [one_set]))
