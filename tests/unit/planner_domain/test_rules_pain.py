@@ -312,3 +312,27 @@ def test_r2_about_a_lighter_week_session_reported_after_the_week_ended_eases_the
     eased = rx(h, "cardio", "walking", 44.2)
     assert eased.last_change.rule == "R2"
     assert eased.dose.duration_min == 14.5  # one step below 16.5, not below the lighter 11.5
+
+
+def test_r2_about_a_session_done_in_an_eased_lighter_week_reported_after_it_ended():
+    """Simulator (pain_24h#583926613 day 141, seed 2, one_dimension_per_change): plank 2 x 30 s,
+    lighter week 1 x 30 s; an R2 inside the week eased it to 1 x 25 s (standing 2 x 25 s); the
+    week ended at 08:00 and the 24-hour report about the last session of the week, done at the
+    eased lighter form, came that afternoon. R2 took the session's lighter form as the dose that
+    hurt (its last change was R2's, not the week's) and set 1 x 20 s over the restored 2 x 25 s:
+    sets and hold together. It eases the dose the week ended at, one dimension."""
+    h = History()
+    _first_step_on_the_deload_day(h)
+    h.workout(37, [entry("walking", "cardio", rpe=4)], session_id="s37", duration_min=40)
+    h.pain(38, 4, "24h_after", hour=1, session_id="s37")
+    assert rx(h, "cardio", "walking", 38.2).dose.duration_min == 10.0  # lighter form of 14.5
+    h.workout(43, [entry("walking", "cardio", rpe=4)], session_id="s43", duration_min=40)
+    h.pain(44, 0, "next_morning", hour=-1, session_id="s43")
+    restored = derive_routine(h.events, h.at(44, -0.5))
+    assert restored.deload["active"] is False
+    assert restored.prescription("walking", "cardio").dose.duration_min == 14.5
+    h.pain(44, 4, "24h_after", hour=1, session_id="s43")
+    eased = rx(h, "cardio", "walking", 44.2)
+    assert eased.last_change.rule == "R2"
+    assert eased.last_change.before.duration_min == 14.5
+    assert eased.dose.duration_min == 13.0  # one step below 14.5, not below the lighter 10.0

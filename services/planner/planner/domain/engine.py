@@ -103,7 +103,14 @@ def on_workout(state: State, event: LoggedEvent) -> None:
         if block is not None:
             entries[(block, str(entry.get("exercise")))] = entry
     doses = {key: state.tracks[key].rx for key in entries if key in state.tracks}
-    session = Session(session_id, event, state.local_date(event.occurred_at), entries, doses)
+    session = Session(
+        session_id,
+        event,
+        state.local_date(event.occurred_at),
+        entries,
+        doses,
+        lighter=frozenset(key for key in doses if key in state.deload_base),
+    )
     state.log_session(session)
     load = session_load(payload)
     if load is not None:

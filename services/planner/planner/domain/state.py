@@ -111,6 +111,7 @@ class Session:
     settled: bool = False  # D9: the next-morning report was back at the usual level
     # reports naming this session that came before its workout was logged (during it)
     reported_before: frozenset[str] = frozenset()
+    lighter: frozenset[Key] = frozenset()  # B3: done in the lighter week's form
 
 
 @dataclass

@@ -27,15 +27,13 @@ def _ease_to_below(
     last = track.rx.last_change
     if last.at > session.event.occurred_at and last.direction in ("down", "revert"):
         return
-    hurt = (base.dose, base.variation_level)
-    if track.key in state.deload_base and hurt == (track.rx.dose, track.rx.variation_level):
-        # B3: the session was done in the lighter week's form; the step down is taken from the
-        # dose the week ends at (set_standing shows it lighter), not from the lighter form
+    if track.key in session.lighter:
+        # B3: the session was done in the lighter week's form (eased or not since). The step
+        # down is taken from the dose the week ends at, or ended at if it is over (D12: one
+        # dimension), never from the lighter form laid over it.
         hurt = state.standing(track)
-    elif base.last_change.direction == "deload" and last.direction == "restore":
-        # the session was done in the lighter week, which has ended since: the step down is
-        # taken from the dose the week ended at (D12: one dimension), not from its lighter form
-        hurt = (track.rx.dose, track.rx.variation_level)
+    else:
+        hurt = (base.dose, base.variation_level)
     lower = d12_ease_one_dimension(state, track, *hurt)
     dose, level = lower if lower is not None else hurt
     if (dose, level) == state.standing(track):
