@@ -68,6 +68,7 @@ class Simulation:
         self.history: list[LoggedEvent] = []
         self._order = itertools.count()
         self._sessions = itertools.count(1)
+        self._ups_at: dict[str, int] = {}  # a session's workout event -> its step-up count
 
     # --- time -----------------------------------------------------------------------------
     def instant(self, day: int, at: time) -> datetime:
@@ -160,6 +161,14 @@ class Simulation:
             and (report.score >= self.record.usual_pain + 2 or report.score > 5)
         ):
             self.memory.r2_pending = event.event_id
+
+    def _count_later_ups(self, m: Moment) -> None:
+        """D9 steps on the next-morning report that shows a session's amber settled: each
+        counts for the session that earned it, the latest workout among its causes."""
+        for c in m.ups():
+            earned = [self._ups_at[e] for e in c.caused_by if e in self._ups_at]
+            if earned:
+                self.result.step_ups_per_session[max(earned)] += 1
 
     # --- a planned day --------------------------------------------------------------------
     def _session(self, day: int, at: datetime) -> None:
@@ -356,10 +365,12 @@ class Simulation:
                 mem.last_down[key] = c.at
             if c.direction not in ("deload", "restore"):
                 mem.last_dose_change[key] = c.at
-        if m.session is not None:
+        if m.session is None:
+            self._count_later_ups(m)
+        else:
             mem.r2_pending = None
-            ups = {c.exercise for c in m.ups()}
-            self.result.step_ups_per_session.append(len(ups))
+            self._ups_at[m.session.event_id] = len(self.result.step_ups_per_session)
+            self.result.step_ups_per_session.append(len({c.exercise for c in m.ups()}))
             self.result.sessions += 1
             self.result.prescribed_minutes += m.session.prescribed_minutes
             if m.session.hard:

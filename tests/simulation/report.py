@@ -52,7 +52,7 @@ def model_table(results: list[PatientResult]) -> str:
         rows.append(row + tuple(milestones))
     notes = (
         "sess/wk: sessions a week; full min: D11 estimate of a strength/core session as prescribed; "
-        "wk min: prescribed minutes a week;\nups/sess: step-ups a session; wk:<milestone>: median "
+        "wk min: prescribed minutes a week;\nups/sess: step-ups a session (at it, or at the report that settled it: D9); wk:<milestone>: median "
         "week it was first prescribed (share of patients that reached it)."
     )
     return _table(rows) + "\n" + notes

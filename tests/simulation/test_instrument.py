@@ -18,7 +18,7 @@ from tests.simulation.driver import Simulation, simulate
 from tests.simulation.events import EventWriter
 from tests.simulation.local_calendar import PatientClock
 from tests.simulation.moment import Memory, Moment, PendingStep
-from tests.simulation.patients import MODELS, Patient, first_day
+from tests.simulation.patients import MODEL_NAMES, MODELS, Patient, first_day
 from tests.simulation.record import Done, PainReport, Record, SessionRecord
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -591,3 +591,17 @@ def test_f1_counts_a_session_by_when_its_workout_was_logged() -> None:
     assert i.f1_says_too_few_sessions(routine, later, record, patient)
     told = replace(routine, advice=(Advice("F1", "info", "only 2"),))
     assert not i.f1_says_too_few_sessions(told, later, record, patient)
+
+
+def test_every_step_up_counts_for_one_session_d9_steps_on_the_settling_report_too() -> None:
+    """The table's step-ups a session counted only the ups made when the workout was logged, so a
+    tolerable-amber patient, whose steps come with the next-morning report (D9), showed 0.00."""
+    rng = random.Random("tolerable_amber/5")
+    patient = MODEL_NAMES["tolerable_amber"](rng, 12)
+    sim = Simulation(patient, 5, first_day(rng))
+    result = sim.run()
+    assert sim.routine is not None
+    ups = {(c.exercise, c.at) for c in sim.routine.changes if c.direction == "up"}
+    assert any(c.rule == "D9" for c in sim.routine.changes if c.direction == "up")
+    assert sum(result.step_ups_per_session) == len(ups)
+    assert max(result.step_ups_per_session) <= 3  # D11, the session and its settling report
