@@ -183,3 +183,16 @@ def test_d13_an_ease_back_at_one_set_of_8_goes_back_a_form():
             moved += 1
         assert ease_back(ex, Dose(sets=1, reps=floor), 0) is None, slug
     assert moved  # some exercise has a harder form
+
+
+def test_a_plank_at_its_floor_in_a_harder_form_goes_back_a_form():
+    """Simulator (irregular#96508444, 52 weeks, seed 3, d14_back_from_a_break_resumes_lower):
+    the full plank (a harder form) eased to the hold's floor, 2 x 20 s, had no step down, so a
+    three-week break eased every exercise but the plank, and R1's "regress one step" could not
+    regress it either. The step down is the easier form at the same hold (one dimension)."""
+    plank = EXERCISES["plank"]
+    assert len(plank.ladder) > 1
+    dose = Dose(hold_s=t.P3_PLANK_FLOOR_S, sets=2, sessions_per_week=3)
+    for level in range(1, len(plank.ladder)):
+        assert ease_back(plank, dose, level) == (dose, level - 1), level
+    assert ease_back(plank, dose, 0) is None  # the easiest form at the floor: the bottom

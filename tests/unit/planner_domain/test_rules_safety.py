@@ -10,6 +10,7 @@ from domain_builders import History, entry, focus, follow_plan, rx, session
 from planner.domain import derive_routine
 from planner.domain.engine import apply, fold
 from planner.domain.exercises import EXERCISES
+from planner.domain.ladder import ease_back
 from planner.domain.routine import Dose
 from planner.domain.state import Track
 
@@ -506,3 +507,23 @@ def test_finding_2_a_core_clearance_brings_crunches_back_only_through_their_gate
     assert "superman" in _slugs(r) and "bicycle_crunch" not in _slugs(r)
     follow_plan(h, 3, start_week=9)
     assert "bicycle_crunch" in _slugs(derive_routine(h.events, h.at(84)))
+
+
+def test_d14_an_exercise_with_no_step_down_does_not_step_up_at_the_first_session_back():
+    """Simulator (irregular#96508444, 52 weeks, seed 3): a break eased every exercise it could;
+    the one already at the foot of its ladder kept the clean sessions from before the break and
+    stepped up at the first session back. A break voids that evidence: back from it, every
+    exercise earns its next step with sessions after it (D14: it resumes, it does not climb)."""
+    h = History()
+    h.baseline(walk_min=5, pain_at_rest=0, contraindications=focus("walking"))
+    for day in (0, 2, 4, 6):
+        session(h, day)
+    foot = rx(h, "cardio", "walking", 6.5)
+    assert foot.last_change.direction != "up"
+    assert ease_back(EXERCISES["walking"], foot.dose, foot.variation_level) is None
+    back = session(h, 6 + 21)
+    after = rx(h, "cardio", "walking", 27.5)
+    assert after.dose == foot.dose, "stepped up at the first session back"
+    assert after.hold is not None and after.hold.rule == "P5"  # two sessions since the break
+    routine = derive_routine(h.events, h.at(28))
+    assert not [c for c in routine.changes if c.at == back.occurred_at and c.direction == "up"]

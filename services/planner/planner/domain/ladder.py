@@ -90,8 +90,7 @@ class HoldLadder:
     start_s: int
     step_s: int
     cap_s: int
-    floor_s: int  # D4: the lowest hold an ease-back reaches at the easiest form
-    down_a_form: bool  # an ease-back at the start hold goes back to the previous form
+    floor_s: int  # D4: the lowest hold an ease-back reaches in a form
 
     def up(self, ex: Exercise, dose: Dose, level: int) -> Step | Top:
         hold = dose.hold_s or self.start_s
@@ -115,11 +114,10 @@ class HoldLadder:
 
     def down(self, ex: Exercise, dose: Dose, level: int) -> Lower | None:
         hold = dose.hold_s or self.start_s
-        lowest = self.start_s if self.down_a_form and level > 0 else self.floor_s
-        if hold - t.D4_HOLD_STEP_S >= lowest:
+        if hold - t.D4_HOLD_STEP_S >= self.floor_s:
             return replace(dose, hold_s=hold - t.D4_HOLD_STEP_S), level
-        if self.down_a_form and level > 0:
-            return replace(dose, hold_s=self.start_s), level - 1
+        if level > 0:  # at the floor of a harder form: the easier one at the same hold
+            return dose, level - 1
         return None
 
 
@@ -314,10 +312,10 @@ class SprintLadder:
 
 
 STRETCH_HOLD = HoldLadder(
-    "P1", t.P1_HOLD_START_S, t.P1_HOLD_STEP_S, t.P1_HOLD_CAP_S, t.P1_HOLD_START_S, True
+    "P1", t.P1_HOLD_START_S, t.P1_HOLD_STEP_S, t.P1_HOLD_CAP_S, t.P1_HOLD_START_S
 )
 PLANK_HOLD = HoldLadder(
-    "P3", t.P3_PLANK_START_S, t.P3_PLANK_STEP_S, t.P3_PLANK_CAP_S, t.P3_PLANK_FLOOR_S, False
+    "P3", t.P3_PLANK_START_S, t.P3_PLANK_STEP_S, t.P3_PLANK_CAP_S, t.P3_PLANK_FLOOR_S
 )
 STRENGTH_REPS = RepsLadder("P2", t.P2_REPS_MIN, t.P2_REPS_MAX, t.P2_SETS_MAX, False)
 CORE_REPS = RepsLadder("P3", t.P3_REPS_MIN, t.P3_REPS_MAX, t.P3_SETS_MAX, True)

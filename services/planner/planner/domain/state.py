@@ -170,10 +170,10 @@ class State:
     deload_causes: tuple[str, ...] = ()
     last_event: LoggedEvent | None = None
     steps_this_event: int = 0
-    break_steps_taken: int = 0
-    b4_guarded_at: datetime | None = (
-        None  # B4: when the ramp guard last lowered the doses  # D14: steps down a pause's review already took for the break
-    )
+    break_steps_taken: int = 0  # D14: steps down a pause's review already took for the break
+    b4_guarded_at: datetime | None = None  # B4: when the ramp guard last lowered the doses
+    # D14: back from a break or a red-flag pause, sessions before this instant prove nothing
+    evidence_since: datetime | None = None
     event_count: int = 0
     parked: dict[Key, Track] = field(default_factory=dict)  # R3: core held out, kept to resume
     s2_parked: dict[Key, Track] = field(default_factory=dict)  # S2: out while pain is above green
@@ -201,6 +201,13 @@ class State:
         if direction not in OVERLAYS:  # another rule set the dose: the last step is replaced
             track.step = None
         self.changes.append(change)
+
+    def void_evidence(self, at: datetime) -> None:
+        """D14: back from a break (or a pause), every exercise earns its next step with sessions
+        from `at` on, whether or not it could go a step lower: it resumes, it does not climb."""
+        self.evidence_since = at
+        for track in self.tracks.values():
+            track.clean_sessions = []
 
     def standing(self, track: Track) -> tuple[Dose, int]:
         """The dose a track stands at: during the lighter week (B3), the one the week ends at."""

@@ -35,6 +35,7 @@ def d14_back_from_a_break(
     days = local_days_between(state, previous.event.occurred_at, at)
     if days >= t.D14_BREAK_DAYS:
         interrupt_progression(state, at)
+        state.void_evidence(at)
         d14_ease_for_a_break(state, days, causes, at)
         # Only at the return: with logs whose minutes do not follow the doses, the estimate
         # of a later week would lower the doses of steady progress as well.

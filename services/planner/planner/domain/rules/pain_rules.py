@@ -304,8 +304,7 @@ def r6_resume_after_clearance(state: State, causes: tuple[str, ...], at: datetim
     if not state.cleared(t.R6_RESUME_SCOPE, after=state.paused.at):
         return  # finding 4: a clearance for something else is not a review of the red flag
     state.paused = None
-    for track in state.tracks.values():
-        track.clean_sessions = []
+    state.void_evidence(at)
     state.note(
         why=Why(
             "R6", "A clinician has seen you: the routine resumes at the doses it had.", causes, at

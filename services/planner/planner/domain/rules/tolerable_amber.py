@@ -44,6 +44,11 @@ def _tolerable(session: Session, key: Key, track: Track) -> bool:
     return key not in session.disqualified or (key in session.amber and session.settled)
 
 
+def _after_the_last_break(state: State, session: Session) -> bool:
+    """D14: a session before the last break or pause proves nothing after it."""
+    return state.evidence_since is None or session.event.occurred_at >= state.evidence_since
+
+
 def d9_tolerable_amber(
     state: State, session: Session, causes: tuple[str, ...], at: datetime
 ) -> None:
@@ -67,7 +72,7 @@ def d9_tolerable_amber(
             continue
         behind = state.last_sessions_with(key, session.event.occurred_at, t.P5_SESSIONS_AT_DOSE)
         if len(behind) < t.P5_SESSIONS_AT_DOSE or not all(
-            _tolerable(s, key, track) for s in behind
+            _tolerable(s, key, track) and _after_the_last_break(state, s) for s in behind
         ):
             continue
         step = next_step(track.ex, track.rx.dose, track.rx.variation_level)
