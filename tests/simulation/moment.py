@@ -107,8 +107,9 @@ def at_bottom(rx: Prescription) -> bool:
     """No step down is left: the first form, no load, one set at the fewest reps or the
     shortest hold, the shortest bout (a stretch: the first form at 30 s, whatever its sets)."""
     d = rx.dose
-    if rx.block == "stretching":
-        # P1: "hold each stretch for at least 30 seconds"; a stretch has no set step to drop
+    if rx.block == "stretching" or (d.hold_s is not None and d.reps is None):
+        # P1: "hold each stretch for at least 30 seconds"; P3: "plank for 30-60 seconds". A hold
+        # climbs by its seconds and its form: it has no set step to drop
         return rx.variation_level == 0 and (d.hold_s or 0) <= 30
     return (
         rx.variation_level == 0

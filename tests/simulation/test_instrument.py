@@ -17,7 +17,7 @@ from tests.simulation import step_evidence as s
 from tests.simulation.driver import Simulation, simulate
 from tests.simulation.events import EventWriter
 from tests.simulation.local_calendar import PatientClock
-from tests.simulation.moment import Memory, Moment, PendingStep
+from tests.simulation.moment import Memory, Moment, PendingStep, at_bottom
 from tests.simulation.patients import MODEL_NAMES, MODELS, Patient, first_day
 from tests.simulation.record import Done, PainReport, Record, SessionRecord
 
@@ -605,3 +605,14 @@ def test_every_step_up_counts_for_one_session_d9_steps_on_the_settling_report_to
     assert any(c.rule == "D9" for c in sim.routine.changes if c.direction == "up")
     assert sum(result.step_ups_per_session) == len(ups)
     assert max(result.step_ups_per_session) <= 3  # D11, the session and its settling report
+
+
+def test_a_plank_from_the_knees_at_its_shortest_hold_is_the_bottom_whatever_its_sets() -> None:
+    """A hold climbs by its seconds and its form, never by sets (the ladder keeps the sets it
+    started with): the D14 check flagged a plank from the knees at 2 x 20 s, which has no step
+    down, as "back after a break at its old dose" (irregular#96508444, 52 weeks, seed 3)."""
+    routine, _ = _start()
+    plank = _rx(routine, "plank", "core", hold_s=20, sets=2)
+    assert at_bottom(replace(plank, variation_level=0))
+    assert not at_bottom(replace(plank, variation_level=1))
+    assert not at_bottom(replace(plank, variation_level=0, dose=replace(plank.dose, hold_s=35)))
