@@ -17,14 +17,14 @@ from planner.domain.rules.plan_advice import (
     d15_stay_with_the_plan,
     d16_rest_between_hard_days,
 )
-from planner.domain.rules.progression import planned, session_admits
+from planner.domain.rules.progression import PlannedDay
 from planner.domain.rules.recovery import (
     f1_f2_weekly_plan,
     f1_too_few_sessions,
     f3_cold_and_heat,
 )
 from planner.domain.rules_table import RULES_VERSION
-from planner.domain.session_time import budget_min, routine_estimate_min, weekly_cardio_min
+from planner.domain.session_time import budget_min, routine_estimate_min
 from planner.domain.state import State
 
 _ORDER = {slug: i for i, slug in enumerate(EXERCISES)}
@@ -50,13 +50,13 @@ def build_routine(state: State, as_of: datetime) -> Routine:
             )
             if rxs:
                 blocks.append(Block(name, tuple(rxs)))
-    weekly_cardio = weekly_cardio_min(planned(state))
+    day = PlannedDay(state)
     plan = f1_f2_weekly_plan(state, as_of)
     blocks = [
         replace(
             b,
             prescriptions=tuple(
-                _with_hold(state, p, state.tracks[(p.block, p.exercise)].hold, weekly_cardio)
+                _with_hold(state, day, p, state.tracks[(p.block, p.exercise)].hold)
                 for p in b.prescriptions
             ),
         )
@@ -85,9 +85,7 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     )
 
 
-def _with_hold(
-    state: State, rx: Prescription, hold: Hold | None, weekly_cardio: float
-) -> Prescription:
+def _with_hold(state: State, day: PlannedDay, rx: Prescription, hold: Hold | None) -> Prescription:
     """The prescription with why it is not progressing, and its maintenance mark: the top of
     its ladder or the week's cardio cap (D20), or a next step the session budget does not take
     (D11: while the budget stands there is no way up, so it is declared, not left stuck)."""
@@ -98,11 +96,11 @@ def _with_hold(
             maintenance = Hold(step.rule, step.reason)
         return replace(rx, hold=hold, maintenance=maintenance)
     if rx.block == "cardio":
-        grown = weekly_cardio - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
+        grown = day.weekly_cardio_min - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
         if grown > t.D20_WEEKLY_CARDIO_CAP_MIN:
             maintenance = holding("d20_weekly_cardio")
     if maintenance is None:
-        admits = session_admits(state, state.tracks[(rx.block, rx.exercise)], step.dose)
+        admits = day.admits(state.tracks[(rx.block, rx.exercise)], step.dose)
         if admits is not None and admits.rule == "D11":
             maintenance = holding("d11_budget_ceiling", budget=budget_min(state.baseline))
     return replace(rx, hold=hold, maintenance=maintenance)
