@@ -1,10 +1,10 @@
 """P1-P5: when an exercise has earned its next step, and the step itself (from the ladder)."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
@@ -132,11 +132,13 @@ def d11_step_the_longest_waiting(
 ) -> None:
     """D11: at most 3 step-ups a session, those waiting longest first, within the time budget."""
     stepped = 0
+    day: PlannedDay | None = None
     for track in sorted(ready, key=waiting_order):
         if stepped >= t.D11_MAX_STEPS_PER_SESSION:
             track.hold = holding("d11_next_in_line")
             continue
-        if _step(state, track, session, at):
+        day = PlannedDay.still(day, state)
+        if _step(state, track, session, at, day):
             stepped += 1
 
 
@@ -165,8 +167,7 @@ def session_admits(state: State, track: Track, dose: Dose) -> Hold | None:
     return PlannedDay(state).admits(track, dose)
 
 
-@dataclass(frozen=True)
-class _Planned:
+class _Planned(NamedTuple):
     """One dose of `planned`, with what the session estimate and the week's cardio read of it."""
 
     key: Key | None  # the track's; None when parked (asking of a track never leaves it out)
@@ -189,6 +190,7 @@ class PlannedDay:
     """
 
     def __init__(self, state: State) -> None:
+        self._changes = len(state.changes)
         self.budget = budget_min(state.baseline)
         pairs = planned(state)
         keys: list[Key | None] = [key for key in state.tracks]
@@ -203,6 +205,14 @@ class PlannedDay:
         self._every_seconds = sum((float(d.seconds) for d in every), 0.0)  # exact when whole
         self._turns = [d for d in self._doses if d.training and d.turns]
         self._tracks = {d.key: d for d in self._doses if d.key is not None}
+
+    @classmethod
+    def still(cls, day: "PlannedDay | None", state: State) -> "PlannedDay":
+        """`day` if the state recorded no change since it was taken, else the state's anew: a
+        rule that steps doses up one after another changes them through `State.change`."""
+        if day is not None and day._changes == len(state.changes):
+            return day
+        return cls(state)
 
     def admits(self, track: Track, dose: Dose) -> Hold | None:
         """session_admits(state, track, dose) of the state this was taken of."""
@@ -295,13 +305,13 @@ def d20_run_into_the_walk(state: State, track: Track, dose: Dose, why: Why) -> H
     return session_admits(state, track, dose)
 
 
-def _step(state: State, track: Track, session: Session, at: datetime) -> bool:
+def _step(state: State, track: Track, session: Session, at: datetime, day: PlannedDay) -> bool:
     step = next_step(track.ex, track.rx.dose, track.rx.variation_level)
     if isinstance(step, Top):
         track.hold = Hold(step.rule, step.reason)
         return False
     causes = tuple(track.clean_sessions[-t.P5_SESSIONS_AT_DOSE :])
-    hold = session_admits(state, track, step.dose)
+    hold = day.admits(track, step.dose)
     if hold is not None and hold.rule == "D20" and track.ex.running:
         hold = d20_run_into_the_walk(state, track, step.dose, Why("D20", "", causes, at))
     if hold is not None:

@@ -52,7 +52,7 @@ def d9_tolerable_amber(
     if routine_gate(state, at) is not None:
         return
     stepped = _steps_earned_by(state, session)
-    day: PlannedDay | None = None  # taken when first asked, again after a step changes a dose
+    day: PlannedDay | None = None
     tracks = [state.tracks[k] for k in session.amber if k in state.tracks]
     for track in sorted(tracks, key=waiting_order):  # D11: those waiting longest first
         key = track.key
@@ -78,7 +78,7 @@ def d9_tolerable_amber(
         if stepped >= t.D11_MAX_STEPS_PER_SESSION:
             track.hold = holding("d11_next_in_line")
             continue
-        day = day or PlannedDay(state)
+        day = PlannedDay.still(day, state)
         hold = day.admits(track, step.dose)
         if hold is not None:
             track.hold = hold
@@ -98,7 +98,6 @@ def d9_tolerable_amber(
             direction="up",
         )
         track.step = StepUp(before, tuple(s.session_id for s in behind), at)
-        day = None
         track.hold = None
         state.steps_in_epoch += 1
         stepped += 1
