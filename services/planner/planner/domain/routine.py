@@ -163,6 +163,21 @@ class Prescription:
             variation=self.variation if variation is None else variation,
         )
 
+    def marked(self, hold: Hold | None, maintenance: Hold | None) -> "Prescription":
+        """This prescription with why it is not progressing, and its maintenance mark."""
+        return Prescription(
+            self.exercise,
+            self.kind,
+            self.block,
+            self.dose,
+            self.variation_level,
+            self.variation,
+            self.last_change,
+            self.cues,
+            hold,
+            maintenance,
+        )
+
     def to_dict(self) -> JSON:
         return {
             "exercise": self.exercise,

@@ -206,6 +206,11 @@ class PlannedDay:
         self._turns = [d for d in self._doses if d.training and d.turns]
         self._tracks = {d.key: d for d in self._doses if d.key is not None}
 
+    @property
+    def signature(self) -> tuple[int, list[_Planned]]:
+        """All its answers depend on: two days with equal signatures answer alike."""
+        return (self.budget, self._doses)
+
     @classmethod
     def still(cls, day: "PlannedDay | None", state: State) -> "PlannedDay":
         """`day` if the state recorded no change since it was taken, else the state's anew: a
