@@ -1,6 +1,5 @@
 """From the working state to the routine a user sees."""
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from planner.domain import rules_table as t
@@ -17,14 +16,14 @@ from planner.domain.rules.plan_advice import (
     d15_stay_with_the_plan,
     d16_rest_between_hard_days,
 )
-from planner.domain.rules.progression import planned, session_admits
+from planner.domain.rules.progression import PlannedDay
 from planner.domain.rules.recovery import (
     f1_f2_weekly_plan,
     f1_too_few_sessions,
     f3_cold_and_heat,
 )
 from planner.domain.rules_table import RULES_VERSION
-from planner.domain.session_time import budget_min, routine_estimate_min, weekly_cardio_min
+from planner.domain.session_time import budget_min, routine_estimate_min
 from planner.domain.state import State
 
 _ORDER = {slug: i for i, slug in enumerate(EXERCISES)}
@@ -50,13 +49,13 @@ def build_routine(state: State, as_of: datetime) -> Routine:
             )
             if rxs:
                 blocks.append(Block(name, tuple(rxs)))
-    weekly_cardio = weekly_cardio_min(planned(state))
+    day = PlannedDay(state)
     plan = f1_f2_weekly_plan(state, as_of)
     blocks = [
-        replace(
-            b,
-            prescriptions=tuple(
-                _with_hold(state, p, state.tracks[(p.block, p.exercise)].hold, weekly_cardio)
+        Block(
+            b.block,
+            tuple(
+                p.marked(state.tracks[(p.block, p.exercise)].hold, _maintenance(state, day, p))
                 for p in b.prescriptions
             ),
         )
@@ -85,33 +84,40 @@ def build_routine(state: State, as_of: datetime) -> Routine:
     )
 
 
-def _with_hold(
-    state: State, rx: Prescription, hold: Hold | None, weekly_cardio: float
-) -> Prescription:
-    """The prescription with why it is not progressing, and its maintenance mark: the top of
-    its ladder or the week's cardio cap (D20), or a next step the session budget does not take
-    (D11: while the budget stands there is no way up, so it is declared, not left stuck)."""
+def _maintenance(state: State, day: PlannedDay, rx: Prescription) -> Hold | None:
+    """A prescription's maintenance mark, worked out once while the planned day stands: it
+    depends on nothing else than the prescription's dose and that day."""
+    if state.marks is None or state.marks[0] != day.signature:
+        state.marks = (day.signature, {})
+    marks = state.marks[1]
+    key = (rx.block, rx.exercise, rx.dose, rx.variation_level)
+    if key not in marks:
+        marks[key] = _mark(state, day, rx)
+    return marks[key]
+
+
+def _mark(state: State, day: PlannedDay, rx: Prescription) -> Hold | None:
+    """The maintenance mark: the top of its ladder or the week's cardio cap (D20), or a next
+    step the session budget does not take (D11: while the budget stands there is no way up, so
+    it is declared, not left stuck)."""
     step = next_step(EXERCISES[rx.exercise], rx.dose, rx.variation_level)
-    maintenance = None
     if isinstance(step, Top):
-        if step.rule == "D20":
-            maintenance = Hold(step.rule, step.reason)
-        return replace(rx, hold=hold, maintenance=maintenance)
+        return Hold(step.rule, step.reason) if step.rule == "D20" else None
     if rx.block == "cardio":
-        grown = weekly_cardio - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
+        grown = day.weekly_cardio_min - rx.dose.weekly_minutes() + step.dose.weekly_minutes()
         if grown > t.D20_WEEKLY_CARDIO_CAP_MIN:
-            maintenance = holding("d20_weekly_cardio")
-    if maintenance is None:
-        admits = session_admits(state, state.tracks[(rx.block, rx.exercise)], step.dose)
-        if admits is not None and admits.rule == "D11":
-            maintenance = holding("d11_budget_ceiling", budget=budget_min(state.baseline))
-    return replace(rx, hold=hold, maintenance=maintenance)
+            return holding("d20_weekly_cardio")
+    admits = day.admits(state.tracks[(rx.block, rx.exercise)], step.dose)
+    if admits is not None and admits.rule == "D11":
+        return holding("d11_budget_ceiling", budget=day.budget)
+    return None
 
 
 def _d11_estimate(blocks: list[Block], plan: JSON) -> float:
     """D11: the longest full training day of the weekly plan (every prescription without one)."""
     rxs = [p for b in blocks for p in b.prescriptions]
-    days = [set(d["exercises"]) for d in plan.get("days") or () if d.get("day") == "full"]
+    # full days doing the same exercises take as long: each set of them is estimated once
+    days = {frozenset(d["exercises"]) for d in plan.get("days") or () if d.get("day") == "full"}
     if not days:
         return round(routine_estimate_min(rxs), 1)
     return round(

@@ -1,5 +1,6 @@
 """The routine the rules produce: blocks of prescriptions, each with its dose and its last change."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,17 @@ JSON = dict[str, Any]
 
 def rfc3339(instant: datetime) -> str:
     return instant.isoformat()
+
+
+def _kept(value: object, name: str, make: Callable[[], JSON]) -> JSON:
+    """`make()` kept on a frozen value under `name`: a dose or a change is shown by every routine
+    built while it stands, and its document never changes. Routine documents are read, never
+    changed in place, so the routines that show it share it."""
+    kept: JSON | None = value.__dict__.get(name)
+    if kept is None:
+        kept = make()
+        object.__setattr__(value, name, kept)
+    return kept
 
 
 def _num(value: float) -> float | int:
@@ -51,6 +63,9 @@ class Dose:
     sessions_per_week: int | None = None
 
     def to_dict(self) -> JSON:
+        return _kept(self, "_document", self._document)
+
+    def _document(self) -> JSON:
         out: JSON = {}
         for name in ("hold_s", "sets", "reps", "load_kg", "duration_min", "sessions_per_week"):
             value = getattr(self, name)
@@ -82,6 +97,9 @@ class Change:
     after: Dose | None = None
 
     def to_dict(self) -> JSON:
+        return _kept(self, "_document", self._document)
+
+    def _document(self) -> JSON:
         out: JSON = {
             "rule": self.rule,
             "reason": self.reason,
@@ -99,6 +117,9 @@ class Change:
         return out
 
     def brief(self) -> JSON:
+        return _kept(self, "_brief", self._brief)
+
+    def _brief(self) -> JSON:
         return {
             "rule": self.rule,
             "reason": self.reason,
@@ -140,6 +161,21 @@ class Prescription:
             last_change=change,
             variation_level=self.variation_level if level is None else level,
             variation=self.variation if variation is None else variation,
+        )
+
+    def marked(self, hold: Hold | None, maintenance: Hold | None) -> "Prescription":
+        """This prescription with why it is not progressing, and its maintenance mark."""
+        return Prescription(
+            self.exercise,
+            self.kind,
+            self.block,
+            self.dose,
+            self.variation_level,
+            self.variation,
+            self.last_change,
+            self.cues,
+            hold,
+            maintenance,
         )
 
     def to_dict(self) -> JSON:

@@ -112,6 +112,8 @@ class Session:
     # reports naming this session that came before its workout was logged (during it)
     reported_before: frozenset[str] = frozenset()
     lighter: frozenset[Key] = frozenset()  # B3: done in the lighter week's form
+    # D15: what it did beyond the dose in front of the person, once asked (it never changes)
+    over_plan: list[str] | None = None
 
 
 @dataclass
@@ -180,6 +182,11 @@ class State:
     core_flare: CoreFlare | None = None
     # B3: the dose (and variation level) each lightened exercise stands at, restored at the end
     deload_base: dict[Key, tuple[Dose, int]] = field(default_factory=dict)
+    # The routine's maintenance marks worked out against the planned day they were read of
+    # (output.py keeps them while that day stands); never read by the rules.
+    marks: tuple[object, dict[Any, Hold | None]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     # --- recording changes -------------------------------------------------------------
 

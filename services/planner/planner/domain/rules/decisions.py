@@ -50,12 +50,16 @@ def d2_running_gate(state: State, at: datetime) -> bool:
     )
 
 
-def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+def d1_twisting_due(state: State, at: datetime) -> bool:
     """D1: loaded twisting (bicycle crunches) enters after the early phase with no amber or red pain in 2 weeks."""
     key = ("core", "bicycle_crunch")
     if key in state.tracks or key in state.held_out or state.core_flare is not None:
         return False
-    if not d1_twisting_gate(state, at):
+    return d1_twisting_gate(state, at)
+
+
+def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    if not d1_twisting_due(state, at):
         return False
     state.add(
         EXERCISES["bicycle_crunch"],
@@ -75,12 +79,16 @@ def d1_twisting(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     return True
 
 
-def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+def p2_lunges_due(state: State, at: datetime) -> bool:
     """P2 "start light": lunges join once body awareness has grown (the early phase, 2 calm weeks)."""
     key = ("strength", "lunge")
     if key in state.tracks or key in state.held_out:
         return False
-    if not _early_phase_over(state, at) or not _quiet(state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX):
+    return _early_phase_over(state, at) and _quiet(state, at, t.D1_QUIET_DAYS, t.ZONE_GREEN_MAX)
+
+
+def p2_add_lunges(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    if not p2_lunges_due(state, at):
         return False
     state.add(
         EXERCISES["lunge"],
@@ -108,11 +116,8 @@ def _settled(track: Track) -> bool:
     return track.step is None or bool(track.clean_sessions)
 
 
-def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
-    """D2: easy running after the early phase with no red pain in 4 weeks, once walks are long.
-
-    The run replaces minutes of the walk, so weekly minutes do not jump (P4).
-    """
+def d2_running_due(state: State, at: datetime) -> bool:
+    """D2: easy running after the early phase with no red pain in 4 weeks, once walks are long."""
     walk = state.tracks.get(("cardio", "walking"))
     if (
         ("cardio", "steady_run") in state.tracks
@@ -122,8 +127,14 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         return False
     if (walk.rx.dose.duration_min or 0) < t.P4_STEADY_BASE_MIN or not _settled(walk):
         return False
-    if not d2_running_gate(state, at):
+    return d2_running_gate(state, at)
+
+
+def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    """D2: the run replaces minutes of the walk, so weekly minutes do not jump (P4)."""
+    if not d2_running_due(state, at):
         return False
+    walk = state.tracks[("cardio", "walking")]
     run = t.P4_BOUT_MIN
     walk_dose = walk.rx.dose
     state.change(
@@ -152,7 +163,7 @@ def d2_running(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     return True
 
 
-def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+def p4_intervals_due(state: State, at: datetime) -> bool:
     """P4: low-intensity intervals (1 min hard / 3 easy) after a steady base; they take one run a week."""
     run = state.tracks.get(("cardio", "steady_run"))
     if run is None or _offered(state, ("cardio", "intervals")) or _offered(state, _SPRINTS):
@@ -163,8 +174,13 @@ def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
         or not _settled(run)
     ):
         return False
-    if not d2_running_gate(state, at):
+    return d2_running_gate(state, at)
+
+
+def p4_intervals(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    if not p4_intervals_due(state, at):
         return False
+    run = state.tracks[("cardio", "steady_run")]
     d = run.rx.dose
     state.change(
         run,
@@ -205,15 +221,17 @@ def _offered(state: State, key: Key) -> bool:
     )
 
 
-def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
-    """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals.
-
-    One interval form at a time: the sprints replace the interval session for good (the
-    intervals stay held out, so nothing brings them back beside the sprints).
-    """
+def s2_high_impact_due(state: State, at: datetime) -> bool:
+    """S2 and D2: hill sprints only after 8 pain-free weeks and a clinician's clearance, after intervals."""
     if _offered(state, _SPRINTS) or _INTERVALS not in state.tracks:
         return False
-    if not s2_low_impact_first(state, "hill_sprints", at):
+    return s2_low_impact_first(state, "hill_sprints", at)
+
+
+def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
+    """One interval form at a time: the sprints replace the interval session for good (the
+    intervals stay held out, so nothing brings them back beside the sprints)."""
+    if not s2_high_impact_due(state, at):
         return False
     state.hold_out(
         _INTERVALS,
@@ -241,12 +259,17 @@ def s2_high_impact(state: State, at: datetime, causes: tuple[str, ...]) -> bool:
     return True
 
 
-INTRODUCTIONS: tuple[Callable[[State, datetime, tuple[str, ...]], bool], ...] = (
-    p2_add_lunges,
-    d1_twisting,
-    d2_running,
-    p4_intervals,
-    s2_high_impact,
+Due = Callable[[State, datetime], bool]
+Introduce = Callable[[State, datetime, tuple[str, ...]], bool]
+
+# Each new exercise: whether it is due (only reads the state), and bringing it in (which asks
+# again, and changes the state only when it is due).
+INTRODUCTIONS: tuple[tuple[Due, Introduce], ...] = (
+    (p2_lunges_due, p2_add_lunges),
+    (d1_twisting_due, d1_twisting),
+    (d2_running_due, d2_running),
+    (p4_intervals_due, p4_intervals),
+    (s2_high_impact_due, s2_high_impact),
 )
 
 
@@ -265,10 +288,11 @@ def introduce_next(state: State, event: LoggedEvent) -> None:
     ):
         return
     causes = (event.event_id,)
-    for introduce in INTRODUCTIONS:
-        trial = _trial(state)
-        if not introduce(trial, at, causes):
+    for due, introduce in INTRODUCTIONS:
+        if not due(state, at):
             continue
+        trial = _trial(state)  # the trial is the state's copy: the introduction is due there too
+        introduce(trial, at, causes)
         budget = budget_min(state.baseline)
         if estimate_min(planned(trial)) <= budget:
             introduce(state, at, causes)

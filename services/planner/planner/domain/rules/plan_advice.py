@@ -79,11 +79,13 @@ def d15_stay_with_the_plan(state: State) -> Advice | None:
     last = state.last_session()
     if last is None:
         return None
-    over = sorted(
-        key[1].replace("_", " ")
-        for key, logged in last.entries.items()
-        if key in last.doses and _over(key[0], logged, _seen(last.doses[key], last))
-    )
+    if last.over_plan is None:  # what a session logged and had in front of it stays as it was
+        last.over_plan = sorted(
+            key[1].replace("_", " ")
+            for key, logged in last.entries.items()
+            if key in last.doses and _over(key[0], logged, _seen(last.doses[key], last))
+        )
+    over = last.over_plan
     if not over:
         return None
     return Advice(

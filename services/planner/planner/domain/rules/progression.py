@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from planner.domain import rules_table as t
 from planner.domain.exercises import BLOCKS, EXERCISES
@@ -16,11 +16,11 @@ from planner.domain.routine import Dose, Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
 from planner.domain.rules.plan_advice import HARD_BLOCKS, d16_day_after_a_hard_session
 from planner.domain.session_time import (
+    TRAINING_BLOCKS,
     budget_min,
     dose_minutes,
-    estimate_min,
     exercise_seconds,
-    weekly_cardio_min,
+    takes_turns,
 )
 from planner.domain.state import Key, Session, State, StepUp, Track, Why, local_days_between
 
@@ -132,15 +132,17 @@ def d11_step_the_longest_waiting(
 ) -> None:
     """D11: at most 3 step-ups a session, those waiting longest first, within the time budget."""
     stepped = 0
+    day: PlannedDay | None = None
     for track in sorted(ready, key=waiting_order):
         if stepped >= t.D11_MAX_STEPS_PER_SESSION:
             track.hold = holding("d11_next_in_line")
             continue
-        if _step(state, track, session, at):
+        day = PlannedDay.still(day, state)
+        if _step(state, track, session, at, day):
             stepped += 1
 
 
-def planned(state: State, without: Key | None = None) -> list[tuple[str, Dose]]:
+def planned(state: State) -> list[tuple[str, Dose]]:
     """Every dose a training day holds, at the dose it stands at, and what is parked to return
     (core held by R3, loaded twisting and running held by S2).
 
@@ -149,8 +151,6 @@ def planned(state: State, without: Key | None = None) -> list[tuple[str, Dose]]:
     """
     doses = []
     for key, tr in state.tracks.items():
-        if key == without:
-            continue
         dose = state.standing(tr)[0]
         if tr.step is not None:
             dose = max(dose, tr.step.before.dose, key=lambda d: exercise_seconds(key[0], d))
@@ -164,17 +164,119 @@ def session_admits(state: State, track: Track, dose: Dose) -> Hold | None:
 
     Every step-up asks, whichever rule takes it (P1-P4 here; D9's half-pace step too).
     """
-    before = [(track.key[0], track.rx.dose)]
-    after = [(track.key[0], dose)]
-    rest = planned(state, without=track.key)
-    budget = budget_min(state.baseline)
-    if estimate_min(rest + after) > budget and estimate_min(after) > estimate_min(before):
-        return holding("d11_budget", budget=budget)
-    if weekly_cardio_min(rest + after) > t.D20_WEEKLY_CARDIO_CAP_MIN and weekly_cardio_min(
-        after
-    ) > weekly_cardio_min(before):
-        return holding("d20_weekly_cardio")
-    return None
+    return PlannedDay(state).admits(track, dose)
+
+
+class _Planned(NamedTuple):
+    """One dose of `planned`, with what the session estimate and the week's cardio read of it."""
+
+    key: Key | None  # the track's; None when parked (asking of a track never leaves it out)
+    training: bool  # a block of the training day (estimate_min counts it)
+    turns: bool  # cardio on fewer days than a training week (estimate_min: the longest counts)
+    seconds: float
+    cardio_min: float | None  # weekly cardio minutes (weekly_cardio_min), None if not cardio
+
+
+class PlannedDay:
+    """`planned(state)` taken once, to ask `session_admits` of many tracks while the state
+    stands still (the routine asks it of every prescription).
+
+    Each dose's seconds and weekly cardio minutes are worked out once; the answers add them up
+    as estimate_min and weekly_cardio_min do, in the same order, so they are those functions'
+    to the last bit. When every dose is whole seconds (the usual case) the session's seconds are
+    kept summed: whole numbers below 2**53 add up exactly in any order, so taking one dose out
+    and another in gives the very sum the ordered loop would. Made again after anything changes
+    a dose.
+    """
+
+    def __init__(self, state: State) -> None:
+        self._changes = len(state.changes)
+        self.budget = budget_min(state.baseline)
+        pairs = planned(state)
+        keys: list[Key | None] = [key for key in state.tracks]
+        keys += [None] * (len(pairs) - len(keys))
+        self._doses = [
+            _planned(key, block, dose) for key, (block, dose) in zip(keys, pairs, strict=True)
+        ]
+        # weekly_cardio_min(planned(state))
+        self.weekly_cardio_min = sum(d.cardio_min for d in self._doses if d.cardio_min is not None)
+        every = [d for d in self._doses if d.training and not d.turns]
+        self._whole = all(float(d.seconds).is_integer() for d in every)
+        self._every_seconds = sum((float(d.seconds) for d in every), 0.0)  # exact when whole
+        self._turns = [d for d in self._doses if d.training and d.turns]
+        self._tracks = {d.key: d for d in self._doses if d.key is not None}
+
+    @property
+    def signature(self) -> tuple[int, list[_Planned]]:
+        """All its answers depend on: two days with equal signatures answer alike."""
+        return (self.budget, self._doses)
+
+    @classmethod
+    def still(cls, day: "PlannedDay | None", state: State) -> "PlannedDay":
+        """`day` if the state recorded no change since it was taken, else the state's anew: a
+        rule that steps doses up one after another changes them through `State.change`."""
+        if day is not None and day._changes == len(state.changes):
+            return day
+        return cls(state)
+
+    def admits(self, track: Track, dose: Dose) -> Hold | None:
+        """session_admits(state, track, dose) of the state this was taken of."""
+        block = track.key[0]
+        before = _planned(track.key, block, track.rx.dose)
+        after = _planned(track.key, block, dose)
+        # each condition's cheap half first: neither half changes anything
+        if _minutes([after]) > _minutes([before]) and self._minutes_with(after) > self.budget:
+            return holding("d11_budget", budget=self.budget)
+        if (after.cardio_min or 0) > (before.cardio_min or 0) and sum(
+            d.cardio_min for d in (*self._rest(after.key), after) if d.cardio_min is not None
+        ) > t.D20_WEEKLY_CARDIO_CAP_MIN:
+            return holding("d20_weekly_cardio")
+        return None
+
+    def _rest(self, key: Key | None) -> list[_Planned]:
+        """planned(state) but the track `key`'s dose, in its order."""
+        return [d for d in self._doses if d.key != key]
+
+    def minutes_with(self, track: Track, dose: Dose) -> float:
+        """estimate_min of the planned session with `dose` in place of `track`'s."""
+        return self._minutes_with(_planned(track.key, track.key[0], dose))
+
+    def _minutes_with(self, after: _Planned) -> float:
+        if not (self._whole and float(after.seconds).is_integer()):
+            return _minutes([*self._rest(after.key), after])
+        every = self._every_seconds
+        left = self._tracks.get(after.key)
+        if left is not None and left.training and not left.turns:
+            every -= left.seconds
+        turns = [0.0, *(d.seconds for d in self._turns if d.key != after.key)]
+        if after.training and after.turns:
+            turns.append(after.seconds)
+        elif after.training:
+            every += after.seconds
+        return (every + max(turns)) / 60
+
+
+def _planned(key: Key | None, block: str, dose: Dose) -> _Planned:
+    return _Planned(
+        key,
+        block in TRAINING_BLOCKS,
+        takes_turns(block, dose),
+        exercise_seconds(block, dose),
+        dose_minutes(dose) * (dose.sessions_per_week or 0) if block == "cardio" else None,
+    )
+
+
+def _minutes(doses: list[_Planned]) -> float:
+    """estimate_min of these doses."""
+    every, turns = 0.0, [0.0]
+    for d in doses:
+        if not d.training:
+            continue
+        if d.turns:
+            turns.append(d.seconds)
+        else:
+            every += d.seconds
+    return (every + max(turns)) / 60
 
 
 _WALK = ("cardio", "walking")
@@ -208,13 +310,13 @@ def d20_run_into_the_walk(state: State, track: Track, dose: Dose, why: Why) -> H
     return session_admits(state, track, dose)
 
 
-def _step(state: State, track: Track, session: Session, at: datetime) -> bool:
+def _step(state: State, track: Track, session: Session, at: datetime, day: PlannedDay) -> bool:
     step = next_step(track.ex, track.rx.dose, track.rx.variation_level)
     if isinstance(step, Top):
         track.hold = Hold(step.rule, step.reason)
         return False
     causes = tuple(track.clean_sessions[-t.P5_SESSIONS_AT_DOSE :])
-    hold = session_admits(state, track, step.dose)
+    hold = day.admits(track, step.dose)
     if hold is not None and hold.rule == "D20" and track.ex.running:
         hold = d20_run_into_the_walk(state, track, step.dose, Why("D20", "", causes, at))
     if hold is not None:

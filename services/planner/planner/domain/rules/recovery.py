@@ -48,6 +48,7 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
     # F2 over any 7 days: the days already trained count, since a plan starts again after each
     # session (a plan counting only its own week let a patient who followed it train daily)
     training = {s.day for s in state.sessions_from_day(start - timedelta(days=6))}
+    due = {REST: [], FULL: _due(state, FULL), LIGHT: _due(state, LIGHT)}
     for offset in range(7):
         day = start + timedelta(days=offset)
         recent = sum(1 for d in training if 0 < (day - d).days < 7)
@@ -67,7 +68,7 @@ def f1_f2_weekly_plan(state: State, as_of: datetime) -> JSON:
         previous = kind
         if kind != REST:
             training.add(day)
-        days.append({"date": day.isoformat(), "day": kind, "exercises": _due(state, kind)})
+        days.append({"date": day.isoformat(), "day": kind, "exercises": list(due[kind])})
     _share_cardio(state, days)
     nxt = next((d for d in days if d["day"] != REST), None)
     return {
@@ -109,10 +110,9 @@ def _share_cardio(state: State, days: list[JSON]) -> None:
 
 
 def _due(state: State, kind: str) -> list[str]:
-    if kind == REST:
-        return []
     blocks = _FULL_BLOCKS if kind == FULL else _LIGHT_BLOCKS
-    keys = [k for b in blocks for k in sorted(state.tracks) if k[0] == b]
+    tracks = sorted(state.tracks)
+    keys = [k for b in blocks for k in tracks if k[0] == b]
     return [f"{block}:{exercise}" for block, exercise in keys]
 
 

@@ -18,9 +18,9 @@ from planner.domain.pain import rising
 from planner.domain.routine import Hold
 from planner.domain.rules.pain_rules import NOT_PROGRESSED
 from planner.domain.rules.progression import (
+    PlannedDay,
     meets_dose,
     routine_gate,
-    session_admits,
     waiting_order,
 )
 from planner.domain.state import Key, Session, State, StepUp, Track, Why, local_days_between
@@ -57,6 +57,7 @@ def d9_tolerable_amber(
     if routine_gate(state, at) is not None:
         return
     stepped = _steps_earned_by(state, session)
+    day: PlannedDay | None = None
     tracks = [state.tracks[k] for k in session.amber if k in state.tracks]
     for track in sorted(tracks, key=waiting_order):  # D11: those waiting longest first
         key = track.key
@@ -82,7 +83,8 @@ def d9_tolerable_amber(
         if stepped >= t.D11_MAX_STEPS_PER_SESSION:
             track.hold = holding("d11_next_in_line")
             continue
-        hold = session_admits(state, track, step.dose)
+        day = PlannedDay.still(day, state)
+        hold = day.admits(track, step.dose)
         if hold is not None:
             track.hold = hold
             continue
