@@ -4,6 +4,7 @@ the routines exchange and POSTing to real HTTP receivers on loopback, state in P
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,13 +21,14 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from backtrack_shared.broker.publisher import PikaConfirmedPublisher
 from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.broker.topology import Topology
+from backtrack_shared.db import create_database_engine
 from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyPlannerReader, SqlAlchemyRoutineOutbox
 from planner.webhooks import routines_queue
 from planner.webhooks.dispatcher import WebhookDispatcher
 from planner.webhooks.policy import Backoff
 from planner.webhooks.routines_queue import RoutinesQueueConsumer
-from planner.webhooks.sender import HttpSender, signed_headers
+from planner.webhooks.sender import Answer, HttpSender, signed_headers
 from planner.webhooks.store import DEAD, DELIVERED, SqlAlchemyWebhookStore
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.support.apps import (
@@ -340,3 +342,118 @@ def test_an_erased_users_notifications_are_dropped(
         "late-message", {"type": "routine.updated", "tenant": "acme", "user_id": user, "version": 9}
     )
     assert [d for d in running.store.of_client("acme", "pending") if d.user_id == user] == []
+
+
+# --- several dispatchers on one database ------------------------------------------------------
+# Each dispatcher process polls the deliveries due in the database it shares with the others.
+# These have no broker: deliveries are made from routine messages directly (`accept`), as the
+# consumer of the shared queue makes them in whichever dispatcher the broker hands a message to.
+
+
+def dispatchers(engine: Engine, *options: dict[str, Any]) -> list[WebhookDispatcher]:
+    """Dispatchers on engines of their own (separate connections, as separate processes have),
+    each with its options (a sender, a clock)."""
+    url = engine.url.render_as_string(hide_password=False)
+    return [
+        WebhookDispatcher(
+            SqlAlchemyWebhookStore(create_database_engine(url)),
+            own.pop("sender", HttpSender(timeout_s=30)),
+            link_base="http://planner.test",
+            workers=4,
+            **own,
+        )
+        for own in (dict(o) for o in options)
+    ]
+
+
+def verified_endpoint(engine: Engine, dispatcher: WebhookDispatcher, receiver: Receiver) -> None:
+    answer = as_client(planner_app(engine), "acme").put(
+        f"/v1/webhooks/endpoints/ep-{uuid.uuid4().hex[:8]}",
+        json={"url": receiver.url, "event_types": ["routine.updated"]},
+    )
+    assert answer.status_code == 201
+    dispatcher.run_once()
+    wait_until(lambda: receiver.verifications == 1)
+    store = SqlAlchemyWebhookStore(engine)
+    wait_until(lambda: all(e.verified for e in store.endpoints_of("acme")))
+
+
+def routine_messages(dispatcher: WebhookDispatcher, count: int) -> None:
+    user = new_user_id()
+    for version in range(1, count + 1):
+        message = {"type": "routine.updated", "tenant": "acme", "user_id": user, "version": version}
+        assert dispatcher.accept(f"message-{uuid.uuid4()}", message) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_engine(request: pytest.FixtureRequest) -> Engine:
+    return request.getfixturevalue(f"{request.param}_engine")  # type: ignore[no-any-return]
+
+
+def test_two_dispatchers_deliver_each_notification_once(any_engine: Engine, receivers) -> None:
+    gate = threading.Event()  # the receiver holds every notification until it opens
+    receiver = receivers(lambda _: 200 if gate.wait(60) else 503)
+    first, second = dispatchers(any_engine, {}, {})
+    try:
+        verified_endpoint(any_engine, first, receiver)
+        routine_messages(first, 12)
+        # The first starts what it can while the receiver holds its POSTs; the second, polling
+        # meanwhile, finds those still pending in the database.
+        assert first.run_once() > 0
+        second.run_once()
+        gate.set()
+        store = SqlAlchemyWebhookStore(any_engine)
+        while len(store.of_client("acme", DELIVERED)) < 12:
+            first.run_once()
+            second.run_once()
+            time.sleep(0.05)
+    finally:
+        gate.set()
+        first.close()
+        second.close()
+    ids = [headers["webhook-id"] for headers, _ in receiver.delivered()]
+    assert len(receiver.notifications) == len(ids) == len(set(ids)) == 12
+
+
+class HangingSender:
+    """What a dispatcher killed in the middle of a delivery does: its POST never comes back (until
+    the test lets it fail, long after another dispatcher delivered)."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def post(self, *_: Any) -> Answer:
+        self.entered.set()
+        self.release.wait(60)
+        return Answer(False, "came back too late")
+
+    def verify(self, *_: Any) -> Answer:
+        return Answer(True)
+
+
+def test_a_claim_that_lapses_is_delivered_by_another_dispatcher(
+    any_engine: Engine, receivers
+) -> None:
+    receiver, hanging = receivers(), HangingSender()
+    now = [time.time()]
+    killed, other = dispatchers(
+        any_engine, {"sender": hanging, "claim_s": 30}, {"clock": lambda: now[0]}
+    )
+    store = SqlAlchemyWebhookStore(any_engine)
+    try:
+        verified_endpoint(any_engine, other, receiver)
+        routine_messages(other, 1)
+        assert killed.run_once() == 1
+        assert hanging.entered.wait(10)
+        assert other.run_once() == 0  # claimed, and the claim holds: nobody else tries it
+        now[0] = time.time() + 31  # the claim lapses
+        assert other.run_once() == 1
+        wait_until(lambda: len(store.of_client("acme", DELIVERED)) == 1)
+    finally:
+        hanging.release.set()
+        killed.close()
+        other.close()
+    # The dispatcher that came back late records nothing over the delivery.
+    assert len(store.of_client("acme", DELIVERED)) == 1
+    assert store.of_client("acme", "pending") == store.of_client("acme", DEAD) == []
+    assert len(receiver.notifications) == len(receiver.delivered()) == 1

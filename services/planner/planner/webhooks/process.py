@@ -1,5 +1,6 @@
-"""`planner webhooks`: the dispatcher as a process of its own, beside the planners (any number
-of planners; one dispatcher)."""
+"""`planner webhooks`: the dispatcher as a process of its own, beside the planners. Run as many
+as you like on one database and broker: they share the queue of routine messages, and each
+delivery is claimed by one of them per try."""
 
 import signal
 import threading
@@ -10,7 +11,7 @@ import structlog
 from backtrack_shared.broker.topology import Topology
 from backtrack_shared.db import create_database_engine
 from planner.config import Settings
-from planner.webhooks.dispatcher import WebhookDispatcher
+from planner.webhooks.dispatcher import CLAIM_MARGIN_S, WebhookDispatcher
 from planner.webhooks.routines_queue import RoutinesQueueConsumer
 from planner.webhooks.sender import HttpSender
 from planner.webhooks.store import SqlAlchemyWebhookStore
@@ -29,6 +30,7 @@ def run_dispatcher(settings: Settings, stop: threading.Event | None = None) -> N
         HttpSender(timeout_s=settings.webhook_timeout_s),
         link_base=settings.public_url or f"http://{settings.host}:{settings.port}",
         workers=settings.webhook_workers,
+        claim_s=settings.webhook_timeout_s + CLAIM_MARGIN_S,
     )
     planner_broker_user = pika.URLParameters(settings.amqp_url).credentials.username
     consumer = RoutinesQueueConsumer(
