@@ -8,13 +8,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pika
 import pytest
 from flask import Flask
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -39,67 +39,13 @@ from tests.support.apps import (
     planner_app,
     traininglog_app,
 )
+from tests.support.receiver import Receiver
 from tests.support.stores import migrated_database_of_its_own
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = Path("/tmp") / "backtrack-webhook-sample.json"
-
-
-class Receiver:
-    """A real HTTP server on loopback that answers the verification challenge and records every
-    notification; `answer(n)` gives the status of the n-th notification (0-based)."""
-
-    def __init__(self, answer: Callable[[int], int] = lambda _: 200) -> None:
-        self.answer = answer
-        self.echo_challenge = True
-        self.notifications: list[tuple[dict[str, str], bytes, int]] = []
-        self.verifications = 0
-        self.arrived = 0
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                if json.loads(body)["type"] == "webhook.verification":
-                    with receiver._lock:
-                        receiver.verifications += 1
-                    challenge = json.loads(body)["data"]["challenge"]
-                    reply = {"challenge": challenge} if receiver.echo_challenge else {}
-                    self._send(200, json.dumps(reply).encode())
-                    return
-                with receiver._lock:
-                    receiver.arrived += 1
-                    nth = receiver.arrived - 1
-                status = receiver.answer(nth)  # may take its time: the lock is not held
-                with receiver._lock:
-                    receiver.notifications.append((headers, body, status))
-                self._send(status, b"{}")
-
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def delivered(self) -> list[tuple[dict[str, str], bytes]]:
-        with self._lock:
-            return [(h, b) for h, b, status in self.notifications if 200 <= status < 300]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Running:
@@ -256,12 +202,18 @@ def test_a_receiver_down_for_a_while_gets_every_notification_once_it_is_back(
     assert len(receiver.notifications) == down_for + len(versions)
 
 
+def tries(outcome: str) -> float:
+    """The dispatcher's count of tries with this outcome, as its /metrics says it."""
+    return REGISTRY.get_sample_value("planner_webhook_tries_total", {"outcome": outcome}) or 0
+
+
 def test_after_every_try_a_notification_is_a_dead_letter_to_list_and_redeliver(
     postgres_engine: Engine, running: Running, receivers, registered
 ) -> None:
     healthy = threading.Event()
     receiver = receivers(lambda _: 200 if healthy.is_set() else 500)
     registered("acme", receiver)
+    before = {outcome: tries(outcome) for outcome in ("retry", "dead", "delivered")}
     routine_versions(postgres_engine, running, "acme", baseline)
     app = planner_app(postgres_engine)
     acme = as_client(app, "acme")
@@ -269,6 +221,7 @@ def test_after_every_try_a_notification_is_a_dead_letter_to_list_and_redeliver(
     (dead,) = acme.get("/v1/webhooks/dead-letters").get_json()["dead_letters"]
     assert dead["attempts"] == 4 and dead["last_error"] == "HTTP 500"
     assert len(receiver.notifications) == 4
+    assert tries("retry") - before["retry"] == 3 and tries("dead") - before["dead"] == 1
     # Another client neither sees it nor redelivers it.
     assert as_client(app, "globex").get("/v1/webhooks/dead-letters").get_json() == {
         "dead_letters": []
@@ -281,6 +234,7 @@ def test_after_every_try_a_notification_is_a_dead_letter_to_list_and_redeliver(
     wait_until(lambda: len(receiver.delivered()) == 1)
     assert receiver.delivered()[0][0]["webhook-id"] == dead["delivery_id"]
     assert running.store.of_client("acme", DEAD) == []
+    assert tries("delivered") - before["delivered"] == 1
 
 
 def test_a_slow_receiver_does_not_hold_up_another(

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from planner.metrics import WEBHOOK_TRIES, WEBHOOK_VERIFICATIONS
 from planner.webhooks.policy import (
     ROUTINE_UPDATED,
     Backoff,
@@ -136,6 +137,7 @@ class WebhookDispatcher:
         now = self._clock()
         delay = self._backoff.delays_s[min(attempts, len(self._backoff.delays_s) - 1)]
         self._store.verification_tried(endpoint, verified=answer.ok, now=now, next_at=now + delay)
+        WEBHOOK_VERIFICATIONS.labels("verified" if answer.ok else "refused").inc()
         log.info(
             "webhooks.verification",
             client_id=endpoint.client_id,
@@ -153,12 +155,14 @@ class WebhookDispatcher:
         self._store.tried(
             delivery.delivery_id, delivered=answer.ok, error=answer.error, next_at=next_at
         )
+        dead = not answer.ok and next_at is None
+        WEBHOOK_TRIES.labels("delivered" if answer.ok else "dead" if dead else "retry").inc()
         log.info(
             "webhooks.delivery",
             delivery_id=delivery.delivery_id,
             client_id=delivery.client_id,
             endpoint_id=delivery.endpoint_id,
             delivered=answer.ok,
-            dead=not answer.ok and next_at is None,
+            dead=dead,
             error=answer.error,
         )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backtrack_shared.db import WRITE
@@ -280,6 +280,12 @@ class SqlAlchemyWebhookStore:
                     last_error=error,
                 )
             )
+
+    def counts(self) -> dict[str, int]:
+        """Deliveries in each state (pending, delivered, dead), of every client."""
+        query = select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
+        with self._engine.connect() as connection:
+            return {state: count for state, count in connection.execute(query)}
 
     def of_client(self, client_id: str, state: str) -> list[Delivery]:
         query = (
