@@ -19,7 +19,7 @@ from backtrack_shared.auth.http import (
     requires,
 )
 from backtrack_shared.auth.rate_limit import Limiter
-from backtrack_shared.contracts.envelope import validate_user_id
+from backtrack_shared.contracts.envelope import USER_ID_PATTERN, validate_user_id
 from backtrack_shared.web import ERROR_SCHEMA, Blueprint
 from traininglog.adapters.fit_file import UnreadableFitFile, decode_fit
 from traininglog.domain.append import Outcome, Writer
@@ -46,7 +46,9 @@ FIT_BODY = {
 
 
 class HealthConnectExportSchema(Schema):
-    user_id = fields.String(required=True, validate=validate_user_id)
+    user_id = fields.String(
+        required=True, validate=validate_user_id, metadata={"pattern": USER_ID_PATTERN}
+    )
     # Any item, null too, is answered on its own (`rejected` naming why), never by refusing all.
     records = fields.List(
         fields.Raw(allow_none=True),
@@ -61,7 +63,9 @@ class HealthConnectExportSchema(Schema):
 
 
 class FitQuerySchema(OwnerQuerySchema):
-    user_id = fields.String(required=True, validate=validate_user_id)
+    user_id = fields.String(
+        required=True, validate=validate_user_id, metadata={"pattern": USER_ID_PATTERN}
+    )
 
 
 class ImportItemSchema(Schema):
