@@ -186,11 +186,13 @@ def _document_payload_rules(schemas: dict[str, Any]) -> None:
     # plausible.each_once: each red flag once, and so at most as many as there are.
     for name in ("PainReportedV1Payload", "PainReportedPayload"):
         schemas[name]["properties"]["red_flags"].update(uniqueItems=True, maxItems=MAX_RED_FLAGS)
-    # plausible.iana_time_zone: a zone this service's time zone database knows.
+    # plausible.iana_time_zone: a zone this service's time zone database knows. A pattern rather
+    # than an enum: generators make a constant of each choice, and GMT+0, GMT-0 and GMT0 clash.
+    zones = "|".join(zone.replace("+", r"\+") for zone in sorted(zoneinfo.available_timezones()))
     schemas["BaselineAssessedPayload"]["properties"]["time_zone"] = {
         "type": "string",
-        "enum": sorted(zoneinfo.available_timezones()),
-        "description": "An IANA time zone, such as Europe/Madrid.",
+        "pattern": f"^({zones})$",
+        "description": "An IANA time zone this service knows, such as Europe/Madrid.",
     }
     # plausible.goal_target: a target no body exceeds, for its metric and period.
     schemas["GoalSetPayload"]["anyOf"] = [
