@@ -304,20 +304,33 @@ def test_an_erased_users_notifications_are_dropped(
 # consumer of the shared queue makes them in whichever dispatcher the broker hands a message to.
 
 
-def dispatchers(engine: Engine, *options: dict[str, Any]) -> list[WebhookDispatcher]:
+@pytest.fixture
+def dispatchers(any_engine: Engine) -> Iterator[Callable[..., list[WebhookDispatcher]]]:
     """Dispatchers on engines of their own (separate connections, as separate processes have),
-    each with its options (a sender, a clock)."""
-    url = engine.url.render_as_string(hide_password=False)
-    return [
-        WebhookDispatcher(
-            SqlAlchemyWebhookStore(create_database_engine(url)),
-            own.pop("sender", HttpSender(timeout_s=30)),
-            link_base="http://planner.test",
-            workers=4,
-            **own,
-        )
-        for own in (dict(o) for o in options)
-    ]
+    each with its options (a sender, a clock); each stopped and its engine closed afterwards."""
+    url = any_engine.url.render_as_string(hide_password=False)
+    made: list[WebhookDispatcher] = []
+    engines: list[Engine] = []
+
+    def make(*options: dict[str, Any]) -> list[WebhookDispatcher]:
+        for own in (dict(o) for o in options):
+            engines.append(create_database_engine(url))
+            made.append(
+                WebhookDispatcher(
+                    SqlAlchemyWebhookStore(engines[-1]),
+                    own.pop("sender", HttpSender(timeout_s=30)),
+                    link_base="http://planner.test",
+                    workers=4,
+                    **own,
+                )
+            )
+        return made[-len(options) :]
+
+    yield make
+    for dispatcher in made:
+        dispatcher.close()
+    for engine in engines:
+        engine.dispose()
 
 
 def verified_endpoint(engine: Engine, dispatcher: WebhookDispatcher, receiver: Receiver) -> None:
@@ -344,10 +357,12 @@ def any_engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(f"{request.param}_engine")  # type: ignore[no-any-return]
 
 
-def test_two_dispatchers_deliver_each_notification_once(any_engine: Engine, receivers) -> None:
+def test_two_dispatchers_deliver_each_notification_once(
+    any_engine: Engine, receivers, dispatchers
+) -> None:
     gate = threading.Event()  # the receiver holds every notification until it opens
     receiver = receivers(lambda _: 200 if gate.wait(60) else 503)
-    first, second = dispatchers(any_engine, {}, {})
+    first, second = dispatchers({}, {})
     try:
         verified_endpoint(any_engine, first, receiver)
         routine_messages(first, 12)
@@ -357,10 +372,13 @@ def test_two_dispatchers_deliver_each_notification_once(any_engine: Engine, rece
         second.run_once()
         gate.set()
         store = SqlAlchemyWebhookStore(any_engine)
-        while len(store.of_client("acme", DELIVERED)) < 12:
+
+        def both_poll() -> bool:
             first.run_once()
             second.run_once()
-            time.sleep(0.05)
+            return len(store.of_client("acme", DELIVERED)) == 12
+
+        wait_until(both_poll)
     finally:
         gate.set()
         first.close()
@@ -386,13 +404,11 @@ class HangingSender:
 
 
 def test_a_claim_that_lapses_is_delivered_by_another_dispatcher(
-    any_engine: Engine, receivers
+    any_engine: Engine, receivers, dispatchers
 ) -> None:
     receiver, hanging = receivers(), HangingSender()
     now = [time.time()]
-    killed, other = dispatchers(
-        any_engine, {"sender": hanging, "claim_s": 30}, {"clock": lambda: now[0]}
-    )
+    killed, other = dispatchers({"sender": hanging, "claim_s": 30}, {"clock": lambda: now[0]})
     store = SqlAlchemyWebhookStore(any_engine)
     try:
         verified_endpoint(any_engine, other, receiver)
