@@ -98,7 +98,9 @@ def loads(data: str | bytes) -> Any:
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise json.JSONDecodeError(f"Not UTF-8: {err.reason}", "", err.start) from err
+            # With the text it failed on: an error on empty text reads as no body at all.
+            text = data.decode("utf-8", "replace")
+            raise json.JSONDecodeError(f"Not UTF-8: {err.reason}", text, err.start) from err
     refused: list[object] = []  # set by the hooks below on what the walk would refuse
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -207,7 +207,10 @@ def _retraction(user_id: str, **payload: Any) -> dict[str, Any]:
 # What the service refuses beyond single fields' types: the document refuses it too (schemathesis'
 # positive_data_acceptance found each of these made as valid and answered 422).
 REFUSED_EVENTS = {
-    "occurred_at before 2000": lambda u: {**pain(u, score=2), "occurred_at": "1999-12-31T23:59:00Z"},
+    "occurred_at before 2000": lambda u: {
+        **pain(u, score=2),
+        "occurred_at": "1999-12-31T23:59:00Z",
+    },
     "2000-01-01 at an offset before it": lambda u: {
         **pain(u, score=2),
         "occurred_at": "2000-01-01T00:30:00+01:00",
@@ -228,7 +231,10 @@ REFUSED_EVENTS = {
     ),
 }
 TAKEN_EVENTS = {
-    "occurred_at on 2000-01-02": lambda u: {**pain(u, score=2), "occurred_at": "2000-01-02T00:00:00Z"},
+    "occurred_at on 2000-01-02": lambda u: {
+        **pain(u, score=2),
+        "occurred_at": "2000-01-02T00:00:00Z",
+    },
     "a 500 kg load": lambda u: _workout_with_sets(u, [{"reps": 1, "load_kg": 500}]),
     "each red flag once": lambda u: pain(u, score=2, red_flags=["fever", "major_trauma"]),
     "a time zone": lambda u: baseline(u, time_zone="Europe/Madrid"),
@@ -271,3 +277,18 @@ def test_the_fit_import_documents_its_body(log: Flask) -> None:
     assert body["content"] == {
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
     }
+
+
+@pytest.mark.parametrize("make_app", [traininglog_app, planner_app])
+def test_a_body_that_is_not_utf8_is_not_json_rather_than_no_body(
+    sqlite_engine: Engine, make_app: Any
+) -> None:
+    """webargs reads a decode error of empty text as no body at all: a page link was issued for a
+    body of bytes that are no UTF-8 (schemathesis' negative_data_rejection found it)."""
+    client = make_app(sqlite_engine).test_client()
+    headers = {"Authorization": _ops_key(), "Content-Type": "application/json"}
+    for path in ("/v1/events", "/v1/users/u1/page-links", "/v1/admin/rebuild"):
+        answer = client.post(path, data=b"\xff\xfe", headers=headers)
+        if answer.status_code != 404:  # each service answers the paths it has
+            assert answer.status_code == 400, (path, answer.get_json())
+            assert answer.get_json()["errors"] == {"json": ["Invalid JSON body."]}
