@@ -95,10 +95,13 @@ def loads(data: str | bytes) -> Any:
     """The document `data` holds; json.JSONDecodeError if it is not JSON (or not UTF-8),
     RefusedJson if it is JSON beyond the bounds."""
     if isinstance(data, bytes):
+        raw = data
         try:
-            data = data.decode("utf-8")
+            data = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise json.JSONDecodeError(f"Not UTF-8: {err.reason}", "", err.start) from err
+            # With the text it failed on: an error on empty text reads as no body at all.
+            text = raw.decode("utf-8", "replace")
+            raise json.JSONDecodeError(f"Not UTF-8: {err.reason}", text, err.start) from err
     refused: list[object] = []  # set by the hooks below on what the walk would refuse
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:

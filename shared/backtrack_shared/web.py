@@ -22,7 +22,7 @@ from werkzeug.routing import BaseConverter
 from backtrack_shared import asyncapi, strict_json
 from backtrack_shared.broker.topology import Topology
 from backtrack_shared.contracts.envelope import USER_ID_PATTERN, USER_ID_REGEX
-from backtrack_shared.contracts.limits import MAX_JSON_DEPTH
+from backtrack_shared.contracts.limits import ALLOWED_CONTROL_CHARACTERS, MAX_JSON_DEPTH
 from backtrack_shared.db import is_transient_database_error
 
 log = structlog.get_logger(__name__)
@@ -52,6 +52,39 @@ DATABASE_UNAVAILABLE = (
 # The body of every error answer (4xx and 5xx): {"code", "status", "message"?, "errors"?}. Pass it
 # as `schema=` to `alt_response` when documenting an error status.
 ERROR_SCHEMA = ErrorSchema
+
+
+def _control_character_ranges() -> str:
+    """The control characters the strict reader refuses in text (all of C0 and C1 but those
+    limits.py allows), as ranges of a regular expression class: `\\u0000-\\u0008...`."""
+    refused = [
+        code
+        for code in (*range(0x20), *range(0x7F, 0xA0))
+        if chr(code) not in ALLOWED_CONTROL_CHARACTERS
+    ]
+    ranges: list[list[int]] = []
+    for code in refused:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        f"\\u{first:04X}" if first == last else f"\\u{first:04X}-\\u{last:04X}"
+        for first, last in ranges
+    )
+
+
+# Text as the strict reader takes it, in a pattern both ECMA-262 and Python read alike: every
+# plain string of both documents carries it.
+TEXT_PATTERN = f"^[^{_control_character_ranges()}]*$"
+
+
+def _text_pattern(_converter: Any, _field: fields.Field, ret: dict[str, Any], **_: Any) -> dict:
+    """An apispec attribute function: a string that is neither a choice, a format nor a
+    pattern of its own is text, and says that it holds no control character."""
+    if ret.get("type") == "string" and not {"enum", "format", "pattern"} & set(ret):
+        return {"pattern": TEXT_PATTERN}
+    return {}
 
 
 # Documented on every operation that takes a JSON body.
@@ -163,6 +196,7 @@ def create_api(app: Flask, *, title: str, version: str, description: str) -> Api
     asyncapi_document = asyncapi.document(Topology())
     app.add_url_rule(asyncapi.ASYNCAPI_PATH, "asyncapi_json", lambda: jsonify(asyncapi_document))
     api = _Api(app)
+    api.ma_plugin.converter.add_attribute_function(_text_pattern)
     api.register_converter(UserIdConverter, _user_id_parameter_schema)
     _install_request_logging(app)
     _install_database_unavailable_handler(app)

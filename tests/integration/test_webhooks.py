@@ -4,29 +4,31 @@ the routines exchange and POSTing to real HTTP receivers on loopback, state in P
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pika
 import pytest
 from flask import Flask
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from backtrack_shared.broker.publisher import PikaConfirmedPublisher
 from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.broker.topology import Topology
+from backtrack_shared.db import create_database_engine
 from backtrack_shared.user_key import UserKey
 from planner.adapters.projection_store import SqlAlchemyPlannerReader, SqlAlchemyRoutineOutbox
 from planner.webhooks import routines_queue
 from planner.webhooks.dispatcher import WebhookDispatcher
 from planner.webhooks.policy import Backoff
 from planner.webhooks.routines_queue import RoutinesQueueConsumer
-from planner.webhooks.sender import HttpSender, signed_headers
+from planner.webhooks.sender import Answer, HttpSender, signed_headers
 from planner.webhooks.store import DEAD, DELIVERED, SqlAlchemyWebhookStore
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.support.apps import (
@@ -37,67 +39,13 @@ from tests.support.apps import (
     planner_app,
     traininglog_app,
 )
+from tests.support.receiver import Receiver
 from tests.support.stores import migrated_database_of_its_own
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = Path("/tmp") / "backtrack-webhook-sample.json"
-
-
-class Receiver:
-    """A real HTTP server on loopback that answers the verification challenge and records every
-    notification; `answer(n)` gives the status of the n-th notification (0-based)."""
-
-    def __init__(self, answer: Callable[[int], int] = lambda _: 200) -> None:
-        self.answer = answer
-        self.echo_challenge = True
-        self.notifications: list[tuple[dict[str, str], bytes, int]] = []
-        self.verifications = 0
-        self.arrived = 0
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                if json.loads(body)["type"] == "webhook.verification":
-                    with receiver._lock:
-                        receiver.verifications += 1
-                    challenge = json.loads(body)["data"]["challenge"]
-                    reply = {"challenge": challenge} if receiver.echo_challenge else {}
-                    self._send(200, json.dumps(reply).encode())
-                    return
-                with receiver._lock:
-                    receiver.arrived += 1
-                    nth = receiver.arrived - 1
-                status = receiver.answer(nth)  # may take its time: the lock is not held
-                with receiver._lock:
-                    receiver.notifications.append((headers, body, status))
-                self._send(status, b"{}")
-
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def delivered(self) -> list[tuple[dict[str, str], bytes]]:
-        with self._lock:
-            return [(h, b) for h, b, status in self.notifications if 200 <= status < 300]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Running:
@@ -254,12 +202,18 @@ def test_a_receiver_down_for_a_while_gets_every_notification_once_it_is_back(
     assert len(receiver.notifications) == down_for + len(versions)
 
 
+def tries(outcome: str) -> float:
+    """The dispatcher's count of tries with this outcome, as its /metrics says it."""
+    return REGISTRY.get_sample_value("planner_webhook_tries_total", {"outcome": outcome}) or 0
+
+
 def test_after_every_try_a_notification_is_a_dead_letter_to_list_and_redeliver(
     postgres_engine: Engine, running: Running, receivers, registered
 ) -> None:
     healthy = threading.Event()
     receiver = receivers(lambda _: 200 if healthy.is_set() else 500)
     registered("acme", receiver)
+    before = {outcome: tries(outcome) for outcome in ("retry", "dead", "delivered")}
     routine_versions(postgres_engine, running, "acme", baseline)
     app = planner_app(postgres_engine)
     acme = as_client(app, "acme")
@@ -267,6 +221,7 @@ def test_after_every_try_a_notification_is_a_dead_letter_to_list_and_redeliver(
     (dead,) = acme.get("/v1/webhooks/dead-letters").get_json()["dead_letters"]
     assert dead["attempts"] == 4 and dead["last_error"] == "HTTP 500"
     assert len(receiver.notifications) == 4
+    assert tries("retry") - before["retry"] == 3 and tries("dead") - before["dead"] == 1
     # Another client neither sees it nor redelivers it.
     assert as_client(app, "globex").get("/v1/webhooks/dead-letters").get_json() == {
         "dead_letters": []
@@ -279,6 +234,7 @@ def test_after_every_try_a_notification_is_a_dead_letter_to_list_and_redeliver(
     wait_until(lambda: len(receiver.delivered()) == 1)
     assert receiver.delivered()[0][0]["webhook-id"] == dead["delivery_id"]
     assert running.store.of_client("acme", DEAD) == []
+    assert tries("delivered") - before["delivered"] == 1
 
 
 def test_a_slow_receiver_does_not_hold_up_another(
@@ -340,3 +296,134 @@ def test_an_erased_users_notifications_are_dropped(
         "late-message", {"type": "routine.updated", "tenant": "acme", "user_id": user, "version": 9}
     )
     assert [d for d in running.store.of_client("acme", "pending") if d.user_id == user] == []
+
+
+# --- several dispatchers on one database ------------------------------------------------------
+# Each dispatcher process polls the deliveries due in the database it shares with the others.
+# These have no broker: deliveries are made from routine messages directly (`accept`), as the
+# consumer of the shared queue makes them in whichever dispatcher the broker hands a message to.
+
+
+@pytest.fixture
+def dispatchers(any_engine: Engine) -> Iterator[Callable[..., list[WebhookDispatcher]]]:
+    """Dispatchers on engines of their own (separate connections, as separate processes have),
+    each with its options (a sender, a clock); each stopped and its engine closed afterwards."""
+    url = any_engine.url.render_as_string(hide_password=False)
+    made: list[WebhookDispatcher] = []
+    engines: list[Engine] = []
+
+    def make(*options: dict[str, Any]) -> list[WebhookDispatcher]:
+        for own in (dict(o) for o in options):
+            engines.append(create_database_engine(url))
+            made.append(
+                WebhookDispatcher(
+                    SqlAlchemyWebhookStore(engines[-1]),
+                    own.pop("sender", HttpSender(timeout_s=30)),
+                    link_base="http://planner.test",
+                    workers=4,
+                    **own,
+                )
+            )
+        return made[-len(options) :]
+
+    yield make
+    for dispatcher in made:
+        dispatcher.close()
+    for engine in engines:
+        engine.dispose()
+
+
+def verified_endpoint(engine: Engine, dispatcher: WebhookDispatcher, receiver: Receiver) -> None:
+    answer = as_client(planner_app(engine), "acme").put(
+        f"/v1/webhooks/endpoints/ep-{uuid.uuid4().hex[:8]}",
+        json={"url": receiver.url, "event_types": ["routine.updated"]},
+    )
+    assert answer.status_code == 201
+    dispatcher.run_once()
+    wait_until(lambda: receiver.verifications == 1)
+    store = SqlAlchemyWebhookStore(engine)
+    wait_until(lambda: all(e.verified for e in store.endpoints_of("acme")))
+
+
+def routine_messages(dispatcher: WebhookDispatcher, count: int) -> None:
+    user = new_user_id()
+    for version in range(1, count + 1):
+        message = {"type": "routine.updated", "tenant": "acme", "user_id": user, "version": version}
+        assert dispatcher.accept(f"message-{uuid.uuid4()}", message) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_engine(request: pytest.FixtureRequest) -> Engine:
+    return request.getfixturevalue(f"{request.param}_engine")  # type: ignore[no-any-return]
+
+
+def test_two_dispatchers_deliver_each_notification_once(
+    any_engine: Engine, receivers, dispatchers
+) -> None:
+    gate = threading.Event()  # the receiver holds every notification until it opens
+    receiver = receivers(lambda _: 200 if gate.wait(60) else 503)
+    first, second = dispatchers({}, {})
+    try:
+        verified_endpoint(any_engine, first, receiver)
+        routine_messages(first, 12)
+        # The first starts what it can while the receiver holds its POSTs; the second, polling
+        # meanwhile, finds those still pending in the database.
+        assert first.run_once() > 0
+        second.run_once()
+        gate.set()
+        store = SqlAlchemyWebhookStore(any_engine)
+
+        def both_poll() -> bool:
+            first.run_once()
+            second.run_once()
+            return len(store.of_client("acme", DELIVERED)) == 12
+
+        wait_until(both_poll)
+    finally:
+        gate.set()
+        first.close()
+        second.close()
+    ids = [headers["webhook-id"] for headers, _ in receiver.delivered()]
+    assert len(receiver.notifications) == len(ids) == len(set(ids)) == 12
+
+
+class HangingSender:
+    """What a dispatcher killed in the middle of a delivery does: its POST never comes back (until
+    the test lets it fail, long after another dispatcher delivered)."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def post(self, *_: Any) -> Answer:
+        self.entered.set()
+        self.release.wait(60)
+        return Answer(False, "came back too late")
+
+    def verify(self, *_: Any) -> Answer:
+        return Answer(True)
+
+
+def test_a_claim_that_lapses_is_delivered_by_another_dispatcher(
+    any_engine: Engine, receivers, dispatchers
+) -> None:
+    receiver, hanging = receivers(), HangingSender()
+    now = [time.time()]
+    killed, other = dispatchers({"sender": hanging, "claim_s": 30}, {"clock": lambda: now[0]})
+    store = SqlAlchemyWebhookStore(any_engine)
+    try:
+        verified_endpoint(any_engine, other, receiver)
+        routine_messages(other, 1)
+        assert killed.run_once() == 1
+        assert hanging.entered.wait(10)
+        assert other.run_once() == 0  # claimed, and the claim holds: nobody else tries it
+        now[0] = time.time() + 31  # the claim lapses
+        assert other.run_once() == 1
+        wait_until(lambda: len(store.of_client("acme", DELIVERED)) == 1)
+    finally:
+        hanging.release.set()
+        killed.close()
+        other.close()
+    # The dispatcher that came back late records nothing over the delivery.
+    assert len(store.of_client("acme", DELIVERED)) == 1
+    assert store.of_client("acme", "pending") == store.of_client("acme", DEAD) == []
+    assert len(receiver.notifications) == len(receiver.delivered()) == 1

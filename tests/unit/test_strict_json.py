@@ -1,6 +1,7 @@
 """The one JSON reader of both services' request bodies (backtrack_shared.strict_json)."""
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from backtrack_shared import strict_json
 from backtrack_shared.contracts.limits import MAX_JSON_DEPTH, MAX_JSON_INT, MIN_JSON_INT
+from backtrack_shared.web import TEXT_PATTERN
 
 printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20)
 documents = st.recursive(
@@ -95,3 +97,16 @@ def test_what_is_not_json_stays_a_decode_error() -> None:
     for text in (b"{", b"\xff\xfe", b'{"a": 1,}'):
         with pytest.raises(json.JSONDecodeError):
             strict_json.loads(text)
+
+
+def test_the_documents_text_pattern_admits_what_the_reader_takes() -> None:
+    """Every plain string of both OpenAPI documents carries TEXT_PATTERN: it must admit a
+    character exactly when the reader takes it in text (ECMA-262 reads `\\uXXXX` as Python does)."""
+    for code in range(0x100):
+        text = f"a{chr(code)}b"
+        try:
+            strict_json.loads(json.dumps({"note": text}))
+            taken = True
+        except strict_json.RefusedJson:
+            taken = False
+        assert bool(re.fullmatch(TEXT_PATTERN, text)) == taken, hex(code)

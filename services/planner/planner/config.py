@@ -55,6 +55,8 @@ class Settings:
     public_url: str = ""
     webhook_timeout_s: float = 10.0
     webhook_workers: int = 8
+    # Where the webhook dispatcher (`planner webhooks`) answers /healthz, /readyz and /metrics.
+    webhooks_port: int = 8004
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -98,6 +100,7 @@ class Settings:
             public_url=env.text("PUBLIC_URL", cls.public_url),
             webhook_timeout_s=env.number("WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s),
             webhook_workers=env.integer("WEBHOOK_WORKERS", cls.webhook_workers, minimum=1),
+            webhooks_port=env.integer("WEBHOOKS_PORT", cls.webhooks_port, minimum=1),
             instance=env.text("INSTANCE", "")
             or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         )

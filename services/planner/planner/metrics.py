@@ -30,3 +30,22 @@ FEED_LAG = Gauge(
     "planner_feed_lag",
     "Positions in traininglog's feed beyond the highest the planner has applied",
 )
+
+# The webhook dispatcher's (`planner webhooks`, its own /metrics).
+WEBHOOK_TRIES = Counter(
+    "planner_webhook_tries_total",
+    "Webhook deliveries tried, by outcome: delivered (a 2xx), retry (failed, tried again later) "
+    "or dead (failed for the last time: a dead letter)",
+    ["outcome"],
+)
+WEBHOOK_VERIFICATIONS = Counter(
+    "planner_webhook_verifications_total",
+    "Endpoint verifications tried, by outcome: verified or refused (asked again later)",
+    ["outcome"],
+)
+WEBHOOK_PENDING = Gauge(
+    "planner_webhook_pending", "Webhook deliveries waiting for their next try, in every dispatcher"
+)
+WEBHOOK_DEAD_LETTERS = Gauge(
+    "planner_webhook_dead_letters", "Webhook deliveries dead after every try, not redelivered"
+)

@@ -18,14 +18,12 @@ from backtrack_shared.contracts.limits import (
 )
 
 
-def within(limit: Limit) -> Callable[[float], None]:
-    def check(value: float) -> None:
-        if not limit.minimum <= value <= limit.maximum:
-            raise ValidationError(
-                f"Must be between {limit.minimum:g} and {limit.maximum:g}: {limit.why}"
-            )
-
-    return check
+def within(limit: Limit) -> validate.Range:
+    """A range, so that the OpenAPI documents show the limit (minimum, maximum) too."""
+    why = f"Must be between {limit.minimum:g} and {limit.maximum:g}: {limit.why}"
+    return validate.Range(
+        min=limit.minimum, max=limit.maximum, error=why.replace("{", "{{").replace("}", "}}")
+    )
 
 
 def at_most(limit: Limit, *, at_least: int = 0) -> validate.Length:

@@ -104,6 +104,7 @@ def page_blueprint(
     @blp.arguments(OwnerQuerySchema, location="query", as_kwargs=True)
     @blp.arguments(PageLinkRequestSchema)
     @blp.alt_response(201, schema=PageLinkSchema, success=True)
+    @blp.alt_response(400, schema=ERROR_SCHEMA, description="The body is not valid JSON.")
     @blp.alt_response(404, schema=ERROR_SCHEMA, description=NO_SUCH_USER)
     def post_page_link(
         body: dict[str, Any], user_id: str, owner: str | None = None

@@ -1,5 +1,7 @@
 """Turns routine messages into deliveries and sends what is due, each on a worker of its own:
-a slow or dead endpoint holds one worker until its timeout, never the others."""
+a slow or dead endpoint holds one worker until its timeout, never the others. Any number of
+dispatchers share one database: each claims what it tries (a claim lasts `claim_s`, longer
+than a try), so that every try is made by one of them alone."""
 
 import threading
 import time
@@ -9,6 +11,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from planner.metrics import WEBHOOK_TRIES, WEBHOOK_VERIFICATIONS
 from planner.webhooks.policy import (
     ROUTINE_UPDATED,
     Backoff,
@@ -20,6 +23,10 @@ from planner.webhooks.sender import Answer
 from planner.webhooks.store import Delivery, Endpoint, SqlAlchemyWebhookStore
 
 log = structlog.get_logger(__name__)
+
+# How much longer than a POST's timeout a claim lasts: a dispatcher killed in the middle of a try
+# has it tried again by another once its claim lapses, the timeout and this margin later.
+CLAIM_MARGIN_S = 60.0
 
 
 class Sender(Protocol):
@@ -37,6 +44,7 @@ class WebhookDispatcher:
         link_base: str,
         backoff: Backoff | None = None,
         workers: int = 8,
+        claim_s: float = 10.0 + CLAIM_MARGIN_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -45,6 +53,7 @@ class WebhookDispatcher:
         self._backoff = backoff or Backoff()
         self._clock = clock
         self._workers = workers
+        self._claim_s = claim_s
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="webhook")
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
@@ -73,11 +82,12 @@ class WebhookDispatcher:
         return len(subscribers)
 
     def run_once(self) -> int:
-        """Start verifying endpoints and sending deliveries that are due and not in flight.
-        Returns how many were started; it does not wait for them."""
+        """Claim and start verifying endpoints and sending deliveries that are due, as many
+        deliveries as there are idle workers. Returns how many were started; it does not wait
+        for them."""
         now = self._clock()
         started = 0
-        for endpoint, attempts in self._store.unverified_due(now):
+        for endpoint, attempts in self._store.claim_verifications(now, self._claim_s):
             started += self._start(
                 f"verify:{endpoint.client_id}/{endpoint.endpoint_id}",
                 self._verify,
@@ -85,9 +95,10 @@ class WebhookDispatcher:
                 attempts,
             )
         with self._lock:
-            busy = tuple(self._in_flight)
-        for delivery, endpoint in self._store.due(now, self._workers * 4, busy):
-            started += self._start(delivery.delivery_id, self._deliver, delivery, endpoint)
+            idle = self._workers - len(self._in_flight)
+        if idle > 0:
+            for delivery, endpoint in self._store.claim_due(now, idle, self._claim_s):
+                started += self._start(delivery.delivery_id, self._deliver, delivery, endpoint)
         return started
 
     def run(self, stop: threading.Event, poll_s: float = 0.5) -> None:
@@ -97,6 +108,10 @@ class WebhookDispatcher:
             except Exception:  # the database away: log, and try again at the next poll
                 log.exception("webhooks.dispatch_failed")
             stop.wait(poll_s)
+        self.close()
+
+    def close(self) -> None:
+        """Wait for the tries under way to end."""
         self._pool.shutdown(wait=True)
 
     def _start(self, key: str, work: Callable[..., None], *args: Any) -> int:
@@ -122,6 +137,7 @@ class WebhookDispatcher:
         now = self._clock()
         delay = self._backoff.delays_s[min(attempts, len(self._backoff.delays_s) - 1)]
         self._store.verification_tried(endpoint, verified=answer.ok, now=now, next_at=now + delay)
+        WEBHOOK_VERIFICATIONS.labels("verified" if answer.ok else "refused").inc()
         log.info(
             "webhooks.verification",
             client_id=endpoint.client_id,
@@ -139,12 +155,14 @@ class WebhookDispatcher:
         self._store.tried(
             delivery.delivery_id, delivered=answer.ok, error=answer.error, next_at=next_at
         )
+        dead = not answer.ok and next_at is None
+        WEBHOOK_TRIES.labels("delivered" if answer.ok else "dead" if dead else "retry").inc()
         log.info(
             "webhooks.delivery",
             delivery_id=delivery.delivery_id,
             client_id=delivery.client_id,
             endpoint_id=delivery.endpoint_id,
             delivered=answer.ok,
-            dead=not answer.ok and next_at is None,
+            dead=dead,
             error=answer.error,
         )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backtrack_shared.db import WRITE
@@ -16,6 +16,10 @@ from planner.adapters.tables import planner_webhook_deliveries as deliveries
 from planner.adapters.tables import planner_webhook_endpoints as endpoints
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+_ITS_ENDPOINT = (endpoints.c.client_id == deliveries.c.client_id) & (
+    endpoints.c.endpoint_id == deliveries.c.endpoint_id
+)
 
 
 @dataclass(frozen=True)
@@ -148,12 +152,28 @@ class SqlAlchemyWebhookStore:
             connection.execute(delete(deliveries).where(dkey))
             return bool(connection.execute(delete(endpoints).where(key)).rowcount)
 
-    def unverified_due(self, now: float) -> list[tuple[Endpoint, int]]:
-        query = select(endpoints).where(
-            endpoints.c.verified_at.is_(None), endpoints.c.next_verification_at <= now
-        )
+    def claim_verifications(self, now: float, claim_s: float) -> list[tuple[Endpoint, int]]:
+        """Unverified endpoints whose verification is due, each claimed for `claim_s` seconds:
+        its next verification moves past the claim, so that no other dispatcher asks it meanwhile
+        (and one killed while asking has it asked again once the claim lapses)."""
+        due = (endpoints.c.verified_at.is_(None)) & (endpoints.c.next_verification_at <= now)
         with self._engine.connect() as connection:
-            return [(_endpoint(r), r.verification_attempts) for r in connection.execute(query)]
+            rows = connection.execute(select(endpoints).where(due)).all()
+        claimed = []
+        with self._write() as connection:
+            for row in rows:
+                key = (endpoints.c.client_id == row.client_id) & (
+                    endpoints.c.endpoint_id == row.endpoint_id
+                )
+                with connection.begin():
+                    taken = connection.execute(
+                        update(endpoints)
+                        .where(key & due)
+                        .values(next_verification_at=now + claim_s)
+                    ).rowcount
+                if taken:
+                    claimed.append((_endpoint(row), row.verification_attempts))
+        return claimed
 
     def verification_tried(
         self, endpoint: Endpoint, *, verified: bool, now: float, next_at: float
@@ -198,51 +218,61 @@ class SqlAlchemyWebhookStore:
                 except IntegrityError:
                     continue
 
-    def due(
-        self, now: float, limit: int, exclude: Sequence[str] = ()
-    ) -> list[tuple[Delivery, Endpoint]]:
-        """Pending deliveries whose time has come, to verified endpoints, oldest first."""
-        query = (
-            select(deliveries, endpoints.c.url, endpoints.c.secret, endpoints.c.event_types)
-            .join(
-                endpoints,
-                (endpoints.c.client_id == deliveries.c.client_id)
-                & (endpoints.c.endpoint_id == deliveries.c.endpoint_id),
-            )
-            .where(
-                deliveries.c.state == PENDING,
-                deliveries.c.next_attempt_at <= now,
-                endpoints.c.verified_at.is_not(None),
-            )
+    def claim_due(self, now: float, limit: int, claim_s: float) -> list[tuple[Delivery, Endpoint]]:
+        """Up to `limit` pending deliveries whose time has come, to verified endpoints, oldest
+        first, each claimed for `claim_s` seconds: its next attempt moves past the claim, so that
+        no other dispatcher takes it meanwhile, and one killed while trying it has it tried again
+        once the claim lapses. On PostgreSQL, dispatchers claiming at once skip each other's
+        rows (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time."""
+        due = (deliveries.c.state == PENDING) & (deliveries.c.next_attempt_at <= now)
+        oldest = (
+            select(deliveries.c.delivery_id)
+            .join(endpoints, _ITS_ENDPOINT)
+            .where(due, endpoints.c.verified_at.is_not(None))
             .order_by(deliveries.c.next_attempt_at, deliveries.c.delivery_id)
-            .limit(limit + len(exclude))
+            .limit(limit)
+            .with_for_update(of=deliveries, skip_locked=True)
         )
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
-        found = []
-        for row in rows:
-            if row.delivery_id in exclude:
-                continue
-            endpoint = Endpoint(
-                row.client_id,
-                row.endpoint_id,
-                row.url,
-                tuple(json.loads(row.event_types)),
-                row.secret,
-                True,
+        with self._write() as connection, connection.begin():
+            claimed = connection.execute(
+                update(deliveries)
+                .where(deliveries.c.delivery_id.in_(oldest.scalar_subquery()), due)
+                .values(next_attempt_at=now + claim_s)
+                .returning(deliveries.c.delivery_id)
             )
-            found.append((_delivery(row), endpoint))
-        return found[:limit]
+            ids = claimed.scalars().all()
+            rows = connection.execute(
+                select(deliveries, endpoints.c.url, endpoints.c.secret, endpoints.c.event_types)
+                .join(endpoints, _ITS_ENDPOINT)
+                .where(deliveries.c.delivery_id.in_(ids))
+                .order_by(deliveries.c.delivery_id)
+            ).all()
+        return [
+            (
+                _delivery(row),
+                Endpoint(
+                    row.client_id,
+                    row.endpoint_id,
+                    row.url,
+                    tuple(json.loads(row.event_types)),
+                    row.secret,
+                    True,
+                ),
+            )
+            for row in rows
+        ]
 
     def tried(
         self, delivery_id: str, *, delivered: bool, error: str | None, next_at: float | None
     ) -> None:
-        """Record a try: delivered; or failed, to be tried at `next_at`, or dead (None)."""
+        """Record a try: delivered; or failed, to be tried at `next_at`, or dead (None). A try
+        that ends after another dispatcher settled the delivery (its claim had lapsed) records
+        nothing."""
         state = DELIVERED if delivered else (PENDING if next_at is not None else DEAD)
         with self._write() as connection, connection.begin():
             connection.execute(
                 update(deliveries)
-                .where(deliveries.c.delivery_id == delivery_id)
+                .where(deliveries.c.delivery_id == delivery_id, deliveries.c.state == PENDING)
                 .values(
                     state=state,
                     attempts=deliveries.c.attempts + 1,
@@ -250,6 +280,12 @@ class SqlAlchemyWebhookStore:
                     last_error=error,
                 )
             )
+
+    def counts(self) -> dict[str, int]:
+        """Deliveries in each state (pending, delivered, dead), of every client."""
+        query = select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
+        with self._engine.connect() as connection:
+            return {state: count for state, count in connection.execute(query)}
 
     def of_client(self, client_id: str, state: str) -> list[Delivery]:
         query = (

@@ -7,10 +7,19 @@ schemas (registered as `*Payload` components) and the same choices.
 """
 
 import copy
+import zoneinfo
+from typing import Any
 
 from apispec import APISpec
 
 from backtrack_shared import catalogue
+from backtrack_shared.contracts.limits import (
+    MAX_RED_FLAGS,
+    WORKOUT_DURATION_MIN,
+    WORKOUT_MINUTES_ROUNDING_MIN,
+    WORKOUT_MINUTES_SLACK,
+    goal_target_limit,
+)
 from backtrack_shared.contracts.registry import LATEST_VERSIONS, payload_versions
 
 # The README's first request: what POST /v1/events is shown with.
@@ -63,6 +72,23 @@ BATCH_EXAMPLE = {
 }
 
 
+# An occurred_at as NewEventSchema takes it, as far as a pattern says it: not before the year
+# 2000 (EARLIEST_INSTANT, 2000-01-01 UTC), written from 2000-01-02 on so that no offset puts it
+# before that instant. The other bound moves with the service's clock (at most MAX_FUTURE_SKEW
+# ahead): the description says it.
+OCCURRED_AT_PATTERN = (
+    r"^(2000-01-(0[2-9]|[12][0-9]|3[01])|2000-(0[2-9]|1[0-2])"
+    r"|200[1-9]|20[1-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})"
+)
+OCCURRED_AT = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": OCCURRED_AT_PATTERN,
+    "description": "RFC 3339 with an offset: when it happened on the device. From 2000-01-02 "
+    "on, and at most 24 hours ahead of the service's clock; anything else answers 422.",
+}
+
+
 def _name(event_type: str) -> str:
     return "".join(part.title() for part in event_type.replace(".", "_").split("_"))
 
@@ -92,6 +118,7 @@ def document_new_events(spec: APISpec) -> None:
         for version in numbers:
             properties = {
                 **envelope["properties"],
+                "occurred_at": OCCURRED_AT,
                 "type": {"type": "string", "enum": [event_type]},
                 "schema_version": {"type": "integer", "enum": [version]},
                 "source": {"$ref": "#/components/schemas/ClientSource"},
@@ -135,6 +162,7 @@ def document_new_events(spec: APISpec) -> None:
         "example": EVENT_EXAMPLE,
     }
     schemas["BatchRequest"]["example"] = BATCH_EXAMPLE
+    _document_payload_rules(schemas)
     # What `kind_of_the_exercise` checks: each exercise is logged as one of its own kinds.
     schemas["ExerciseEntry"]["anyOf"] = [
         {
@@ -148,3 +176,47 @@ def document_new_events(spec: APISpec) -> None:
         for kind in catalogue.EXERCISE_KINDS
         if any(kind in catalogue.kinds_of(e) for e in catalogue.EXERCISES)
     ]
+
+
+def _document_payload_rules(schemas: dict[str, Any]) -> None:
+    """What the payload schemas check beyond single fields (their validators), as far as a
+    schema says it; what no schema says (the sets' minutes within the workout's) is in words."""
+    # SetSchema._not_empty: one of its four measures at least.
+    schemas["Set"]["minProperties"] = 1
+    # plausible.each_once: each red flag once, and so at most as many as there are.
+    for name in ("PainReportedV1Payload", "PainReportedPayload"):
+        schemas[name]["properties"]["red_flags"].update(uniqueItems=True, maxItems=MAX_RED_FLAGS)
+    # plausible.iana_time_zone: a zone this service's time zone database knows. A pattern rather
+    # than an enum: generators make a constant of each choice, and GMT+0, GMT-0 and GMT0 clash.
+    zones = "|".join(zone.replace("+", r"\+") for zone in sorted(zoneinfo.available_timezones()))
+    schemas["BaselineAssessedPayload"]["properties"]["time_zone"] = {
+        "type": "string",
+        "pattern": f"^({zones})$",
+        "description": "An IANA time zone this service knows, such as Europe/Madrid.",
+    }
+    # plausible.goal_target: a target no body exceeds, for its metric and period.
+    schemas["GoalSetPayload"]["anyOf"] = [
+        {
+            "properties": {
+                "metric": {"enum": [metric]},
+                "period": {"enum": [period]},
+                "target": {"maximum": goal_target_limit(metric, period)},
+            }
+        }
+        for metric in catalogue.GOAL_METRICS
+        for period in catalogue.GOAL_PERIODS
+    ]
+    # RecordRetractedV1._names_one_record: by event_id or by record_id (and its source_name).
+    schemas["RecordRetractedPayload"]["oneOf"] = [
+        {
+            "required": ["event_id"],
+            "not": {"anyOf": [{"required": ["record_id"]}, {"required": ["source_name"]}]},
+        },
+        {"required": ["record_id"], "not": {"required": ["event_id"]}},
+    ]
+    # plausible.minutes_fit_the_session, which no schema can sum up.
+    schemas["WorkoutLoggedPayload"]["description"] = (
+        "The sets' own minutes (duration_min, and hold_s in minutes) add up to at most the "
+        f"workout's duration_min times {WORKOUT_MINUTES_SLACK:g} + {WORKOUT_MINUTES_ROUNDING_MIN:g} "
+        f"(at most {WORKOUT_DURATION_MIN.maximum:g} without one): more answers 422."
+    )

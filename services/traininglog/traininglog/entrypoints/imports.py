@@ -19,7 +19,7 @@ from backtrack_shared.auth.http import (
     requires,
 )
 from backtrack_shared.auth.rate_limit import Limiter
-from backtrack_shared.contracts.envelope import validate_user_id
+from backtrack_shared.contracts.envelope import USER_ID_PATTERN, validate_user_id
 from backtrack_shared.web import ERROR_SCHEMA, Blueprint
 from traininglog.adapters.fit_file import UnreadableFitFile, decode_fit
 from traininglog.domain.append import Outcome, Writer
@@ -36,24 +36,36 @@ HC_CONFLICT = {
     }
 }
 FIT_CONFLICT = {"file": ["This activity was imported before with other content."]}
+# The body of POST /v1/imports/fit, as the document shows it: bytes, which only a FIT decoder
+# tells apart from a FIT file (a damaged or other file answers 422 naming `file`).
+FIT_BODY = {
+    "required": True,
+    "description": "A FIT activity file, as a watch or its app writes it.",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
 
 
 class HealthConnectExportSchema(Schema):
-    user_id = fields.String(required=True, validate=validate_user_id)
+    user_id = fields.String(
+        required=True, validate=validate_user_id, metadata={"pattern": USER_ID_PATTERN}
+    )
+    # Any item, null too, is answered on its own (`rejected` naming why), never by refusing all.
     records = fields.List(
-        fields.Raw(),
+        fields.Raw(allow_none=True),
         load_default=list,
         metadata={"description": "ExerciseSessionRecords, each answered on its own (README)."},
     )
     deletions = fields.List(
-        fields.Raw(),
+        fields.Raw(allow_none=True),
         load_default=list,
         metadata={"description": "Deleted records: {clientRecordId} or {recordId}."},
     )
 
 
 class FitQuerySchema(OwnerQuerySchema):
-    user_id = fields.String(required=True, validate=validate_user_id)
+    user_id = fields.String(
+        required=True, validate=validate_user_id, metadata={"pattern": USER_ID_PATTERN}
+    )
 
 
 class ImportItemSchema(Schema):
@@ -148,6 +160,7 @@ def imports_blueprint(
     @blp.route("/fit", methods=["POST"])
     @requires(blp, EVENTS_WRITE)
     @blp.arguments(FitQuerySchema, location="query")
+    @blp.doc(requestBody=FIT_BODY)
     @blp.response(200, ImportAnswerSchema, description="One result per session of the file.")
     @blp.alt_response(413, schema=ERROR_SCHEMA, description="Larger than MAX_BODY_BYTES.")
     @blp.alt_response(415, schema=ERROR_SCHEMA, description="Not application/octet-stream.")
