@@ -57,8 +57,10 @@ def migrate(engine: Engine, keys: SqlAlchemyKeyStore) -> None:
 
 
 def bootstrap(settings: Settings) -> TrainingLog:
-    engine = create_database_engine(settings.database_url)
-    keys = SqlAlchemyKeyStore(create_database_engine(settings.keys_database_url))
+    # No pre-ping: the appender records a group again on a dropped connection, and the relay
+    # and the readers answer or retry as for any database error.
+    engine = create_database_engine(settings.database_url, pre_ping=False)
+    keys = SqlAlchemyKeyStore(create_database_engine(settings.keys_database_url, pre_ping=False))
     topology = Topology(settings.broker_namespace)
     outbox = SqlAlchemyEventOutbox(engine, keys)
     relay = OutboxRelay(
