@@ -93,8 +93,8 @@ def test_every_stored_event_waits_in_the_outbox_until_published(engine):
 def test_a_failed_append_stores_nothing(engine, monkeypatch):
     user = new_user_id()
 
-    def fail_after_insert(self, rows, recorded_at):  # the events are inserted, then it breaks
-        original(self, rows, recorded_at)
+    def fail_after_insert(self, rows, *rest):  # the events are inserted, then it breaks
+        original(self, rows, *rest)
         raise RuntimeError("disk full")
 
     from traininglog.adapters.event_store import SqlAlchemyEventStore

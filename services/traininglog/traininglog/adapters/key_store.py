@@ -8,6 +8,8 @@ readable in the key database either; on PostgreSQL the deletion also tells every
 process to forget the keys it holds in memory (key_cache.py).
 """
 
+import threading
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
@@ -28,6 +30,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backtrack_shared.db import WRITE, one_statement, scrub
 from traininglog.adapters.key_cache import KEYS_DELETED_CHANNEL, KeyCache
+from traininglog.adapters.sealing import new_data_key
+
+# Keys committed ahead for users not seen yet (`new_keys`).
+KEY_STOCK = 64
 
 metadata = MetaData()
 
@@ -44,6 +50,22 @@ class SqlAlchemyKeyStore:
     def __init__(self, engine: Engine, cache: KeyCache | None = None) -> None:
         self.engine = engine
         self._cache = cache or KeyCache()  # without a listener it holds nothing
+        self._stock: list[tuple[str, bytes]] = []
+        self._stock_lock = threading.Lock()
+
+    def new_keys(self, count: int) -> list[tuple[str, bytes]]:
+        """`count` new keys (key id, key), already committed in the key store: taken from a stock
+        that one insert tops up, so that a user seen for the first time costs an append no
+        transaction of its own in the key database. A key of the stock that never seals a body
+        (the process stopped first) is left over, as the key of an append that failed is: a
+        key that opens nothing."""
+        with self._stock_lock:
+            if len(self._stock) < count:
+                made = {str(uuid.uuid4()): new_data_key() for _ in range(count + KEY_STOCK)}
+                self.add(made)
+                self._stock.extend(made.items())
+            taken, self._stock = self._stock[:count], self._stock[count:]
+        return taken
 
     def add(self, keys: Mapping[str, bytes]) -> None:
         """Keep these keys (key id -> key), committed before the bodies they seal are. Adding a
