@@ -223,12 +223,25 @@ WHERE (tenant, user_id) IN (SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::t
 GROUP BY tenant, user_id
 """
 _PG_LAST = "SELECT max(position) FROM events"
+# The events and their outbox rows in one statement, for any number of events (`_as_columns`).
+_PG_APPEND = """
+WITH appended AS (
+  INSERT INTO events (position, event_id, tenant, user_id, stream_version, type, schema_version,
+                      occurred_at, recorded_at, body_hash, body)
+  SELECT * FROM unnest(
+    %(position)s::bigint[], %(event_id)s::text[], %(tenant)s::text[], %(user_id)s::text[],
+    %(stream_version)s::int[], %(type)s::text[], %(schema_version)s::int[],
+    %(occurred_at)s::timestamptz[], %(recorded_at)s::timestamptz[], %(body_hash)s::text[],
+    %(body)s::text[])
+  RETURNING position)
+INSERT INTO event_outbox (position) SELECT position FROM appended
+"""
 
 
 def _rows_together(
     connection: Connection, queries: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[list[Any]]:
-    """The rows of each (PostgreSQL SQL, parameters), in order, sent to the server in one round
+    """The rows of each (PostgreSQL SQL, parameters), in order (none for a write), sent to the server in one round
     trip (psycopg's pipeline mode) instead of one each. The server still runs each only once the
     one before it is done, each with a snapshot of its own (read committed): a read after the
     append lock sees every append committed before the lock was granted, exactly as if the
@@ -242,7 +255,7 @@ def _rows_together(
         with driver.pipeline():
             for cursor, (sql, parameters) in zip(cursors, queries, strict=True):
                 cursor.execute(sql, parameters, prepare=False)
-        return [cursor.fetchall() for cursor in cursors]
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     except psycopg.Error as err:
         dropped = connection.dialect.is_disconnect(cast(Any, err), connection.connection, None)
         if dropped:
@@ -398,8 +411,8 @@ class SqlAlchemyEventStore:
 
         Positions are the next ones after the highest stored (`last_position`, read under the
         lock, or read here): the caller holds the append lock (`lock_for_append`), so no other
-        append can take them, and a plain executemany needs no RETURNING round trip to tell
-        them."""
+        append can take them, and no RETURNING is needed to tell them. On PostgreSQL both
+        tables take their rows in one statement (`_PG_APPEND`), one round trip."""
         if not rows:
             return []
         head = (
@@ -408,6 +421,11 @@ class SqlAlchemyEventStore:
             else self._connection.execute(_LAST).scalar_one() or 0
         )
         positions = list(range(head + 1, head + 1 + len(rows)))
+        if is_postgresql(self._connection):
+            _rows_together(
+                self._connection, [(_PG_APPEND, _as_columns(rows, positions, recorded_at))]
+            )
+            return positions
         self._connection.execute(
             insert(events),
             [
@@ -429,6 +447,25 @@ class SqlAlchemyEventStore:
         )
         self._connection.execute(insert(event_outbox), [{"position": p} for p in positions])
         return positions
+
+
+def _as_columns(
+    rows: Sequence[RowToAppend], positions: Sequence[int], recorded_at: datetime
+) -> dict[str, list[Any]]:
+    """The rows to append as one array per column, for `_PG_APPEND`."""
+    return {
+        "position": list(positions),
+        "event_id": [row.event.event_id for row in rows],
+        "tenant": [row.event.tenant for row in rows],
+        "user_id": [row.event.user_id for row in rows],
+        "stream_version": [row.stream_version for row in rows],
+        "type": [row.event.type for row in rows],
+        "schema_version": [row.event.schema_version for row in rows],
+        "occurred_at": [row.event.occurred_at for row in rows],
+        "recorded_at": [recorded_at] * len(rows),
+        "body_hash": [row.event.body_hash for row in rows],
+        "body": [row.stored_body for row in rows],
+    }
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
