@@ -223,6 +223,11 @@ WHERE (tenant, user_id) IN (SELECT * FROM unnest(%(tenants)s::text[], %(ids)s::t
 GROUP BY tenant, user_id
 """
 _PG_LAST = "SELECT max(position) FROM events"
+_PG_ADD_USERS = """
+INSERT INTO users (tenant, user_id, key_id, created_at)
+SELECT tenant, user_id, key_id, %(created_at)s
+FROM unnest(%(tenant)s::text[], %(user_id)s::text[], %(key_id)s::text[]) AS added(tenant, user_id, key_id)
+"""
 # The events and their outbox rows in one statement, for any number of events (`_as_columns`).
 _PG_APPEND = """
 WITH appended AS (
@@ -405,14 +410,22 @@ class SqlAlchemyEventStore:
         return StoredRef(**row._mapping)
 
     def append(
-        self, rows: Sequence[RowToAppend], recorded_at: datetime, last_position: int | None = None
+        self,
+        rows: Sequence[RowToAppend],
+        recorded_at: datetime,
+        last_position: int | None = None,
+        new_users: dict[UserKey, str] | None = None,
     ) -> list[int]:
-        """Insert the events and their outbox rows; return their positions, in order.
+        """Insert the events and their outbox rows, and the rows of `new_users` (users seen for
+        the first time: user -> the id of their data key); return the events' positions, in
+        order.
 
         Positions are the next ones after the highest stored (`last_position`, read under the
         lock, or read here): the caller holds the append lock (`lock_for_append`), so no other
         append can take them, and no RETURNING is needed to tell them. On PostgreSQL both
         tables take their rows in one statement (`_PG_APPEND`), one round trip."""
+        if not rows or not is_postgresql(self._connection):
+            self.add_users(new_users or {}, recorded_at)
         if not rows:
             return []
         head = (
@@ -422,9 +435,11 @@ class SqlAlchemyEventStore:
         )
         positions = list(range(head + 1, head + 1 + len(rows)))
         if is_postgresql(self._connection):
-            _rows_together(
-                self._connection, [(_PG_APPEND, _as_columns(rows, positions, recorded_at))]
+            users_first = (
+                [(_PG_ADD_USERS, _users_as_columns(new_users, recorded_at))] if new_users else []
             )
+            appended = (_PG_APPEND, _as_columns(rows, positions, recorded_at))
+            _rows_together(self._connection, [*users_first, appended])
             return positions
         self._connection.execute(
             insert(events),
@@ -447,6 +462,16 @@ class SqlAlchemyEventStore:
         )
         self._connection.execute(insert(event_outbox), [{"position": p} for p in positions])
         return positions
+
+
+def _users_as_columns(new_users: dict[UserKey, str], created_at: datetime) -> dict[str, Any]:
+    """New users' rows as one array per column, for `_PG_ADD_USERS`."""
+    return {
+        "tenant": [user.tenant for user in new_users],
+        "user_id": [user.user_id for user in new_users],
+        "key_id": list(new_users.values()),
+        "created_at": created_at,
+    }
 
 
 def _as_columns(

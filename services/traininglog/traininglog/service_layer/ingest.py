@@ -98,7 +98,6 @@ def record_requests(
         # The keys were committed before: should this transaction fail, a key that sealed
         # nothing is left over, never a body that no key opens.
         new_keys = dict(zip(new_users, uow.keys.new_keys(len(new_users)), strict=True))
-        uow.events.add_users({u: key_id for u, (key_id, _) in new_keys.items()}, recorded_at)
         stored_keys = uow.keys.get(
             known.key_id for known in known_users.values() if not known.owner.erased
         )
@@ -117,7 +116,10 @@ def record_requests(
             for d in stored
             if d.stream_version is not None
         ]
-        positions = iter(uow.events.append(to_append, recorded_at, state.last_position))
+        added_users = {user: key_id for user, (key_id, _) in new_keys.items()}
+        positions = iter(
+            uow.events.append(to_append, recorded_at, state.last_position, added_users)
+        )
         uow.commit()
 
     receipts = []
