@@ -285,13 +285,6 @@ class SqlAlchemyEventStore:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY}
             )
 
-    def find(self, event_keys: Iterable[EventKey]) -> dict[EventKey, StoredRef]:
-        """The stored events of these (tenant, event_id): event ids are per owning client."""
-        keys = sorted(set(event_keys))
-        if not keys:
-            return {}
-        return _stored_refs(self._connection.execute(_find_query(keys)).all())
-
     def stream_heads(self, user_keys: Iterable[UserKey]) -> dict[UserKey, int]:
         keys = sorted(set(user_keys))
         if not keys:
@@ -357,7 +350,7 @@ class SqlAlchemyEventStore:
                 )
             )
 
-    def add_users(self, new_users: dict[UserKey, str], created_at: datetime) -> None:
+    def _add_users(self, new_users: dict[UserKey, str], created_at: datetime) -> None:
         """Users seen for the first time: (tenant, user id) -> the id of their data key."""
         if new_users:
             self._connection.execute(
@@ -425,7 +418,7 @@ class SqlAlchemyEventStore:
         append can take them, and no RETURNING is needed to tell them. On PostgreSQL both
         tables take their rows in one statement (`_PG_APPEND`), one round trip."""
         if not rows or not is_postgresql(self._connection):
-            self.add_users(new_users or {}, recorded_at)
+            self._add_users(new_users or {}, recorded_at)
         if not rows:
             return []
         head = (
