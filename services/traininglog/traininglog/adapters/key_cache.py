@@ -73,14 +73,15 @@ class KeyCache:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self._listen_dsn, autocommit=True) as connection:
-                    connection.add_notify_handler(lambda _notify: self.forget_all())
                     connection.execute(f"LISTEN {KEYS_DELETED_CHANNEL}")
                     self.set_listening(True)
                     backoff = 0.2
                     while not self._stopping.is_set():
                         for _notify in connection.notifies(timeout=CHECK_EVERY_S):
                             self.forget_all()
-                        connection.execute("SELECT 1")  # a dead connection hears nothing
+                        # A dead connection hears nothing; what arrives meanwhile waits for
+                        # notifies() (psycopg keeps it).
+                        connection.execute("SELECT 1")
             except psycopg.Error as err:
                 log.warning("key_cache.not_listening", error=str(err)[:300], retry_in_s=backoff)
             finally:
