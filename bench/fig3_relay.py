@@ -1,6 +1,7 @@
 """Figure 3: the outbox relay publishing stored events to RabbitMQ with publisher confirms.
 
-Measured: `OutboxRelay.relay_once` (batches of 200, as the service runs it) with
+Measured: `OutboxRelay.relay_once` (batches of 200, as the service runs it: taking its turn on
+the outbox, the data keys held by a key cache listening for deletions) with
 `PikaConfirmedPublisher` until N outbox rows are drained: read the batch (events JOIN outbox),
 build each message, publish the batch mandatory and persistent, wait for all its confirms,
 delete the rows.
@@ -11,6 +12,7 @@ confirms all in before the next, mandatory, to the same exchange of the same thr
 with `confirm_delivery()`, one confirm per message (the relay's strategy before).
 """
 
+import threading
 import time
 
 import pika
@@ -23,7 +25,11 @@ from backtrack_shared.gc_tuning import settle_after_startup
 from bench import infra
 from bench.config import Config
 from bench.harness import Row, Stat, Timer
+from tests.support.waiting import wait_until
+from traininglog.adapters.key_cache import KeyCache
+from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
+from traininglog.bootstrap import listen_dsn
 
 RELAY_BATCH = 200  # the service's RELAY_BATCH_SIZE default
 
@@ -35,10 +41,16 @@ def refill_outbox(engine: Engine) -> None:
 
 def drain_with_relay(engine: Engine, topology: Topology, count: int) -> float:
     publisher = PikaConfirmedPublisher(infra.AMQP_URL, topology, connection_name="bench-relay")
+    keys_engine = infra.keys_of(engine).engine
+    key_cache = KeyCache(listen_dsn(keys_engine))
+    listener = threading.Thread(target=key_cache.run, daemon=True)
+    listener.start()
+    outbox = SqlAlchemyEventOutbox(engine, SqlAlchemyKeyStore(keys_engine, key_cache))
     relay = OutboxRelay(
-        SqlAlchemyEventOutbox(engine, infra.keys_of(engine)), publisher, topology.events_exchange, batch_size=RELAY_BATCH
+        outbox, publisher, topology.events_exchange, batch_size=RELAY_BATCH, turn=outbox.turn
     )
     publisher.publish(topology.events_exchange, [])  # connect and declare before the clock
+    wait_until(lambda: key_cache.listening)
     settle_after_startup()  # as harness.rate does
     try:
         with Timer() as timer:
@@ -47,6 +59,8 @@ def drain_with_relay(engine: Engine, topology: Topology, count: int) -> float:
                 relayed += batch
     finally:
         publisher.close()
+        key_cache.stop()
+        listener.join()
     assert relayed == count, (relayed, count)
     return count / timer.seconds
 

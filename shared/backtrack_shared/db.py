@@ -36,10 +36,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 WRITE = {"backtrack_write": True}
 
 
-def create_database_engine(database_url: str) -> Engine:
+def create_database_engine(database_url: str, *, pre_ping: bool = True) -> Engine:
+    """With `pre_ping`, each PostgreSQL connection taken from the pool is tried first (one round
+    trip): a connection the server dropped is replaced instead of failing its user. A caller
+    that retries work failing on a dropped connection (`is_dropped_connection`) can spare it."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=10)
     if url.database and url.database != ":memory:":
         owner_only(Path(url.database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -170,6 +173,13 @@ def is_transient_database_error(err: BaseException) -> bool:
     if isinstance(err, DBAPIError) and err.connection_invalidated:
         return True
     return isinstance(err, OperationalError | InterfaceError | PoolTimeoutError)
+
+
+def is_dropped_connection(err: BaseException) -> bool:
+    """The connection failed under the statement (the server restarted, or ended it): the pool
+    has let go of it and of every connection opened before it, so the same work may be tried
+    again at once on a new one."""
+    return isinstance(err, DBAPIError) and err.connection_invalidated
 
 
 def database_reachable(engine: Engine) -> bool:

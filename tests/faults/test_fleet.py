@@ -142,12 +142,13 @@ def inserts_blocked(database_url: str) -> Iterator[psycopg.Connection]:
 
 
 def waiting_inserts(database_url: str) -> int:
-    """traininglog's transactions waiting on that lock with an INSERT into events."""
+    """traininglog's transactions waiting on that lock with an INSERT into events (on
+    PostgreSQL its append is one statement, the insert into the events inside a WITH)."""
     url = make_url(database_url).set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as db:
         row = db.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO events%%'"
+            "AND wait_event_type = 'Lock' AND query ILIKE '%%INSERT INTO events%%'"
         ).fetchone()
     return int(row[0]) if row else 0
 

@@ -9,6 +9,7 @@ tests/e2e/test_erasure_on_disk.py runs the whole of it through both services as 
 import contextlib
 import os
 import stat
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,12 +34,14 @@ from planner.service_layer.erasure_scrub import ErasureScrub
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.support.resources import own_database
 from tests.support.stores import keys_for
+from tests.support.waiting import wait_until
 from tests.traces import files_holding, loose_modes
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
+from traininglog.adapters.key_cache import KeyCache
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.sealing import new_data_key, seal
 from traininglog.adapters.tables import users
-from traininglog.bootstrap import MIGRATIONS, migrate
+from traininglog.bootstrap import MIGRATIONS, listen_dsn, migrate
 from traininglog.domain.append import Writer
 from traininglog.service_layer.ingest import new_event, record_events
 from traininglog.service_layer.users import erase_user
@@ -403,3 +406,38 @@ def test_the_key_database_cannot_be_the_event_store():
         )
     settings = Settings.from_env({"BACKTRACK_DATA_DIR": "/srv/bt"})
     assert settings.keys_database_url == "sqlite:////srv/bt/traininglog-keys.db"
+
+
+def test_an_erasure_makes_every_process_forget_the_key_it_held(postgres_engine: Engine):
+    """Two traininglog processes (a key store each, with its listener) have read and kept a
+    user's key; erasing the user through one makes the other let go of it as well."""
+    engine = postgres_engine
+    user = new_user_id()
+    record(engine, baseline(user))
+    key_id, _ = key_of(engine, user)
+    keys_engine = keys_for(engine).engine
+    caches = [KeyCache(listen_dsn(keys_engine)) for _ in range(2)]
+    stores = [SqlAlchemyKeyStore(keys_engine, cache) for cache in caches]
+    threads = [threading.Thread(target=cache.run) for cache in caches]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(lambda: all(cache.listening for cache in caches))
+        for store, cache in zip(stores, caches, strict=True):
+            assert key_id in store.get([key_id])
+            assert key_id in cache.known([key_id])[0]  # held: not read again
+
+        erase_user(
+            lambda: SqlAlchemyUnitOfWork(engine, stores[0]),
+            UserKey("acme", user),
+            Writer("ops", every_user=True),
+        )
+        assert caches[0].known([key_id])[0] == {}
+        wait_until(lambda: caches[1].known([key_id])[0] == {})
+        assert stores[1].get([key_id]) == {}
+    finally:
+        for cache in caches:
+            cache.stop()
+        for thread in threads:
+            thread.join(5)
+

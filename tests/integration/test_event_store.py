@@ -1,10 +1,15 @@
 """The event store's contract, run on SQLite and on PostgreSQL alike."""
 
+import time
+from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from backtrack_shared.broker.messages import OutgoingMessage
+from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.user_key import UserKey
 from tests.factories import baseline, new_user_id, pain, workout
 from tests.support.recording import record
@@ -93,8 +98,8 @@ def test_every_stored_event_waits_in_the_outbox_until_published(engine):
 def test_a_failed_append_stores_nothing(engine, monkeypatch):
     user = new_user_id()
 
-    def fail_after_insert(self, rows, recorded_at):  # the events are inserted, then it breaks
-        original(self, rows, recorded_at)
+    def fail_after_insert(self, rows, *rest):  # the events are inserted, then it breaks
+        original(self, rows, *rest)
         raise RuntimeError("disk full")
 
     from traininglog.adapters.event_store import SqlAlchemyEventStore
@@ -136,3 +141,36 @@ def test_the_same_event_posted_ten_times_at_once_is_stored_once(engine):
     assert sorted(r.outcome.value for r in receipts) == ["duplicate"] * 9 + ["stored"]
     assert {r.as_response()["position"] for r in receipts} == {receipts[0].position}
     assert rows_for(engine, document["user_id"]) == [(1, document["event_id"])]
+
+
+class CountingPublisher:
+    """Stands for the broker: counts what each relay sends, confirming after a moment."""
+
+    def __init__(self) -> None:
+        self.sent: Counter[str] = Counter()
+
+    def publish(self, exchange: str, messages: Sequence[OutgoingMessage]) -> int:
+        time.sleep(0.005)
+        self.sent.update(message.message_id for message in messages)
+        return len(messages)
+
+    def close(self) -> None:
+        pass
+
+
+def test_relays_of_several_processes_send_each_message_once(postgres_engine):
+    """Every traininglog process (on PostgreSQL: SQLite's traininglog is one process) runs a
+    relay on the one outbox: they take turns, so each message goes out once."""
+    engine = postgres_engine
+    receipts = [r for _ in range(60) for r in record(engine, baseline(new_user_id()))]
+    publisher = CountingPublisher()
+    outboxes = [SqlAlchemyEventOutbox(engine, keys_for(engine)) for _ in range(3)]
+    relays = [
+        OutboxRelay(outbox, publisher, "events", batch_size=10, turn=outbox.turn)
+        for outbox in outboxes
+    ]
+    with ThreadPoolExecutor(len(relays)) as pool:
+        while outboxes[0].backlog():
+            list(pool.map(lambda relay: relay.relay_once(), relays))
+    assert {r.event_id for r in receipts} <= set(publisher.sent)
+    assert set(publisher.sent.values()) == {1}

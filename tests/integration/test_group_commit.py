@@ -7,12 +7,14 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from backtrack_shared.contracts import NewEventSchema
+from backtrack_shared.db import create_database_engine
 from tests.factories import baseline, new_user_id, pain
 from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyUnitOfWork
+from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.tables import events
 from traininglog.domain.append import Outcome, Writer
 from traininglog.service_layer.group_commit import GroupCommit, Stopped
@@ -24,10 +26,10 @@ pytestmark = pytest.mark.integration
 class CountedAppends:
     """record_requests on the engine, counting transactions and the requests in each."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: SqlAlchemyKeyStore | None = None) -> None:
         self.groups: list[int] = []
         self._record = functools.partial(
-            record_requests, lambda: SqlAlchemyUnitOfWork(engine, keys_for(engine))
+            record_requests, lambda: SqlAlchemyUnitOfWork(engine, keys or keys_for(engine))
         )
 
     def __call__(self, requests: Sequence[Request]) -> list[list[Receipt]]:
@@ -113,3 +115,34 @@ def test_a_stopped_appender_refuses_instead_of_hanging():
     group.run()  # returns at once: stopping
     with pytest.raises(Stopped):
         group.record([{}], Writer("acme"))
+
+
+def test_a_connection_the_database_dropped_costs_no_request(postgres_engine: Engine):
+    """The appender's connections are not pinged before use: a group that meets one that
+    PostgreSQL ended is recorded again on a new one, and answered once."""
+    url = postgres_engine.url.update_query_dict({"application_name": "dropped-connection-test"})
+    engine = create_database_engine(url.render_as_string(hide_password=False), pre_ping=False)
+    appends = CountedAppends(engine, keys_for(postgres_engine))
+    group = GroupCommit(appends)
+    thread = threading.Thread(target=group.run)
+    thread.start()
+    try:
+        ana = new_user_id()
+        (first,) = group.record([load(baseline(ana))], Writer("acme"))
+        with postgres_engine.connect() as admin:
+            ended = admin.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND application_name = 'dropped-connection-test'"
+                )
+            ).scalar_one()
+        assert ended >= 1  # the appender's idle connection, in the pool
+        (second,) = group.record([load(pain(ana, score=2))], Writer("acme"))
+    finally:
+        group.stop()
+        thread.join(5)
+        engine.dispose()
+    assert (first.outcome, second.outcome) == (Outcome.STORED, Outcome.STORED)
+    assert second.stream_version == 2
+    assert len(appends.groups) == 3  # the second group was recorded twice

@@ -16,6 +16,7 @@ from backtrack_shared.broker.topology import Topology
 from backtrack_shared.db import create_database_engine, database_reachable, scrub, upgrade_to_head
 from backtrack_shared.serve import Worker
 from traininglog.adapters.event_store import SqlAlchemyEventReader, SqlAlchemyUnitOfWork
+from traininglog.adapters.key_cache import KeyCache
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.outbox import SqlAlchemyEventOutbox
 from traininglog.config import Settings
@@ -37,9 +38,11 @@ class TrainingLog:
     app: Flask
     relay: OutboxRelay
     appender: GroupCommit
+    key_cache: KeyCache
 
     def workers(self) -> list[Worker]:
         return [
+            Worker("key-deletions", self.key_cache.run, self.key_cache.stop),
             Worker("appender", self.appender.run, self.appender.stop),
             Worker("outbox-relay", self.relay.run, self.relay.stop),
         ]
@@ -57,8 +60,12 @@ def migrate(engine: Engine, keys: SqlAlchemyKeyStore) -> None:
 
 
 def bootstrap(settings: Settings) -> TrainingLog:
-    engine = create_database_engine(settings.database_url)
-    keys = SqlAlchemyKeyStore(create_database_engine(settings.keys_database_url))
+    # No pre-ping: the appender records a group again on a dropped connection, and the relay
+    # and the readers answer or retry as for any database error.
+    engine = create_database_engine(settings.database_url, pre_ping=False)
+    keys_engine = create_database_engine(settings.keys_database_url, pre_ping=False)
+    key_cache = KeyCache(listen_dsn(keys_engine))
+    keys = SqlAlchemyKeyStore(keys_engine, key_cache)
     topology = Topology(settings.broker_namespace)
     outbox = SqlAlchemyEventOutbox(engine, keys)
     relay = OutboxRelay(
@@ -73,6 +80,7 @@ def bootstrap(settings: Settings) -> TrainingLog:
         topology.events_exchange,
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
+        turn=outbox.turn,
     )
     OUTBOX_BACKLOG.set_function(outbox.backlog)
 
@@ -94,4 +102,11 @@ def bootstrap(settings: Settings) -> TrainingLog:
         on_recorded=relay.wake,
         record=appender.record,
     )
-    return TrainingLog(settings, engine, keys, app, relay, appender)
+    return TrainingLog(settings, engine, keys, app, relay, appender, key_cache)
+
+
+def listen_dsn(engine: Engine) -> str | None:
+    """Where a process hears of key deletions (PostgreSQL's LISTEN); None on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

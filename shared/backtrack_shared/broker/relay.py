@@ -5,8 +5,9 @@ is down delays messages but never loses them. A crash between publishing and mar
 publishes the message again on restart: consumers deduplicate by message id.
 """
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -47,13 +48,18 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 0.5,
         max_backoff_s: float = 5.0,
+        turn: Callable[[], contextlib.AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
+        """`turn`: held around each batch, from reading it to marking it sent, where several
+        processes relay one outbox: while one holds it, the others wait for it, then find what
+        it sent gone (instead of sending it again)."""
         self._outbox = outbox
         self._publisher = publisher
         self._exchange = exchange
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._max_backoff_s = max_backoff_s
+        self._turn = turn
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
 
@@ -63,11 +69,12 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch of pending messages; return how many were published and marked."""
-        batch = self._outbox.pending(self._batch_size)
-        if not batch:
-            return 0
-        self._publisher.publish(self._exchange, [pending.message for pending in batch])
-        self._outbox.mark_published([pending.outbox_id for pending in batch])
+        with self._turn():
+            batch = self._outbox.pending(self._batch_size)
+            if not batch:
+                return 0
+            self._publisher.publish(self._exchange, [pending.message for pending in batch])
+            self._outbox.mark_published([pending.outbox_id for pending in batch])
         return len(batch)
 
     def run(self) -> None:

@@ -1,8 +1,9 @@
 """The event outbox as the relay sees it: pending messages in position order, then mark sent."""
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, text
 
 from backtrack_shared.broker.messages import OutgoingMessage
 from backtrack_shared.broker.relay import PendingMessage
@@ -12,11 +13,27 @@ from traininglog.adapters.event_store import readable_events, stored_envelope_js
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.tables import event_outbox, events
 
+RELAY_LOCK_KEY = 0x6F75_7462_6F78  # one relay at a time, whatever the number of processes
+
 
 class SqlAlchemyEventOutbox:
     def __init__(self, engine: Engine, keys: SqlAlchemyKeyStore) -> None:
         self._engine = engine
         self._keys = keys
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """A relay's turn (OutboxRelay's `turn`): every traininglog process runs a relay on the
+        one outbox, and without turns each would send every message (consumers drop the copies,
+        but the broker and the relays did the work twice). On PostgreSQL an advisory lock for
+        the length of a transaction, released however the batch ends (a broker error, or the
+        process dying); on SQLite, where traininglog runs as one process, nothing."""
+        if self._engine.dialect.name != "postgresql":
+            yield
+            return
+        with self._engine.connect() as connection, connection.begin():
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})
+            yield
 
     def pending(self, limit: int) -> list[PendingMessage]:
         query = (

@@ -7,6 +7,11 @@ to one appender thread and waits; the appender takes whatever requests are waiti
 `max_events` events, records them in one transaction, and answers each with its own receipts,
 or with the same error. Nothing is answered before it is committed. A lone request waits for
 no one: it is taken at once.
+
+The appender's connections are not tried before use (no pre-ping round trip per transaction):
+a group that meets a connection the database dropped (it restarted) is recorded once more on a
+new one. Recording again is safe even if the first commit went through: what it stored is then
+found and answered as duplicates.
 """
 
 import queue
@@ -17,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from backtrack_shared.db import is_dropped_connection
 from traininglog.domain.append import Writer
 from traininglog.service_layer.ingest import Receipt, Request
 
@@ -87,8 +93,15 @@ class GroupCommit:
         return group
 
     def _commit(self, group: list[_Pending]) -> None:
+        requests = [(p.envelopes, p.writer) for p in group]
         try:
-            answers = self._record_requests([(p.envelopes, p.writer) for p in group])
+            try:
+                answers = self._record_requests(requests)
+            except Exception as err:
+                if not is_dropped_connection(err):
+                    raise
+                log.warning("append.connection_dropped", error=str(err)[:300])
+                answers = self._record_requests(requests)
         except Exception as err:  # each request answers it: 503 if the database is away
             for pending in group:
                 pending.error = err

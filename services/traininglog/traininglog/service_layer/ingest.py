@@ -1,7 +1,6 @@
 """Recording events: validate-once envelopes in, one transaction, one receipt per event out."""
 
 import hashlib
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import structlog
 
 from backtrack_shared.contracts import canonical_body
 from traininglog.adapters.event_store import RowToAppend, SqlAlchemyUnitOfWork
-from traininglog.adapters.sealing import new_data_key, seal
+from traininglog.adapters.sealing import seal
 from traininglog.domain.append import NewEvent, Outcome, Writer, decide_append
 from traininglog.metrics import EVENTS_RECORDED
 
@@ -85,29 +84,20 @@ def record_requests(
     writers = [writer for envelopes, writer in requests for _ in envelopes]
     recorded_at = now()
     with unit_of_work() as uow:
-        uow.events.lock_for_append()
-        known_users = uow.events.users(event.user for event in candidates)
-        already_stored = uow.events.find(event.key for event in candidates)
-        heads = uow.events.stream_heads(
-            event.user for event in candidates if event.key not in already_stored
-        )
+        state = uow.events.lock_and_read(candidates)
+        known_users = state.users
         decisions = decide_append(
             candidates,
-            already_stored,
-            heads,
+            state.stored,
+            state.heads,
             writers=writers,
             owners={user: known.owner for user, known in known_users.items()},
         )
         stored = [d for d in decisions if d.outcome is Outcome.STORED]
-        new_keys = {
-            d.event.user: (str(uuid.uuid4()), new_data_key())
-            for d in stored
-            if d.event.user not in known_users
-        }
-        # The keys are committed first: should this transaction fail, a key that sealed nothing
-        # is left over, never a body that no key opens.
-        uow.keys.add(dict(new_keys.values()))
-        uow.events.add_users({u: key_id for u, (key_id, _) in new_keys.items()}, recorded_at)
+        new_users = sorted({d.event.user for d in stored if d.event.user not in known_users})
+        # The keys were committed before: should this transaction fail, a key that sealed
+        # nothing is left over, never a body that no key opens.
+        new_keys = dict(zip(new_users, uow.keys.new_keys(len(new_users)), strict=True))
         stored_keys = uow.keys.get(
             known.key_id for known in known_users.values() if not known.owner.erased
         )
@@ -126,7 +116,10 @@ def record_requests(
             for d in stored
             if d.stream_version is not None
         ]
-        positions = iter(uow.events.append(to_append, recorded_at=recorded_at))
+        added_users = {user: key_id for user, (key_id, _) in new_keys.items()}
+        positions = iter(
+            uow.events.append(to_append, recorded_at, state.last_position, added_users)
+        )
         uow.commit()
 
     receipts = []
