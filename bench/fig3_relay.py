@@ -46,9 +46,7 @@ def drain_with_relay(engine: Engine, topology: Topology, count: int) -> float:
     listener = threading.Thread(target=key_cache.run, daemon=True)
     listener.start()
     outbox = SqlAlchemyEventOutbox(engine, SqlAlchemyKeyStore(keys_engine, key_cache))
-    relay = OutboxRelay(
-        outbox, publisher, topology.events_exchange, batch_size=RELAY_BATCH, turn=outbox.turn
-    )
+    relay = OutboxRelay(outbox, publisher, topology.events_exchange, batch_size=RELAY_BATCH)
     publisher.publish(topology.events_exchange, [])  # connect and declare before the clock
     wait_until(lambda: key_cache.listening)
     settle_after_startup()  # as harness.rate does
@@ -144,7 +142,10 @@ def run(config: Config) -> list[Row]:
         infra.throwaway_topology("relay") as topology,
     ):
         infra.insert_rows(engine, load, outbox=True)
-        messages = [pending.message for pending in SqlAlchemyEventOutbox(engine, infra.keys_of(engine)).pending(len(load))]
+        messages = [
+            pending.message
+            for pending in SqlAlchemyEventOutbox(engine, infra.keys_of(engine)).pending(len(load))
+        ]
         for run_index in range(config.repeats):
             if run_index:
                 refill_outbox(engine)

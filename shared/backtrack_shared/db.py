@@ -163,6 +163,19 @@ def _checkpoint_truncate(engine: Engine, attempts: int = 5) -> None:
     raise ScrubIncomplete("the SQLite write-ahead log stayed in use; it was not truncated")
 
 
+@contextlib.contextmanager
+def one_at_a_time(engine: Engine, lock_key: int) -> Iterator[None]:
+    """Processes sharing a PostgreSQL database take turns on `lock_key` for as long as this
+    holds (an advisory lock of a transaction of its own, released however it ends, the process
+    dying included). On SQLite, where one process of a service runs, nothing is held."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
+        yield
+
+
 def is_postgresql(connection: Connection | Engine) -> bool:
     return connection.dialect.name == "postgresql"
 

@@ -1,17 +1,14 @@
 """The event store's contract, run on SQLite and on PostgreSQL alike."""
 
-import time
-from collections import Counter
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from backtrack_shared.broker.messages import OutgoingMessage
 from backtrack_shared.broker.relay import OutboxRelay
 from backtrack_shared.user_key import UserKey
 from tests.factories import baseline, new_user_id, pain, workout
+from tests.support.publishers import CountingPublisher
 from tests.support.recording import record
 from tests.support.stores import keys_for
 from traininglog.adapters.event_store import SqlAlchemyEventReader
@@ -143,21 +140,6 @@ def test_the_same_event_posted_ten_times_at_once_is_stored_once(engine):
     assert rows_for(engine, document["user_id"]) == [(1, document["event_id"])]
 
 
-class CountingPublisher:
-    """Stands for the broker: counts what each relay sends, confirming after a moment."""
-
-    def __init__(self) -> None:
-        self.sent: Counter[str] = Counter()
-
-    def publish(self, exchange: str, messages: Sequence[OutgoingMessage]) -> int:
-        time.sleep(0.005)
-        self.sent.update(message.message_id for message in messages)
-        return len(messages)
-
-    def close(self) -> None:
-        pass
-
-
 def test_relays_of_several_processes_send_each_message_once(postgres_engine):
     """Every traininglog process (on PostgreSQL: SQLite's traininglog is one process) runs a
     relay on the one outbox: they take turns, so each message goes out once."""
@@ -165,10 +147,7 @@ def test_relays_of_several_processes_send_each_message_once(postgres_engine):
     receipts = [r for _ in range(60) for r in record(engine, baseline(new_user_id()))]
     publisher = CountingPublisher()
     outboxes = [SqlAlchemyEventOutbox(engine, keys_for(engine)) for _ in range(3)]
-    relays = [
-        OutboxRelay(outbox, publisher, "events", batch_size=10, turn=outbox.turn)
-        for outbox in outboxes
-    ]
+    relays = [OutboxRelay(outbox, publisher, "events", batch_size=10) for outbox in outboxes]
     with ThreadPoolExecutor(len(relays)) as pool:
         while outboxes[0].backlog():
             list(pool.map(lambda relay: relay.relay_once(), relays))

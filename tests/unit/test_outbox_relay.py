@@ -1,5 +1,6 @@
 """The relay's contract with fakes: mark sent only what the broker confirmed."""
 
+import contextlib
 from collections.abc import Sequence
 
 import pika.exceptions
@@ -15,6 +16,9 @@ class FakeOutbox:
             i: OutgoingMessage(routing_key="pain.reported", body=b"{}", message_id=f"m{i}")
             for i in range(1, count + 1)
         }
+
+    def turn(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
     def pending(self, limit: int) -> list[PendingMessage]:
         return [PendingMessage(i, m) for i, m in sorted(self.rows.items())[:limit]]

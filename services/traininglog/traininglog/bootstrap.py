@@ -80,7 +80,6 @@ def bootstrap(settings: Settings) -> TrainingLog:
         topology.events_exchange,
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
-        turn=outbox.turn,
     )
     OUTBOX_BACKLOG.set_function(outbox.backlog)
 

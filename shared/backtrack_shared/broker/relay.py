@@ -7,7 +7,7 @@ publishes the message again on restart: consumers deduplicate by message id.
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +27,12 @@ class PendingMessage:
 
 
 class Outbox(Protocol):
+    def turn(self) -> contextlib.AbstractContextManager[object]:
+        """Held around each batch, from reading it to marking it sent: where several processes
+        relay one outbox, while one holds it the others wait, then find what it sent gone
+        (instead of sending it again)."""
+        ...
+
     def pending(self, limit: int) -> Sequence[PendingMessage]: ...
 
     def mark_published(self, outbox_ids: Sequence[int]) -> None: ...
@@ -48,18 +54,13 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 0.5,
         max_backoff_s: float = 5.0,
-        turn: Callable[[], contextlib.AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
-        """`turn`: held around each batch, from reading it to marking it sent, where several
-        processes relay one outbox: while one holds it, the others wait for it, then find what
-        it sent gone (instead of sending it again)."""
         self._outbox = outbox
         self._publisher = publisher
         self._exchange = exchange
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._max_backoff_s = max_backoff_s
-        self._turn = turn
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
 
@@ -69,7 +70,7 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch of pending messages; return how many were published and marked."""
-        with self._turn():
+        with self._outbox.turn():
             batch = self._outbox.pending(self._batch_size)
             if not batch:
                 return 0

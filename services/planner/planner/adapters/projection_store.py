@@ -1,6 +1,7 @@
 """The planner's store on SQLAlchemy Core: applied events, routine versions and the outbox,
 all written in one transaction per applied event, so a redelivered message changes nothing."""
 
+import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from backtrack_shared.contracts.registry import (
     ACCESS_GRANTED,
     SYSTEM_EVENT_TYPES,
 )
-from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql
+from backtrack_shared.db import WRITE, UnitOfWork, as_utc, is_postgresql, one_at_a_time
 from backtrack_shared.user_key import UserKey, key_of
 from planner.adapters.tables import (
     planner_checkpoints,
@@ -621,9 +622,17 @@ class SqlAlchemyPlannerReader:
             return connection.execute(query).scalar_one() or 0
 
 
+ROUTINE_RELAY_LOCK_KEY = 0x726F_7574_696E  # one routine relay at a time, however many planners
+
+
 class SqlAlchemyRoutineOutbox:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def turn(self) -> contextlib.AbstractContextManager[None]:
+        """A relay's turn (OutboxRelay's `turn`): every planner process relays the one outbox,
+        and without turns each would send every routine update."""
+        return one_at_a_time(self._engine, ROUTINE_RELAY_LOCK_KEY)
 
     def pending(self, limit: int) -> list[PendingMessage]:
         query = select(planner_outbox).order_by(planner_outbox.c.id).limit(limit)

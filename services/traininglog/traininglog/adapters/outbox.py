@@ -1,14 +1,14 @@
 """The event outbox as the relay sees it: pending messages in position order, then mark sent."""
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, delete, func, select
 
 from backtrack_shared.broker.messages import OutgoingMessage
 from backtrack_shared.broker.relay import PendingMessage
 from backtrack_shared.broker.topology import PARTITION_KEY_HEADER, partition_key
-from backtrack_shared.db import WRITE, one_statement
+from backtrack_shared.db import WRITE, one_at_a_time, one_statement
 from traininglog.adapters.event_store import readable_events, stored_envelope_json
 from traininglog.adapters.key_store import SqlAlchemyKeyStore
 from traininglog.adapters.tables import event_outbox, events
@@ -21,19 +21,11 @@ class SqlAlchemyEventOutbox:
         self._engine = engine
         self._keys = keys
 
-    @contextlib.contextmanager
-    def turn(self) -> Iterator[None]:
+    def turn(self) -> contextlib.AbstractContextManager[None]:
         """A relay's turn (OutboxRelay's `turn`): every traininglog process runs a relay on the
         one outbox, and without turns each would send every message (consumers drop the copies,
-        but the broker and the relays did the work twice). On PostgreSQL an advisory lock for
-        the length of a transaction, released however the batch ends (a broker error, or the
-        process dying); on SQLite, where traininglog runs as one process, nothing."""
-        if self._engine.dialect.name != "postgresql":
-            yield
-            return
-        with self._engine.connect() as connection, connection.begin():
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})
-            yield
+        but the broker and the relays did the work twice)."""
+        return one_at_a_time(self._engine, RELAY_LOCK_KEY)
 
     def pending(self, limit: int) -> list[PendingMessage]:
         query = (
